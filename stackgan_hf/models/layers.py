@@ -1,0 +1,157 @@
+"""Building blocks shared by the StackGAN generators and discriminators.
+
+Shapes use ``B`` for the batch, ``C`` for channels and ``H``/``W`` for the spatial size.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+UPSAMPLE_MODES = ("nearest", "pixel_shuffle")
+
+
+def conv3x3(in_channels: int, out_channels: int) -> nn.Conv2d:
+    """3x3 convolution, stride 1, padding 1, no bias (every one is followed by a BatchNorm or a tanh)."""
+    return nn.Conv2d(in_channels, out_channels, kernel_size=3, stride=1, padding=1, bias=False)
+
+
+def check_upsample_mode(upsample_mode: str) -> None:
+    if upsample_mode not in UPSAMPLE_MODES:
+        raise ValueError(f"upsample_mode must be one of {UPSAMPLE_MODES}, got {upsample_mode!r}.")
+
+
+class PixelShuffleUpsample(nn.Module):
+    """Sub-pixel convolution (Shi et al., 2016): a 3x3 conv to ``4 * out_channels``, then ``PixelShuffle(2)``.
+
+    ``[B, in_channels, H, W] -> [B, out_channels, 2H, 2W]``.
+
+    Initialised with ICNR (Aitken et al., 2017): the four sub-pixel filters of every output channel start as
+    copies of one filter, so at initialisation the block equals "3x3 conv, then nearest-neighbour upsampling"
+    and produces no checkerboard pattern. Call :meth:`icnr_init_` after any generic re-initialisation.
+    """
+
+    def __init__(self, in_channels: int, out_channels: int):
+        super().__init__()
+        self.conv = conv3x3(in_channels, out_channels * 4)
+        self.shuffle = nn.PixelShuffle(2)
+
+    @torch.no_grad()
+    def icnr_init_(self, std: float = 0.02) -> None:
+        out_channels = self.conv.out_channels // 4
+        kernel = torch.empty(
+            out_channels,
+            *self.conv.weight.shape[1:],
+            device=self.conv.weight.device,
+            dtype=self.conv.weight.dtype,
+        )
+        kernel.normal_(0.0, std)
+        # PixelShuffle maps input channel c*4 + k to output channel c, sub-pixel k.
+        self.conv.weight.copy_(kernel.repeat_interleave(4, dim=0))
+
+    def forward(self, hidden_states: torch.Tensor) -> torch.Tensor:
+        return self.shuffle(self.conv(hidden_states))
+
+
+class UpBlock(nn.Module):
+    """Doubles the resolution: ``[B, in_channels, H, W] -> [B, out_channels, 2H, 2W]``.
+
+    ``"nearest"``: nearest-neighbour upsampling then a 3x3 conv (StackGAN's ``upBlock``);
+    ``"pixel_shuffle"``: :class:`PixelShuffleUpsample`. Both are followed by BatchNorm and ReLU.
+    """
+
+    def __init__(self, in_channels: int, out_channels: int, upsample_mode: str = "nearest"):
+        super().__init__()
+        check_upsample_mode(upsample_mode)
+        if upsample_mode == "nearest":
+            self.upsample = nn.Sequential(
+                nn.Upsample(scale_factor=2, mode="nearest"), conv3x3(in_channels, out_channels)
+            )
+        else:
+            self.upsample = PixelShuffleUpsample(in_channels, out_channels)
+        self.norm = nn.BatchNorm2d(out_channels)
+        self.act = nn.ReLU(inplace=True)
+
+    def forward(self, hidden_states: torch.Tensor) -> torch.Tensor:
+        return self.act(self.norm(self.upsample(hidden_states)))
+
+
+class ResidualBlock(nn.Module):
+    """``x -> ReLU(x + BN(conv(ReLU(BN(conv(x))))))``, shape preserved: ``[B, C, H, W] -> [B, C, H, W]``."""
+
+    def __init__(self, channels: int):
+        super().__init__()
+        self.block = nn.Sequential(
+            conv3x3(channels, channels),
+            nn.BatchNorm2d(channels),
+            nn.ReLU(inplace=True),
+            conv3x3(channels, channels),
+            nn.BatchNorm2d(channels),
+        )
+        self.act = nn.ReLU(inplace=True)
+
+    def forward(self, hidden_states: torch.Tensor) -> torch.Tensor:
+        return self.act(hidden_states + self.block(hidden_states))
+
+
+def down_block(in_channels: int, out_channels: int, batch_norm: bool = True) -> nn.Sequential:
+    """Halves the resolution: 4x4 conv, stride 2, then BatchNorm (optional) and LeakyReLU(0.2).
+
+    ``[B, in_channels, H, W] -> [B, out_channels, H/2, W/2]``.
+    """
+    layers: list[nn.Module] = [nn.Conv2d(in_channels, out_channels, 4, stride=2, padding=1, bias=False)]
+    if batch_norm:
+        layers.append(nn.BatchNorm2d(out_channels))
+    layers.append(nn.LeakyReLU(0.2, inplace=True))
+    return nn.Sequential(*layers)
+
+
+class DiscriminatorLogits(nn.Module):
+    """One logit per image from a ``[B, C, 4, 4]`` feature map, optionally conditioned on a text code.
+
+    Conditional: the ``[B, condition_dim]`` code is tiled to 4x4, concatenated with the features, mixed by
+    a 3x3 conv + BN + LeakyReLU, then a 4x4 conv gives ``[B]`` logits. Unconditional: the 4x4 conv alone.
+    Logits are returned without a sigmoid: losses use ``BCEWithLogits``, which is safe under mixed precision.
+    """
+
+    def __init__(self, feature_channels: int, condition_dim: int = 0):
+        super().__init__()
+        self.condition_dim = condition_dim
+        if condition_dim > 0:
+            self.joint = nn.Sequential(
+                conv3x3(feature_channels + condition_dim, feature_channels),
+                nn.BatchNorm2d(feature_channels),
+                nn.LeakyReLU(0.2, inplace=True),
+            )
+        else:
+            self.joint = nn.Identity()
+        self.to_logit = nn.Conv2d(feature_channels, 1, kernel_size=4, stride=4)
+
+    def forward(self, features: torch.Tensor, condition: torch.Tensor | None = None) -> torch.Tensor:
+        if self.condition_dim > 0:
+            if condition is None:
+                raise ValueError(
+                    "This logits head is conditional: pass a `condition` of shape [B, condition_dim]."
+                )
+            tiled = condition[:, :, None, None].expand(-1, -1, features.shape[2], features.shape[3])
+            features = torch.cat([features, tiled.to(features.dtype)], dim=1)
+        return self.to_logit(self.joint(features)).flatten()
+
+
+@torch.no_grad()
+def init_stackgan_weights_(model: nn.Module, std: float = 0.02) -> None:
+    """StackGAN's initialisation: conv/linear weights ~ N(0, std), biases 0, BatchNorm scale ~ N(1, std).
+
+    Sub-pixel convolutions are then re-initialised with ICNR so they start free of checkerboard artefacts.
+    """
+    for module in model.modules():
+        if isinstance(module, (nn.Conv2d, nn.Linear)):
+            module.weight.normal_(0.0, std)
+            if module.bias is not None:
+                module.bias.zero_()
+        elif isinstance(module, (nn.BatchNorm1d, nn.BatchNorm2d)):
+            module.weight.normal_(1.0, std)
+            module.bias.zero_()
+    for module in model.modules():
+        if isinstance(module, PixelShuffleUpsample):
+            module.icnr_init_(std)

@@ -1,0 +1,175 @@
+"""Stage-I of StackGAN: a 64x64 text-conditional GAN (Zhang et al., ICCV 2017, section 3.2)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+from diffusers import ConfigMixin, ModelMixin
+from diffusers.configuration_utils import register_to_config
+from diffusers.utils import BaseOutput
+from torch import nn
+
+from .conditioning import ConditioningAugmentation
+from .layers import (
+    DiscriminatorLogits,
+    UpBlock,
+    check_upsample_mode,
+    conv3x3,
+    down_block,
+    init_stackgan_weights_,
+)
+
+
+@dataclass
+class StackGANGeneratorOutput(BaseOutput):
+    """``images`` ``[B, 3, H, W]`` in ``[-1, 1]``; ``mu``, ``logvar`` ``[B, condition_dim]`` from the CA."""
+
+    images: torch.Tensor
+    mu: torch.Tensor
+    logvar: torch.Tensor
+
+
+@dataclass
+class StackGANDiscriminatorOutput(BaseOutput):
+    """``features`` ``[B, 8 * base_channels, 4, 4]``; ``conditional_logits`` ``[B]`` (when a condition
+    was given); ``unconditional_logits`` ``[B]`` (when the model has that head)."""
+
+    features: torch.Tensor
+    conditional_logits: torch.Tensor | None = None
+    unconditional_logits: torch.Tensor | None = None
+
+
+class StackGANStage1Generator(ModelMixin, ConfigMixin):
+    """Stage-I generator: sketches the shape and colours of the object at 64x64.
+
+    The text embedding goes through conditioning augmentation; the sampled condition code is concatenated
+    with the noise, a linear layer makes a ``[B, 8 * base_channels, 4, 4]`` map and four up-blocks take it
+    to ``[B, base_channels // 2, 64, 64]``; a 3x3 conv and tanh give the image.
+
+    Args:
+        text_embedding_dim: ``D``, width of the text embedding.
+        noise_dim: width of the noise vector ``z`` (100).
+        condition_dim: width of the CA code (128).
+        base_channels: generator width ``Ng`` (128); the first feature map has ``8 * Ng`` channels.
+        upsample_mode: ``"nearest"`` (the paper) or ``"pixel_shuffle"``.
+
+    Shapes: ``text_embeddings [B, D]``, ``noise [B, noise_dim] -> images [B, 3, 64, 64]``, ``mu, logvar
+    [B, condition_dim]``.
+    """
+
+    @register_to_config
+    def __init__(
+        self,
+        text_embedding_dim: int = 1024,
+        noise_dim: int = 100,
+        condition_dim: int = 128,
+        base_channels: int = 128,
+        upsample_mode: str = "nearest",
+    ):
+        super().__init__()
+        check_upsample_mode(upsample_mode)
+        if base_channels % 2:
+            raise ValueError(f"base_channels must be even, got {base_channels}.")
+        width = base_channels * 8
+        self.conditioning = ConditioningAugmentation(text_embedding_dim, condition_dim)
+        self.project = nn.Sequential(
+            nn.Linear(noise_dim + condition_dim, width * 4 * 4, bias=False),
+            nn.BatchNorm1d(width * 4 * 4),
+            nn.ReLU(inplace=True),
+        )
+        self.up_blocks = nn.Sequential(
+            UpBlock(width, width // 2, upsample_mode),  # 8x8
+            UpBlock(width // 2, width // 4, upsample_mode),  # 16x16
+            UpBlock(width // 4, width // 8, upsample_mode),  # 32x32
+            UpBlock(width // 8, width // 16, upsample_mode),  # 64x64
+        )
+        self.to_image = nn.Sequential(conv3x3(width // 16, 3), nn.Tanh())
+        init_stackgan_weights_(self)
+
+    def forward(
+        self,
+        text_embeddings: torch.Tensor,
+        noise: torch.Tensor,
+        generator: torch.Generator | list[torch.Generator] | None = None,
+        return_dict: bool = True,
+    ) -> StackGANGeneratorOutput | tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """``generator`` seeds the conditioning-augmentation noise; ``noise`` is the GAN's ``z``."""
+        if noise.ndim != 2 or noise.shape[1] != self.config.noise_dim:
+            raise ValueError(f"noise must have shape [B, {self.config.noise_dim}], got {list(noise.shape)}.")
+        condition, mu, logvar = self.conditioning(text_embeddings, generator=generator, return_dict=False)
+        hidden = self.project(torch.cat([noise.to(condition.dtype), condition], dim=1))
+        hidden = hidden.view(hidden.shape[0], -1, 4, 4)
+        images = self.to_image(self.up_blocks(hidden))
+        if not return_dict:
+            return images, mu, logvar
+        return StackGANGeneratorOutput(images=images, mu=mu, logvar=logvar)
+
+
+class StackGANDiscriminatorMixin:
+    """Shared forward of the two discriminators: ``encode`` the image, then apply the logit heads.
+
+    Subclasses set ``image_size`` and build ``image_encoder``, ``conditional_head``, ``unconditional_head``.
+    """
+
+    image_size: int
+
+    def encode(self, images: torch.Tensor) -> torch.Tensor:
+        size = self.image_size
+        if images.ndim != 4 or tuple(images.shape[1:]) != (3, size, size):
+            raise ValueError(f"images must have shape [B, 3, {size}, {size}], got {list(images.shape)}.")
+        return self.image_encoder(images)
+
+    def forward(
+        self,
+        images: torch.Tensor,
+        condition: torch.Tensor | None = None,
+        return_dict: bool = True,
+    ) -> StackGANDiscriminatorOutput | tuple:
+        """Scores images; ``condition`` is the CA mean ``mu`` ``[B, condition_dim]`` of the matching text."""
+        features = self.encode(images)
+        conditional = self.conditional_head(features, condition) if condition is not None else None
+        unconditional = self.unconditional_head(features) if self.unconditional_head is not None else None
+        if not return_dict:
+            return features, conditional, unconditional
+        return StackGANDiscriminatorOutput(
+            features=features, conditional_logits=conditional, unconditional_logits=unconditional
+        )
+
+
+class StackGANStage1Discriminator(StackGANDiscriminatorMixin, ModelMixin, ConfigMixin):
+    """Stage-I matching-aware discriminator for 64x64 images.
+
+    Four stride-2 down-blocks encode the image to ``[B, 8 * base_channels, 4, 4]``; the conditional head
+    scores (image, text) pairs with the text's CA mean ``mu``; the optional unconditional head (StackGAN-v2)
+    scores realism alone. Outputs are logits.
+
+    Args:
+        condition_dim: width of the CA code the conditional head takes (128).
+        base_channels: discriminator width ``Nd`` (64).
+        use_unconditional_logits: also build the unconditional head.
+
+    Shapes: ``images [B, 3, 64, 64]``, ``condition [B, condition_dim]`` -> ``features [B, 8 Nd, 4, 4]``,
+    ``conditional_logits [B]``, ``unconditional_logits [B]``.
+    """
+
+    image_size = 64
+
+    @register_to_config
+    def __init__(
+        self,
+        condition_dim: int = 128,
+        base_channels: int = 64,
+        use_unconditional_logits: bool = False,
+    ):
+        super().__init__()
+        ndf = base_channels
+        self.image_encoder = nn.Sequential(
+            down_block(3, ndf, batch_norm=False),  # 32x32
+            down_block(ndf, ndf * 2),  # 16x16
+            down_block(ndf * 2, ndf * 4),  # 8x8
+            down_block(ndf * 4, ndf * 8),  # 4x4
+        )
+        self.conditional_head = DiscriminatorLogits(ndf * 8, condition_dim)
+        self.unconditional_head = DiscriminatorLogits(ndf * 8) if use_unconditional_logits else None
+        init_stackgan_weights_(self)

@@ -1,0 +1,213 @@
+"""``StackGANPipeline``: caption -> text embedding -> Stage-I 64x64 image -> Stage-II 256x256 image."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+import numpy as np
+import PIL.Image
+import torch
+from diffusers import DiffusionPipeline
+from diffusers.utils import BaseOutput
+from diffusers.utils.torch_utils import randn_tensor
+
+from .models import StackGANStage1Generator, StackGANStage2Generator
+from .text import encode_prompts, text_embedding_dim
+from .text.encoders import POOLING_MODES
+
+# Weights are loaded from safetensors only: pickled checkpoints in a repository are never downloaded.
+_PICKLED_WEIGHTS = ["*.bin", "*.pt", "*.pth", "*.ckpt", "*.pkl", "*.msgpack", "*.h5", "*.onnx"]
+
+
+@dataclass
+class StackGANPipelineOutput(BaseOutput):
+    """``images``: the final images (256x256 with Stage-II, else 64x64); ``stage1_images``: the 64x64
+    Stage-I images. Each is a list of PIL images, a ``[B, H, W, 3]`` numpy array or a ``[B, 3, H, W]``
+    tensor in ``[0, 1]``, following ``output_type``."""
+
+    images: list[PIL.Image.Image] | np.ndarray | torch.Tensor
+    stage1_images: list[PIL.Image.Image] | np.ndarray | torch.Tensor
+
+
+class StackGANPipeline(DiffusionPipeline):
+    """Text-to-image generation with StackGAN (Zhang et al., ICCV 2017).
+
+    Components:
+        stage1_generator: :class:`StackGANStage1Generator` (required).
+        stage2_generator: :class:`StackGANStage2Generator` (optional): without it the pipeline returns 64x64.
+        text_encoder: a transformers text model (CLIP, a sentence encoder) or a
+            :class:`~stackgan_hf.text.HashedBagOfWordsEncoder` (optional): without it, pass ``prompt_embeds``
+            (e.g. char-CNN-RNN embeddings).
+        tokenizer: the transformers tokenizer of ``text_encoder`` (not needed by the bag-of-words encoder).
+        text_pooling: how a transformers encoder's token states become one vector: ``"auto"`` (CLIP: pooled
+            output; others: masked mean), ``"pooled"`` or ``"mean"``. Saved in ``model_index.json``.
+    """
+
+    model_cpu_offload_seq = "text_encoder->stage1_generator->stage2_generator"
+    _optional_components = ["stage2_generator", "text_encoder", "tokenizer"]
+
+    def __init__(
+        self,
+        stage1_generator: StackGANStage1Generator,
+        stage2_generator: StackGANStage2Generator | None = None,
+        text_encoder=None,
+        tokenizer=None,
+        text_pooling: str = "auto",
+    ):
+        super().__init__()
+        if text_pooling not in POOLING_MODES:
+            raise ValueError(f"text_pooling must be one of {POOLING_MODES}, got {text_pooling!r}.")
+        expected = stage1_generator.config.text_embedding_dim
+        if stage2_generator is not None and stage2_generator.config.text_embedding_dim != expected:
+            raise ValueError(
+                f"stage2_generator takes {stage2_generator.config.text_embedding_dim}-d text embeddings but "
+                f"stage1_generator takes {expected}-d: both stages must use the same text encoder."
+            )
+        if text_encoder is not None and text_embedding_dim(text_encoder) != expected:
+            raise ValueError(
+                f"text_encoder {type(text_encoder).__name__} gives {text_embedding_dim(text_encoder)}-d "
+                f"embeddings but stage1_generator expects {expected}-d."
+            )
+        self.register_modules(
+            stage1_generator=stage1_generator,
+            stage2_generator=stage2_generator,
+            text_encoder=text_encoder,
+            tokenizer=tokenizer,
+        )
+        self.register_to_config(text_pooling=text_pooling)
+
+    @classmethod
+    def from_pretrained(cls, pretrained_model_name_or_path: str | os.PathLike, **kwargs) -> StackGANPipeline:
+        """Loads from a local directory or a Hub repo id.
+
+        diffusers' own download step refuses components defined outside diffusers/transformers, so a repo
+        id is first fetched with ``huggingface_hub.snapshot_download`` (safetensors, configs and tokenizer
+        files only) and then loaded from that local snapshot. Hub arguments (``revision``, ``cache_dir``,
+        ``token``, ``local_files_only``, ``force_download``) are honoured.
+        """
+        path = os.fspath(pretrained_model_name_or_path)
+        if not os.path.isdir(path):
+            from huggingface_hub import snapshot_download
+
+            path = snapshot_download(
+                repo_id=path,
+                revision=kwargs.get("revision"),
+                cache_dir=kwargs.get("cache_dir"),
+                token=kwargs.get("token"),
+                local_files_only=kwargs.get("local_files_only", False),
+                force_download=kwargs.get("force_download", False),
+                ignore_patterns=_PICKLED_WEIGHTS,
+            )
+        return super().from_pretrained(path, **kwargs)
+
+    @property
+    def text_embedding_dim(self) -> int:
+        return self.stage1_generator.config.text_embedding_dim
+
+    def check_inputs(self, prompt, prompt_embeds) -> None:
+        if prompt is None and prompt_embeds is None:
+            raise ValueError("Pass either `prompt` (text) or `prompt_embeds` (a [B, D] tensor); got neither.")
+        if prompt is not None and prompt_embeds is not None:
+            raise ValueError("Pass either `prompt` or `prompt_embeds`, not both.")
+        if prompt is not None:
+            prompts = [prompt] if isinstance(prompt, str) else prompt
+            if not isinstance(prompts, (list, tuple)) or not all(isinstance(p, str) for p in prompts):
+                raise TypeError(
+                    f"`prompt` must be a string or a list of strings, got {type(prompt).__name__}."
+                )
+            if not prompts or any(not p.strip() for p in prompts):
+                raise ValueError(
+                    "`prompt` is empty: describe the bird, e.g. 'a small bird with a red crown'."
+                )
+            if self.text_encoder is None:
+                raise ValueError(
+                    "This pipeline has no text encoder, so it cannot read `prompt`: pass `prompt_embeds` "
+                    f"([B, {self.text_embedding_dim}] text embeddings, e.g. char-CNN-RNN) instead."
+                )
+        if prompt_embeds is not None and (
+            not isinstance(prompt_embeds, torch.Tensor)
+            or prompt_embeds.ndim != 2
+            or prompt_embeds.shape[1] != self.text_embedding_dim
+        ):
+            shape = (
+                list(prompt_embeds.shape) if isinstance(prompt_embeds, torch.Tensor) else type(prompt_embeds)
+            )
+            raise ValueError(
+                f"`prompt_embeds` must be a tensor of shape [B, {self.text_embedding_dim}] (the generator's "
+                f"text_embedding_dim), got {shape}."
+            )
+
+    def encode_prompt(self, prompt: str | list[str], device: torch.device) -> torch.Tensor:
+        """``B`` prompts -> ``[B, D]`` embeddings with the pipeline's text encoder."""
+        prompts = [prompt] if isinstance(prompt, str) else list(prompt)
+        return encode_prompts(
+            prompts, self.text_encoder, self.tokenizer, pooling=self.config.text_pooling, device=device
+        )
+
+    @staticmethod
+    def postprocess(images: torch.Tensor, output_type: str):
+        """``[B, 3, H, W]`` in ``[-1, 1]`` -> ``output_type`` in ``[0, 1]`` (PIL: uint8)."""
+        images = (images.float() / 2 + 0.5).clamp(0, 1)
+        if output_type == "pt":
+            return images
+        array = images.cpu().permute(0, 2, 3, 1).numpy()
+        return array if output_type == "np" else DiffusionPipeline.numpy_to_pil(array)
+
+    @torch.no_grad()
+    def __call__(
+        self,
+        prompt: str | list[str] | None = None,
+        prompt_embeds: torch.Tensor | None = None,
+        num_images_per_prompt: int = 1,
+        generator: torch.Generator | list[torch.Generator] | None = None,
+        output_type: str = "pil",
+        return_dict: bool = True,
+    ) -> StackGANPipelineOutput | tuple:
+        """Generates ``num_images_per_prompt`` images for each prompt (or each row of ``prompt_embeds``).
+
+        Args:
+            prompt: a caption or a list of captions; needs a text encoder.
+            prompt_embeds: ``[B, D]`` precomputed text embeddings (e.g. char-CNN-RNN), instead of ``prompt``.
+            num_images_per_prompt: images per caption, each with its own noise and CA sample.
+            generator: seeds the noise ``z`` and both stages' conditioning augmentation: the same seed gives
+                the same pixels.
+            output_type: ``"pil"``, ``"np"`` (``[N, H, W, 3]``) or ``"pt"`` (``[N, 3, H, W]``), in ``[0, 1]``.
+
+        Returns:
+            :class:`StackGANPipelineOutput` (or ``(images, stage1_images)`` with ``return_dict=False``).
+        """
+        self.check_inputs(prompt, prompt_embeds)
+        if output_type not in ("pil", "np", "pt"):
+            raise ValueError(f"output_type must be 'pil', 'np' or 'pt', got {output_type!r}.")
+        if num_images_per_prompt < 1:
+            raise ValueError(f"num_images_per_prompt must be at least 1, got {num_images_per_prompt}.")
+        device = self._execution_device
+        dtype = self.stage1_generator.dtype
+
+        # 1. Text -> one embedding per image.
+        if prompt_embeds is None:
+            prompt_embeds = self.encode_prompt(prompt, device)
+        text_embeddings = prompt_embeds.to(device=device, dtype=dtype).repeat_interleave(
+            num_images_per_prompt, 0
+        )
+
+        # 2. Noise. BatchNorm must use its running statistics when sampling, whatever mode the models are in.
+        self.stage1_generator.eval()
+        noise_shape = (text_embeddings.shape[0], self.stage1_generator.config.noise_dim)
+        noise = randn_tensor(noise_shape, generator=generator, device=device, dtype=dtype)
+
+        # 3. Stage-I sketches at 64x64; Stage-II refines to 256x256.
+        stage1_images = self.stage1_generator(text_embeddings, noise, generator=generator).images
+        images = stage1_images
+        if self.stage2_generator is not None:
+            self.stage2_generator.eval()
+            images = self.stage2_generator(stage1_images, text_embeddings, generator=generator).images
+
+        # 4. Postprocess.
+        images = self.postprocess(images, output_type)
+        stage1_images = self.postprocess(stage1_images, output_type)
+        self.maybe_free_model_hooks()
+        if not return_dict:
+            return images, stage1_images
+        return StackGANPipelineOutput(images=images, stage1_images=stage1_images)

@@ -1,0 +1,13 @@
+"""Text encoders: prompts -> ``[B, D]`` float embeddings."""
+
+from .bag_of_words import HashedBagOfWordsEncoder, tokenize_caption
+from .encoders import encode_prompts, load_text_encoder, resolve_pooling, text_embedding_dim
+
+__all__ = [
+    "HashedBagOfWordsEncoder",
+    "encode_prompts",
+    "load_text_encoder",
+    "resolve_pooling",
+    "text_embedding_dim",
+    "tokenize_caption",
+]

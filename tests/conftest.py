@@ -1,0 +1,121 @@
+"""Shared fixtures: tiny models built from configs; nothing is downloaded."""
+
+from __future__ import annotations
+
+import json
+import os
+import string
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
+
+import pytest  # noqa: E402
+import torch  # noqa: E402
+
+from stackgan_hf import (  # noqa: E402
+    HashedBagOfWordsEncoder,
+    StackGANPipeline,
+    StackGANStage1Generator,
+    StackGANStage2Generator,
+)
+
+CAPTIONS = [
+    "this bird has a red crown and blue wings",
+    "a small yellow bird with a short black beak",
+    "the bird is white with grey wings and a long beak",
+]
+
+TINY_G1 = dict(noise_dim=8, condition_dim=4, base_channels=16)
+TINY_G2 = dict(condition_dim=4, base_channels=8, num_residual_blocks=1)
+TINY_D = dict(condition_dim=4, base_channels=4)
+
+
+def write_tiny_clip_tokenizer(directory) -> dict[str, int]:
+    """A character-level CLIP BPE vocabulary (no merges) saved as vocab.json + merges.txt."""
+    chars = list(string.ascii_lowercase + string.digits + ".,!?'-")
+    vocab: dict[str, int] = {}
+    for suffix in ("", "</w>"):
+        for char in chars:
+            vocab[char + suffix] = len(vocab)
+    vocab["<|startoftext|>"] = len(vocab)
+    vocab["<|endoftext|>"] = len(vocab)
+    os.makedirs(directory, exist_ok=True)
+    with open(os.path.join(directory, "vocab.json"), "w") as f:
+        json.dump(vocab, f)
+    with open(os.path.join(directory, "merges.txt"), "w") as f:
+        f.write("#version: 0.2\n")
+    return vocab
+
+
+@pytest.fixture(scope="session")
+def tiny_clip(tmp_path_factory):
+    """A 2-layer, 32-wide CLIPTextModel (32 positions) and its character-level tokenizer."""
+    from transformers import CLIPTextConfig, CLIPTextModel, CLIPTokenizer
+
+    directory = tmp_path_factory.mktemp("tiny-clip")
+    vocab = write_tiny_clip_tokenizer(directory)
+    tokenizer = CLIPTokenizer.from_pretrained(directory, model_max_length=32)
+    config = CLIPTextConfig(
+        vocab_size=len(vocab),
+        hidden_size=32,
+        intermediate_size=64,
+        num_hidden_layers=2,
+        num_attention_heads=4,
+        max_position_embeddings=32,
+        bos_token_id=vocab["<|startoftext|>"],
+        eos_token_id=vocab["<|endoftext|>"],
+        pad_token_id=vocab["<|endoftext|>"],
+    )
+    torch.manual_seed(0)
+    return CLIPTextModel(config).eval(), tokenizer
+
+
+@pytest.fixture(scope="session")
+def tiny_sentence_encoder(tmp_path_factory):
+    """A 2-layer, 24-wide BertModel with a word-level WordPiece vocabulary (a sentence encoder's shape)."""
+    from transformers import BertConfig, BertModel, BertTokenizer
+
+    directory = tmp_path_factory.mktemp("tiny-bert")
+    words = sorted(set(" ".join(CAPTIONS).split()))
+    with open(directory / "vocab.txt", "w") as f:
+        f.write("\n".join(["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", *words]))
+    tokenizer = BertTokenizer.from_pretrained(directory, model_max_length=16)
+    config = BertConfig(
+        vocab_size=len(tokenizer),
+        hidden_size=24,
+        intermediate_size=48,
+        num_hidden_layers=2,
+        num_attention_heads=4,
+        max_position_embeddings=16,
+    )
+    torch.manual_seed(0)
+    return BertModel(config).eval(), tokenizer
+
+
+@pytest.fixture(scope="session")
+def bag_of_words():
+    vocabulary = HashedBagOfWordsEncoder.build_vocabulary(CAPTIONS)
+    return HashedBagOfWordsEncoder(vocabulary=vocabulary, embedding_dim=24, num_hash_buckets=64)
+
+
+def make_tiny_pipeline(
+    text_encoder=None, tokenizer=None, embedding_dim=None, stage2=True, upsample_mode="nearest"
+):
+    """A pipeline with tiny, randomly initialised generators (seeded, so two calls build the same one)."""
+    if embedding_dim is None:
+        from stackgan_hf.text import text_embedding_dim
+
+        embedding_dim = text_embedding_dim(text_encoder)
+    torch.manual_seed(0)
+    stage1 = StackGANStage1Generator(text_embedding_dim=embedding_dim, upsample_mode=upsample_mode, **TINY_G1)
+    stage2_generator = (
+        StackGANStage2Generator(text_embedding_dim=embedding_dim, upsample_mode=upsample_mode, **TINY_G2)
+        if stage2
+        else None
+    )
+    return StackGANPipeline(
+        stage1_generator=stage1,
+        stage2_generator=stage2_generator,
+        text_encoder=text_encoder,
+        tokenizer=tokenizer,
+    )
