@@ -1,0 +1,157 @@
+"""Training configuration as plain dataclasses: YAML file + ``--key value`` flags, CLI wins.
+
+Every field of the dataclass is a flag of the same name. Values are checked and cast by the field's type
+(YAML reads ``1e-4`` as a string: it becomes a float here), unknown keys and values of the wrong type are
+rejected with the key's name, and ``Literal`` fields only take their listed values.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import types
+import typing
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, Literal, TypeVar, Union
+
+import yaml
+
+ConfigT = TypeVar("ConfigT")
+
+
+class ConfigError(ValueError):
+    """A configuration key is unknown or its value does not fit the field's type."""
+
+
+def _cast_scalar(value: Any, kind: type, key: str) -> Any:
+    if kind is bool:
+        if isinstance(value, bool):
+            return value
+        if isinstance(value, str) and value.lower() in {"true", "yes", "1", "false", "no", "0"}:
+            return value.lower() in {"true", "yes", "1"}
+        raise ConfigError(f"`{key}` must be a boolean (true/false), got {value!r}.")
+    if kind is int:
+        if isinstance(value, bool):
+            raise ConfigError(f"`{key}` must be an integer, got {value!r}.")
+        if isinstance(value, int):
+            return value
+        if isinstance(value, float) and value.is_integer():
+            return int(value)
+        if isinstance(value, str):
+            try:
+                return int(value)
+            except ValueError:
+                pass
+        raise ConfigError(f"`{key}` must be an integer, got {value!r}.")
+    if kind is float:
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            return float(value)
+        if isinstance(value, str):
+            try:
+                return float(value)
+            except ValueError:
+                pass
+        raise ConfigError(f"`{key}` must be a number, got {value!r}.")
+    if kind is str:
+        if isinstance(value, (str, int, float)) and not isinstance(value, bool):
+            return str(value)
+        raise ConfigError(f"`{key}` must be a string, got {value!r}.")
+    raise TypeError(f"Unsupported config field type {kind!r} for `{key}`.")
+
+
+def cast_value(value: Any, annotation: Any, key: str) -> Any:
+    """Casts ``value`` to ``annotation``: scalars, ``Literal``, ``X | None``, ``list[X]``, ``tuple``."""
+    origin = typing.get_origin(annotation)
+    args = typing.get_args(annotation)
+    if origin in (Union, types.UnionType):
+        is_none = value is None or (isinstance(value, str) and value.lower() in {"none", "null"})
+        if is_none and type(None) in args:
+            return None
+        others = [arg for arg in args if arg is not type(None)]
+        errors = []
+        for arg in others:
+            try:
+                return cast_value(value, arg, key)
+            except ConfigError as error:
+                errors.append(str(error))
+        raise ConfigError(errors[0] if len(errors) == 1 else f"`{key}`: {value!r} fits none of {others}.")
+    if origin is Literal:
+        for choice in args:
+            if value == choice or (isinstance(value, str) and str(choice) == value):
+                return choice
+        raise ConfigError(f"`{key}` must be one of {list(args)}, got {value!r}.")
+    if origin in (list, tuple):
+        if isinstance(value, str):
+            value = [item.strip() for item in value.split(",") if item.strip()]
+        if not isinstance(value, (list, tuple)):
+            raise ConfigError(f"`{key}` must be a list, got {value!r}.")
+        if origin is tuple and args and args[-1] is not Ellipsis:
+            if len(value) != len(args):
+                raise ConfigError(f"`{key}` must have {len(args)} items, got {len(value)}: {value!r}.")
+            return tuple(cast_value(item, arg, key) for item, arg in zip(value, args))
+        item_type = args[0] if args else str
+        items = [cast_value(item, item_type, key) for item in value]
+        return tuple(items) if origin is tuple else items
+    if value is None:
+        raise ConfigError(f"`{key}` must not be empty.")
+    return _cast_scalar(value, annotation, key)
+
+
+def config_from_dict(config_cls: type[ConfigT], values: dict[str, Any], source: str = "config") -> ConfigT:
+    """Builds ``config_cls`` from a mapping, rejecting unknown keys and ill-typed values by name."""
+    hints = typing.get_type_hints(config_cls)
+    names = {field.name for field in dataclasses.fields(config_cls)}
+    unknown = sorted(set(values) - names)
+    if unknown:
+        raise ConfigError(
+            f"Unknown key(s) in {source}: {', '.join(unknown)}. Known keys: {', '.join(sorted(names))}."
+        )
+    kwargs = {}
+    for key, value in values.items():
+        try:
+            kwargs[key] = cast_value(value, hints[key], key)
+        except ConfigError as error:
+            raise ConfigError(f"{source}: {error}") from None
+    return config_cls(**kwargs)
+
+
+def load_yaml(path: str | Path) -> dict[str, Any]:
+    path = Path(path)
+    if not path.is_file():
+        raise ConfigError(f"Config file {path} does not exist.")
+    with path.open() as handle:
+        values = yaml.safe_load(handle) or {}
+    if not isinstance(values, dict):
+        raise ConfigError(
+            f"Config file {path} must hold a mapping of keys to values, got {type(values).__name__}."
+        )
+    return values
+
+
+def parse_config(
+    config_cls: type[ConfigT], argv: Sequence[str] | None = None, description: str | None = None
+) -> ConfigT:
+    """``--config FILE.yaml`` then ``--key value`` flags (one per field); flags override the file."""
+    parser = argparse.ArgumentParser(description=description, allow_abbrev=False)
+    parser.add_argument("--config", help="YAML file with any of the keys below")
+    defaults = {field.name: field for field in dataclasses.fields(config_cls)}
+    for name, field in defaults.items():
+        default = field.default if field.default is not dataclasses.MISSING else None
+        parser.add_argument(f"--{name}", default=argparse.SUPPRESS, help=f"(default: {default!r})")
+    args = vars(parser.parse_args(argv))
+    file_path = args.pop("config", None)
+    values = load_yaml(file_path) if file_path else {}
+    source = f"config file {file_path}" if file_path else "config"
+    config_from_dict(config_cls, values, source)  # report errors in the file as the file's
+    values.update(args)
+    return config_from_dict(config_cls, values, f"{source} + command line" if file_path else "command line")
+
+
+def config_to_dict(config: Any) -> dict[str, Any]:
+    """A YAML-safe dict of a config dataclass (tuples become lists)."""
+
+    def plain(value):
+        return [plain(item) for item in value] if isinstance(value, (list, tuple)) else value
+
+    return {key: plain(value) for key, value in dataclasses.asdict(config).items()}
