@@ -1,0 +1,73 @@
+"""One entry point for every training dataset: a prepared folder, a Hub dataset id, or synthetic birds."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import datasets
+
+SYNTHETIC_BIRDS = "synthetic-birds"
+
+
+def load_stackgan_dataset(
+    dataset: str,
+    split: str = "train",
+    image_column: str = "image",
+    caption_column: str = "captions",
+    class_column: str = "class_id",
+    synthetic_num_images: int = 2048,
+    synthetic_image_size: int = 76,
+    seed: int = 0,
+    **load_kwargs,
+) -> datasets.Dataset:
+    """Returns one split with the columns the training view reads: ``image``, ``captions`` (list of
+    strings) and, when available, ``class_id``, ``embeddings`` and ``filename``.
+
+    Args:
+        dataset: ``"synthetic-birds"``; a folder written by ``scripts/prepare_cub.py`` (``save_to_disk``);
+            or anything ``datasets.load_dataset`` takes (a Hub dataset id, a folder of parquet files).
+        image_column / caption_column / class_column: the source's column names, renamed to ``image`` /
+            ``captions`` / ``class_id``. A caption column holding one string per row becomes a 1-item list.
+        synthetic_num_images / synthetic_image_size: size of the generated synthetic-birds split.
+    """
+    if dataset == SYNTHETIC_BIRDS:
+        from .synthetic_birds import load_synthetic_birds
+
+        splits = load_synthetic_birds(
+            num_train=synthetic_num_images,
+            num_test=max(1, synthetic_num_images // 4),
+            image_size=synthetic_image_size,
+            seed=seed,
+        )
+        return splits[split]
+    path = Path(dataset)
+    if path.is_dir() and ((path / "dataset_dict.json").is_file() or (path / "dataset_info.json").is_file()):
+        loaded = datasets.load_from_disk(str(path))
+        if isinstance(loaded, datasets.DatasetDict):
+            if split not in loaded:
+                raise ValueError(f"{path}: no split {split!r} (splits: {list(loaded)}).")
+            loaded = loaded[split]
+    else:
+        loaded = datasets.load_dataset(dataset, split=split, **load_kwargs)
+    return standardize_columns(loaded, image_column, caption_column, class_column, source=dataset)
+
+
+def standardize_columns(
+    dataset: datasets.Dataset, image_column: str, caption_column: str, class_column: str, source: str
+) -> datasets.Dataset:
+    """Renames the source's columns to the training view's names and checks they exist."""
+    for column, role in ((image_column, "image"), (caption_column, "caption")):
+        if column not in dataset.column_names:
+            raise ValueError(
+                f"{source}: no {role} column {column!r} (columns: {dataset.column_names}); "
+                f"pass --{role}_column with the right name."
+            )
+    renames = {image_column: "image", caption_column: "captions"}
+    if class_column in dataset.column_names:
+        renames[class_column] = "class_id"
+    dataset = dataset.rename_columns({old: new for old, new in renames.items() if old != new})
+    if not isinstance(dataset.features["image"], datasets.Image):
+        dataset = dataset.cast_column("image", datasets.Image())
+    if isinstance(dataset.features["captions"], datasets.Value):
+        dataset = dataset.map(lambda row: {"captions": [row["captions"]]}, desc="captions -> lists")
+    return dataset
