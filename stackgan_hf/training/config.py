@@ -1,0 +1,69 @@
+"""The StackGAN training configuration: every value is a YAML key and a ``--flag`` of the same name."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+
+@dataclass
+class StackGANTrainingConfig:
+    # Where and what
+    output_dir: str = "outputs/stackgan"
+    stage: Literal["1", "2", "both"] = "both"
+    stage1_model: str | None = None  # Stage-II: a Stage-I pipeline folder (or Hub id), loaded and frozen
+    seed: int = 0
+
+    # Data
+    dataset: str = "synthetic-birds"  # a prepare_cub.py folder, a Hub dataset id, or synthetic-birds
+    dataset_split: str = "train"
+    image_column: str = "image"
+    caption_column: str = "captions"
+    class_column: str = "class_id"
+    synthetic_num_images: int = 2048
+    embedding_mode: Literal["one", "mean_of_4"] = "one"
+    dataloader_num_workers: int = 0
+
+    # Text encoder: "bag-of-words" (offline, built from the training captions), "precomputed" (the
+    # dataset's `embeddings` column, e.g. char-CNN-RNN), or a transformers model id / local path.
+    text_encoder: str = "bag-of-words"
+    text_embedding_dim: int = 256  # width of the bag-of-words encoder
+    text_pooling: Literal["auto", "pooled", "mean"] = "auto"
+
+    # Networks (the official birds values by default)
+    noise_dim: int = 100
+    condition_dim: int = 128
+    generator_channels: int = 128
+    discriminator_channels: int = 64
+    num_residual_blocks: int = 4
+    upsample_mode: Literal["nearest", "pixel_shuffle"] = "nearest"
+    use_unconditional_logits: bool = False
+
+    # Optimisation (StackGAN: Adam 2e-4, betas (0.5, 0.999), halved every lr_decay_epochs, KL weight 2)
+    train_batch_size: int = 64
+    num_train_epochs: int = 600
+    max_train_steps: int | None = None  # overrides num_train_epochs when set
+    stage2_max_train_steps: int | None = None  # `--stage both`: Stage-II's budget (default: max_train_steps)
+    generator_lr: float = 2e-4
+    discriminator_lr: float = 2e-4
+    adam_betas: tuple[float, float] = (0.5, 0.999)
+    lr_decay_epochs: int = 100
+    kl_coefficient: float = 2.0
+    use_ema: bool = False
+    ema_decay: float = 0.999
+    mixed_precision: Literal["no", "fp16", "bf16"] = "no"
+
+    # Checkpoints, logs, samples
+    checkpointing_steps: int = 500
+    checkpoints_total_limit: int | None = 3
+    resume_from_checkpoint: str | None = None  # "latest" or a checkpoint folder
+    logging_dir: str = "logs"
+    report_to: Literal["tensorboard", "none"] = "tensorboard"
+    logging_steps: int = 10
+    sample_steps: int = 500
+    validation_prompts: list[str] = field(default_factory=list)  # empty: 8 captions of the dataset
+
+    # Hub
+    push_to_hub: bool = False
+    hub_model_id: str | None = None
+    hub_private: bool = False

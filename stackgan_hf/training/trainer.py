@@ -1,0 +1,537 @@
+"""StackGAN training under accelerate: Stage-I, then Stage-II over the frozen Stage-I.
+
+One loop serves both stages. Per step: the generator makes fakes from the batch's text embeddings and
+fresh noise; the discriminator learns real/matching -> 1, real/mismatched -> 0, fake -> 0; then the
+generator learns to have its fakes scored real, plus ``kl_coefficient`` times the CA's KL term.
+
+Run layout (``--stage 1`` or ``2``): ``output_dir/`` holds the final ``StackGANPipeline`` and model card,
+``checkpoint-<step>/`` (``accelerator.save_state``), ``samples/`` and ``logs/``. ``--stage both`` trains
+Stage-I in ``output_dir/stage1`` and Stage-II in ``output_dir`` on top of it.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import logging
+import math
+import shutil
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+from accelerate import Accelerator
+from accelerate.utils import (
+    DataLoaderConfiguration,
+    DistributedDataParallelKwargs,
+    ProjectConfiguration,
+    set_seed,
+)
+from diffusers.training_utils import EMAModel
+from tqdm.auto import tqdm
+
+from ..config import config_to_dict
+from ..data import StackGANTrainingView, collate_training_batch, load_stackgan_dataset
+from ..models import (
+    StackGANStage1Discriminator,
+    StackGANStage1Generator,
+    StackGANStage2Discriminator,
+    StackGANStage2Generator,
+)
+from ..pipeline_stackgan import StackGANPipeline
+from ..text import HashedBagOfWordsEncoder, encode_prompts, load_text_encoder, text_embedding_dim
+from ..visualization import captioned_grid
+from .config import StackGANTrainingConfig
+from .losses import discriminator_accuracy, discriminator_loss, generator_adversarial_loss, kl_divergence
+
+logger = logging.getLogger(__name__)
+
+CROP_SIZE = {1: 64, 2: 256}
+CHECKPOINT_PREFIX = "checkpoint-"
+
+
+class TrainingDivergedError(RuntimeError):
+    """A loss became NaN or infinite; the last good checkpoint is kept."""
+
+
+def train(config: StackGANTrainingConfig) -> Path:
+    """Trains the stage(s) of ``config`` and returns the folder of the final pipeline."""
+    if config.push_to_hub:
+        from ..hub import require_hub_token
+
+        if not config.hub_model_id:
+            raise ValueError("--push_to_hub needs --hub_model_id (e.g. your-name/stackgan-birds).")
+        require_hub_token()
+    output_dir = Path(config.output_dir)
+    if config.stage == "1":
+        return train_stage(config, stage=1, run_dir=output_dir)
+    if config.stage == "2":
+        if not config.stage1_model:
+            raise ValueError("--stage 2 needs --stage1_model: a trained Stage-I pipeline folder or Hub id.")
+        return train_stage(config, stage=2, run_dir=output_dir, stage1_model=config.stage1_model)
+    stage1_dir = output_dir / "stage1"
+    if config.resume_from_checkpoint and (stage1_dir / "model_index.json").is_file():
+        logger.info("Stage-I already finished in %s: resuming with Stage-II.", stage1_dir)
+    else:
+        train_stage(dataclasses.replace(config, push_to_hub=False), stage=1, run_dir=stage1_dir)
+    stage2_config = config
+    if config.stage2_max_train_steps is not None:
+        stage2_config = dataclasses.replace(config, max_train_steps=config.stage2_max_train_steps)
+    return train_stage(stage2_config, stage=2, run_dir=output_dir, stage1_model=str(stage1_dir))
+
+
+def noise_generator(seed: int, step: int, process_index: int, device: torch.device) -> torch.Generator:
+    """A generator for one step's noise, a function of (seed, step, process) only: resuming a run or
+    changing the data order elsewhere cannot shift the noise a step sees."""
+    state = np.random.SeedSequence([seed, step, process_index]).generate_state(1)[0]
+    return torch.Generator(device=device).manual_seed(int(state))
+
+
+def _checkpoints(run_dir: Path) -> list[Path]:
+    found = [
+        p for p in run_dir.glob(f"{CHECKPOINT_PREFIX}*") if p.is_dir() and p.name.split("-")[-1].isdigit()
+    ]
+    return sorted(found, key=lambda p: int(p.name.split("-")[-1]))
+
+
+def _resolve_resume(config: StackGANTrainingConfig, run_dir: Path) -> Path | None:
+    if not config.resume_from_checkpoint:
+        return None
+    if config.resume_from_checkpoint == "latest":
+        found = _checkpoints(run_dir)
+        if not found:
+            logger.warning("No checkpoint in %s: starting a new run.", run_dir)
+            return None
+        return found[-1]
+    path = Path(config.resume_from_checkpoint)
+    if not path.is_dir():
+        raise FileNotFoundError(f"--resume_from_checkpoint {path}: no such checkpoint folder.")
+    return path
+
+
+def _build_text_encoder(config: StackGANTrainingConfig, dataset, stage1_pipeline: StackGANPipeline | None):
+    """(text_encoder, tokenizer, embedding dim). Stage-II reuses Stage-I's encoder: both stages must agree."""
+    if stage1_pipeline is not None:
+        encoder, tokenizer = stage1_pipeline.text_encoder, stage1_pipeline.tokenizer
+        if encoder is None and "embeddings" not in dataset.column_names:
+            raise ValueError(
+                "The Stage-I model uses precomputed embeddings, but the dataset has no `embeddings`."
+            )
+        return encoder, tokenizer, stage1_pipeline.stage1_generator.config.text_embedding_dim
+    if config.text_encoder == "precomputed":
+        if "embeddings" not in dataset.column_names:
+            raise ValueError(
+                f"--text_encoder precomputed needs an `embeddings` column; {config.dataset} has "
+                f"{dataset.column_names}. Use --text_encoder bag-of-words or a transformers model instead."
+            )
+        return None, None, int(dataset.features["embeddings"].shape[1])
+    if config.text_encoder == "bag-of-words":
+        vocabulary = HashedBagOfWordsEncoder.build_vocabulary(
+            c for captions in dataset["captions"] for c in captions
+        )
+        encoder = HashedBagOfWordsEncoder(vocabulary=vocabulary, embedding_dim=config.text_embedding_dim)
+        return encoder, None, config.text_embedding_dim
+    encoder, tokenizer = load_text_encoder(config.text_encoder)
+    return encoder, tokenizer, text_embedding_dim(encoder)
+
+
+def _models(config: StackGANTrainingConfig, stage: int, dim: int):
+    if stage == 1:
+        generator = StackGANStage1Generator(
+            text_embedding_dim=dim,
+            noise_dim=config.noise_dim,
+            condition_dim=config.condition_dim,
+            base_channels=config.generator_channels,
+            upsample_mode=config.upsample_mode,
+        )
+        discriminator_class = StackGANStage1Discriminator
+    else:
+        generator = StackGANStage2Generator(
+            text_embedding_dim=dim,
+            condition_dim=config.condition_dim,
+            base_channels=config.generator_channels,
+            num_residual_blocks=config.num_residual_blocks,
+            upsample_mode=config.upsample_mode,
+        )
+        discriminator_class = StackGANStage2Discriminator
+    discriminator = discriminator_class(
+        condition_dim=config.condition_dim,
+        base_channels=config.discriminator_channels,
+        use_unconditional_logits=config.use_unconditional_logits,
+    )
+    return generator, discriminator
+
+
+def train_stage(
+    config: StackGANTrainingConfig, stage: int, run_dir: Path, stage1_model: str | None = None
+) -> Path:
+    """Trains one stage; writes checkpoints, samples and logs under ``run_dir`` and the pipeline to it."""
+    run_dir = Path(run_dir)
+    accelerator = Accelerator(
+        mixed_precision=config.mixed_precision,
+        log_with=None if config.report_to == "none" else config.report_to,
+        project_config=ProjectConfiguration(
+            project_dir=str(run_dir), logging_dir=str(run_dir / config.logging_dir)
+        ),
+        dataloader_config=DataLoaderConfiguration(use_seedable_sampler=True, data_seed=config.seed),
+        # The discriminator runs several forwards per backward; re-broadcasting BatchNorm buffers between
+        # them would modify tensors autograd still needs. Each process keeps its own running statistics.
+        kwargs_handlers=[DistributedDataParallelKwargs(broadcast_buffers=False)],
+    )
+    logging.basicConfig(format="%(asctime)s %(levelname)s %(name)s: %(message)s", level=logging.INFO)
+    logging.getLogger("accelerate").setLevel(logging.WARNING)  # one line per saved file otherwise
+    set_seed(config.seed)
+    if accelerator.is_main_process:
+        run_dir.mkdir(parents=True, exist_ok=True)
+
+    # 1. Data and text.
+    dataset = load_stackgan_dataset(
+        config.dataset,
+        split=config.dataset_split,
+        image_column=config.image_column,
+        caption_column=config.caption_column,
+        class_column=config.class_column,
+        synthetic_num_images=config.synthetic_num_images,
+        synthetic_image_size=CROP_SIZE[stage] * 76 // 64,
+        seed=config.seed,
+    )
+    stage1_pipeline = StackGANPipeline.from_pretrained(stage1_model) if stage == 2 else None
+    text_encoder, tokenizer, dim = _build_text_encoder(config, dataset, stage1_pipeline)
+    use_precomputed = text_encoder is None
+    if text_encoder is not None:
+        text_encoder.requires_grad_(False).eval().to(accelerator.device)
+    view = StackGANTrainingView(
+        dataset, crop_size=CROP_SIZE[stage], seed=config.seed, embedding_mode=config.embedding_mode
+    )
+    loader = torch.utils.data.DataLoader(
+        dataset.with_transform(view),
+        batch_size=config.train_batch_size,
+        shuffle=True,
+        drop_last=len(dataset) >= config.train_batch_size * accelerator.num_processes,
+        collate_fn=collate_training_batch,
+        num_workers=config.dataloader_num_workers,
+        pin_memory=torch.cuda.is_available(),
+    )
+
+    # 2. Networks, optimisers, schedules.
+    generator, discriminator = _models(config, stage, dim)
+    stage1_generator = None
+    if stage1_pipeline is not None:
+        stage1_generator = (
+            stage1_pipeline.stage1_generator.requires_grad_(False).eval().to(accelerator.device)
+        )
+        if stage1_generator.config.text_embedding_dim != dim:
+            raise ValueError("Stage-I and Stage-II text embedding widths differ.")
+    g_optimizer = torch.optim.Adam(generator.parameters(), lr=config.generator_lr, betas=config.adam_betas)
+    d_optimizer = torch.optim.Adam(
+        discriminator.parameters(), lr=config.discriminator_lr, betas=config.adam_betas
+    )
+    generator, discriminator, g_optimizer, d_optimizer, loader = accelerator.prepare(
+        generator, discriminator, g_optimizer, d_optimizer, loader
+    )
+    steps_per_epoch = len(loader)
+    max_steps = config.max_train_steps or config.num_train_epochs * steps_per_epoch
+    num_epochs = math.ceil(max_steps / steps_per_epoch)
+    decay_every = max(1, config.lr_decay_epochs * steps_per_epoch)
+    # Step-based "halve every lr_decay_epochs"; stepped once per global step, on every process.
+    schedules = [
+        torch.optim.lr_scheduler.LambdaLR(opt, lambda step: 0.5 ** (step // decay_every))
+        for opt in (g_optimizer, d_optimizer)
+    ]
+    accelerator.register_for_checkpointing(*schedules)
+    ema = None
+    if config.use_ema:
+        ema = EMAModel(accelerator.unwrap_model(generator).parameters(), decay=config.ema_decay)
+        ema.to(accelerator.device)
+        accelerator.register_for_checkpointing(ema)
+
+    # 3. Resume.
+    global_step = 0
+    resume_path = _resolve_resume(config, run_dir)
+    if resume_path is not None:
+        accelerator.print(f"Resuming from {resume_path}")
+        accelerator.load_state(str(resume_path))
+        global_step = int(resume_path.name.split("-")[-1])
+    first_epoch, resume_batches = divmod(global_step, steps_per_epoch)
+
+    if accelerator.is_main_process and config.report_to != "none":
+        accelerator.init_trackers(f"stackgan_stage{stage}", config=_flat_hparams(config, stage))
+    validation_prompts = config.validation_prompts or [captions[0] for captions in dataset[:8]["captions"]]
+    accelerator.print(
+        f"Stage-{'I' * stage}: {len(dataset)} images, {steps_per_epoch} steps/epoch, {max_steps} steps, "
+        f"batch {config.train_batch_size} x {accelerator.num_processes} process(es), text {dim}-d"
+    )
+
+    def embed(batch) -> torch.Tensor:
+        if use_precomputed:
+            return batch["embedding"].to(accelerator.device)
+        return encode_prompts(
+            batch["caption"], text_encoder, tokenizer, config.text_pooling, accelerator.device
+        )
+
+    # 4. The loop.
+    progress = tqdm(
+        range(max_steps),
+        initial=global_step,
+        desc=f"Stage-{'I' * stage}",
+        disable=not accelerator.is_local_main_process,
+    )
+    history_path = run_dir / f"stage{stage}_history.jsonl"  # one JSON line per step; a resumed run appends
+    last_record: dict = {}
+    start = time.perf_counter()
+    for epoch in range(first_epoch, num_epochs):
+        view.set_epoch(epoch)
+        loader.set_epoch(epoch)
+        epoch_loader = loader
+        if epoch == first_epoch and resume_batches:
+            epoch_loader = accelerator.skip_first_batches(loader, resume_batches)
+        generator.train()
+        discriminator.train()
+        for batch in epoch_loader:
+            rng = noise_generator(config.seed, global_step, accelerator.process_index, accelerator.device)
+            text = embed(batch)
+            real = batch["pixel_values"]
+            mismatched = batch["mismatched_pixel_values"]
+            with accelerator.autocast():
+                if stage == 1:
+                    noise = torch.randn(
+                        real.shape[0], config.noise_dim, generator=rng, device=accelerator.device
+                    )
+                    fake, mu, logvar = generator(text, noise, generator=rng, return_dict=False)
+                else:
+                    noise_dim = stage1_generator.config.noise_dim
+                    noise = torch.randn(real.shape[0], noise_dim, generator=rng, device=accelerator.device)
+                    with torch.no_grad():
+                        low_res = stage1_generator(text, noise, generator=rng).images
+                    fake, mu, logvar = generator(low_res, text, generator=rng, return_dict=False)
+                condition = mu.detach()
+
+                # Discriminator: real/matching -> 1, real/mismatched -> 0, fake -> 0.
+                _, real_logits, real_uncond = discriminator(real, condition, return_dict=False)
+                _, mismatched_logits, _ = discriminator(mismatched, condition, return_dict=False)
+                _, fake_logits, fake_uncond = discriminator(fake.detach(), condition, return_dict=False)
+                d_losses = discriminator_loss(
+                    real_logits, mismatched_logits, fake_logits, real_uncond, fake_uncond
+                )
+            d_optimizer.zero_grad(set_to_none=True)
+            accelerator.backward(d_losses.total)
+            d_optimizer.step()
+
+            with accelerator.autocast():
+                # Generator: fakes scored real (and matching), plus the CA's KL regulariser.
+                _, fake_logits_g, fake_uncond_g = discriminator(fake, condition, return_dict=False)
+                adversarial = generator_adversarial_loss(fake_logits_g, fake_uncond_g)
+                kl = kl_divergence(mu, logvar)
+                g_loss = adversarial + config.kl_coefficient * kl
+            g_optimizer.zero_grad(set_to_none=True)
+            accelerator.backward(g_loss)
+            g_optimizer.step()
+            for schedule in schedules:
+                schedule.step()
+            if ema is not None:
+                ema.step(accelerator.unwrap_model(generator).parameters())
+
+            losses = torch.stack(
+                [d_losses.total, d_losses.real, d_losses.mismatched, d_losses.fake, g_loss, adversarial, kl]
+            )
+            losses = accelerator.reduce(losses.detach().float(), reduction="mean")
+            if not torch.isfinite(losses).all():
+                last = _checkpoints(run_dir)
+                kept = f"the last good checkpoint is {last[-1]}" if last else "no checkpoint was written yet"
+                raise TrainingDivergedError(
+                    f"Stage-{'I' * stage} diverged at step {global_step + 1}: a loss is NaN or infinite "
+                    f"(D {losses[0].item():.4g}, G {losses[4].item():.4g}); {kept}. "
+                    "Lower the learning rates or try --mixed_precision no."
+                )
+            global_step += 1
+            progress.update(1)
+            accuracy = discriminator_accuracy(real_logits, mismatched_logits, fake_logits)
+            record = {
+                "step": global_step,
+                "epoch": epoch,
+                "d_loss": losses[0].item(),
+                "d_loss_real": losses[1].item(),
+                "d_loss_mismatched": losses[2].item(),
+                "d_loss_fake": losses[3].item(),
+                "g_loss": losses[4].item(),
+                "g_loss_adversarial": losses[5].item(),
+                "kl": losses[6].item(),
+                "d_acc_real": accuracy["real"],
+                "d_acc_mismatched": accuracy["mismatched"],
+                "d_acc_fake": accuracy["fake"],
+                "lr": schedules[0].get_last_lr()[0],
+            }
+            last_record = record
+            if accelerator.is_main_process:
+                with history_path.open("a") as handle:
+                    handle.write(json.dumps(record) + "\n")
+            progress.set_postfix(
+                d=f"{record['d_loss']:.3f}", g=f"{record['g_loss']:.3f}", kl=f"{record['kl']:.3f}"
+            )
+            if global_step % config.logging_steps == 0 or global_step == max_steps:
+                accelerator.log(
+                    {k: v for k, v in record.items() if k not in ("step", "epoch")}, step=global_step
+                )
+            if global_step % config.checkpointing_steps == 0 or global_step == max_steps:
+                _save_checkpoint(accelerator, run_dir, global_step, config.checkpoints_total_limit)
+            if accelerator.is_main_process and (
+                global_step % config.sample_steps == 0 or global_step == max_steps
+            ):
+                _save_samples(
+                    accelerator,
+                    run_dir,
+                    global_step,
+                    validation_prompts,
+                    generator,
+                    stage1_generator,
+                    ema,
+                    text_encoder,
+                    tokenizer,
+                    config,
+                    stage,
+                )
+            if global_step >= max_steps:
+                break
+        if global_step >= max_steps:
+            break
+    progress.close()
+    elapsed = time.perf_counter() - start
+
+    # 5. Save the pipeline, the loss history and the model card.
+    accelerator.wait_for_everyone()
+    if accelerator.is_main_process:
+        trained = accelerator.unwrap_model(generator)
+        if ema is not None:
+            ema.copy_to(trained.parameters())
+        pipeline = _pipeline(trained, stage1_generator, stage, text_encoder, tokenizer, config.text_pooling)
+        pipeline.save_pretrained(run_dir)
+        summary = {
+            "stage": stage,
+            "steps": global_step,
+            "images": len(dataset),
+            "batch_size": config.train_batch_size,
+            "processes": accelerator.num_processes,
+            "wall_time_s_this_run": round(elapsed, 1),
+            "device": str(accelerator.device),
+            "mixed_precision": config.mixed_precision,
+            "final": {k: v for k, v in last_record.items() if k not in ("step", "epoch")},
+            "config": config_to_dict(config),
+        }
+        (run_dir / f"stage{stage}_summary.json").write_text(json.dumps(summary, indent=2) + "\n")
+        _write_card(run_dir, config, stage, summary)
+        accelerator.print(f"Saved the Stage-{'I' * stage} pipeline to {run_dir}")
+        if config.push_to_hub:
+            from ..hub import upload_output_dir
+
+            url = upload_output_dir(run_dir, config.hub_model_id, private=config.hub_private)
+            accelerator.print(f"Pushed to {url}")
+    accelerator.end_training()
+    return run_dir
+
+
+def _pipeline(generator, stage1_generator, stage, text_encoder, tokenizer, text_pooling) -> StackGANPipeline:
+    if stage == 1:
+        return StackGANPipeline(
+            stage1_generator=generator,
+            text_encoder=text_encoder,
+            tokenizer=tokenizer,
+            text_pooling=text_pooling,
+        )
+    return StackGANPipeline(
+        stage1_generator=stage1_generator,
+        stage2_generator=generator,
+        text_encoder=text_encoder,
+        tokenizer=tokenizer,
+        text_pooling=text_pooling,
+    )
+
+
+def _save_checkpoint(accelerator: Accelerator, run_dir: Path, step: int, total_limit: int | None) -> None:
+    """``save_state`` to ``checkpoint-<step>``, first removing the oldest beyond ``total_limit``."""
+    if accelerator.is_main_process and total_limit is not None:
+        existing = _checkpoints(run_dir)
+        for old in existing[: max(0, len(existing) - total_limit + 1)]:
+            shutil.rmtree(old)
+    accelerator.wait_for_everyone()
+    accelerator.save_state(str(run_dir / f"{CHECKPOINT_PREFIX}{step}"))
+
+
+@torch.no_grad()
+def _save_samples(
+    accelerator,
+    run_dir,
+    step,
+    prompts,
+    generator,
+    stage1_generator,
+    ema,
+    text_encoder,
+    tokenizer,
+    config,
+    stage,
+):
+    """A grid for the fixed validation prompts with fixed noise (seed), so grids compare across steps."""
+    if text_encoder is None:
+        return  # precomputed embeddings: there is no encoder for the validation prompts
+    model = accelerator.unwrap_model(generator)
+    was_training = model.training
+    if ema is not None:
+        ema.store(model.parameters())
+        ema.copy_to(model.parameters())
+    pipeline = _pipeline(model, stage1_generator, stage, text_encoder, tokenizer, config.text_pooling)
+    out = pipeline(prompts, generator=torch.Generator(device="cpu").manual_seed(config.seed))
+    columns = [[low] if stage == 1 else [low, high] for low, high in zip(out.stage1_images, out.images)]
+    grid = captioned_grid(columns, prompts)
+    samples = run_dir / "samples"
+    samples.mkdir(parents=True, exist_ok=True)
+    grid.save(samples / f"stage{stage}_step{step:06d}.png")
+    for tracker in accelerator.trackers:
+        if tracker.name == "tensorboard":
+            tracker.writer.add_image("samples", np.asarray(grid), step, dataformats="HWC")
+    if ema is not None:
+        ema.restore(model.parameters())
+    model.train(was_training)
+
+
+def read_history(path: str | Path) -> list[dict]:
+    """The per-step records of a run's ``stage<N>_history.jsonl``; for a step logged twice (a run killed
+    after its last checkpoint, then resumed) the later record wins."""
+    by_step = {}
+    for line in Path(path).read_text().splitlines():
+        if line.strip():
+            record = json.loads(line)
+            by_step[record["step"]] = record
+    return [by_step[step] for step in sorted(by_step)]
+
+
+def _flat_hparams(config: StackGANTrainingConfig, stage: int) -> dict:
+    values = {"stage": stage}
+    for key, value in config_to_dict(config).items():
+        values[key] = value if isinstance(value, (int, float, str, bool)) else str(value)
+    return values
+
+
+def _write_card(run_dir: Path, config: StackGANTrainingConfig, stage: int, summary: dict) -> None:
+    from ..hub import model_card_template, write_model_card
+
+    samples = sorted((run_dir / "samples").glob(f"stage{stage}_step*.png"))
+    dataset_ids = (
+        [] if config.dataset == "synthetic-birds" or Path(config.dataset).exists() else [config.dataset]
+    )
+    write_model_card(
+        run_dir,
+        model_card_template("stackgan"),
+        library_name="diffusers",
+        pipeline_tag="text-to-image",
+        datasets=dataset_ids or None,
+        tags=["stackgan", "gan", "text-to-image", "stackgan-hf"],
+        license="apache-2.0",
+        model_id=config.hub_model_id or str(run_dir),
+        stage=stage,
+        dataset=config.dataset,
+        text_encoder=config.text_encoder,
+        summary=summary,
+        config_yaml=json.dumps(config_to_dict(config), indent=2),
+        sample_grid=samples[-1].relative_to(run_dir).as_posix() if samples else None,
+    )
