@@ -1,0 +1,109 @@
+"""Generic Hugging Face Hub helpers for the trainers: token check, model cards from templates, uploads.
+
+Nothing here imports torch, and only ``upload_output_dir`` touches the network.
+
+- ``require_hub_token``: fail *before* training when ``--push_to_hub`` cannot work.
+- ``write_model_card``: ``README.md`` from a Jinja template in ``model_cards/`` with YAML metadata
+  (``library_name``, ``pipeline_tag``, ``datasets``, ``tags``...) through ``huggingface_hub.ModelCard``.
+- ``upload_output_dir``: create the repo if needed and upload a training output folder, leaving out
+  checkpoints and logs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from huggingface_hub import HfApi, ModelCard, ModelCardData, get_token
+
+MODEL_CARDS_DIR = Path(__file__).resolve().parents[1] / "model_cards"
+DEFAULT_UPLOAD_IGNORE = ("checkpoint-*", "checkpoint-*/**", "logs/**", "*.tmp")
+
+
+class HubTokenError(RuntimeError):
+    """``--push_to_hub`` was asked for but no Hugging Face token is available."""
+
+
+def require_hub_token(token: str | None = None) -> str:
+    """The token to push with: ``token`` if given, else the one of ``HF_TOKEN`` / ``hf auth login``.
+
+    Raises ``HubTokenError`` with what to do when there is none. Does not contact the Hub, so that a
+    trainer can call it first thing and fail before any work is done.
+    """
+    token = token or get_token()
+    if not token:
+        raise HubTokenError(
+            "--push_to_hub needs a Hugging Face token with write access, and none was found: run "
+            "`hf auth login` (or `huggingface-cli login`), set the HF_TOKEN environment variable, or pass "
+            "--hub_token. Nothing was trained."
+        )
+    return token
+
+
+def model_card_template(name: str) -> Path:
+    """The path of ``model_cards/{name}`` (``.md`` added if missing); ``FileNotFoundError`` if absent."""
+    path = MODEL_CARDS_DIR / (name if name.endswith(".md") else f"{name}.md")
+    if not path.is_file():
+        raise FileNotFoundError(f"Model card template {path} does not exist.")
+    return path
+
+
+def write_model_card(
+    output_dir: str | Path,
+    template_path: str | Path,
+    *,
+    library_name: str | None = None,
+    pipeline_tag: str | None = None,
+    datasets: Sequence[str] | None = None,
+    tags: Sequence[str] | None = None,
+    license: str | None = None,
+    extra_metadata: dict[str, Any] | None = None,
+    **template_vars: Any,
+) -> Path:
+    """Renders ``template_path`` (Jinja; ``{{ card_data }}`` is the YAML metadata) to ``output_dir/README.md``.
+
+    ``template_vars`` are the template's own variables (model id, training figures, ...). Returns the path
+    of the card.
+    """
+    card_data = ModelCardData(
+        library_name=library_name,
+        pipeline_tag=pipeline_tag,
+        datasets=list(datasets) if datasets else None,
+        tags=list(tags) if tags else None,
+        license=license,
+        **(extra_metadata or {}),
+    )
+    card = ModelCard.from_template(card_data, template_path=str(template_path), **template_vars)
+    path = Path(output_dir) / "README.md"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    card.save(path)
+    return path
+
+
+def upload_output_dir(
+    output_dir: str | Path,
+    repo_id: str,
+    *,
+    token: str | None = None,
+    private: bool = False,
+    commit_message: str = "Upload trained model",
+    ignore_patterns: Sequence[str] = DEFAULT_UPLOAD_IGNORE,
+    endpoint: str | None = None,
+) -> str:
+    """Creates ``repo_id`` (a model repo) if needed and uploads ``output_dir``; returns the commit URL.
+
+    Checkpoints (``checkpoint-*``) and logs are left out by default: the repo gets the pipeline, the model
+    card and the sample images.
+    """
+    if not Path(output_dir).is_dir():
+        raise FileNotFoundError(f"Output directory {output_dir} does not exist: nothing to upload.")
+    api = HfApi(endpoint=endpoint, token=token)
+    api.create_repo(repo_id, private=private, exist_ok=True)
+    info = api.upload_folder(
+        repo_id=repo_id,
+        folder_path=str(output_dir),
+        commit_message=commit_message,
+        ignore_patterns=list(ignore_patterns),
+    )
+    return info.commit_url
