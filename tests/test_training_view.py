@@ -175,3 +175,13 @@ def test_view_rejects_unusable_datasets(tmp_path):
         StackGANTrainingView(stored["train"].remove_columns(["captions"]))
     with pytest.raises(ValueError, match="embedding_mode"):
         StackGANTrainingView(stored["train"], embedding_mode="mean")
+
+
+def test_synthetic_birds_load_through_the_same_view():
+    dataset = load_stackgan_dataset("synthetic-birds", split="train", synthetic_num_images=16, seed=0)
+    assert {"image", "captions", "class_id", "filename", "crown_color"} <= set(dataset.column_names)
+    view = StackGANTrainingView(dataset, crop_size=64, seed=0)
+    rows = dataset.with_transform(view)[:4]
+    assert rows["pixel_values"][0].shape == rows["mismatched_pixel_values"][0].shape == (3, 64, 64)
+    assert all(caption in captions for caption, captions in zip(rows["caption"], dataset[:4]["captions"]))
+    assert "embedding" not in rows  # synthetic birds have no precomputed embeddings

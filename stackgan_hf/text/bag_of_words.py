@@ -24,11 +24,12 @@ def tokenize_caption(caption: str) -> list[str]:
 class HashedBagOfWordsEncoder(ModelMixin, ConfigMixin):
     """Turns captions into ``[B, embedding_dim]`` vectors with no download and no training.
 
-    Every word of ``vocabulary`` owns one row of a fixed random table (``N(0, 1/embedding_dim)``, drawn from
-    ``seed``); a word outside the vocabulary and every pair of adjacent words (``"red crown"``, ``"wings
-    are"``) are hashed (CRC-32, stable across runs and machines) into ``num_hash_buckets`` shared rows. A
-    caption's embedding is the sum of its features' rows divided by the square root of their count, so
-    embeddings of captions of any length have about unit norm. The table is stored with the model
+    Every word of ``vocabulary`` owns one row of a fixed random table (``N(0, 1)``, drawn from ``seed``); a
+    word outside the vocabulary and every pair of adjacent words (``"red crown"``, ``"wings are"``) are
+    hashed (CRC-32, stable across runs and machines) into ``num_hash_buckets`` shared rows. A caption's
+    embedding is the sum of its features' rows divided by the square root of their count, so whatever the
+    caption's length each dimension has about unit variance (norm about ``sqrt(embedding_dim)``), the
+    scale of pretrained sentence embeddings that conditioning augmentation's initialisation expects. The table is stored with the model
     (``save_pretrained``), so a saved pipeline encodes exactly as it did in training.
 
     What it cannot do: it knows no meaning (``"crimson"`` and ``"red"`` are unrelated, as are unseen
@@ -66,9 +67,7 @@ class HashedBagOfWordsEncoder(ModelMixin, ConfigMixin):
         if len(self.word_to_row) != len(vocabulary):
             raise ValueError("vocabulary has repeated words.")
         rng = torch.Generator().manual_seed(seed)
-        table = (
-            torch.randn(len(vocabulary) + num_hash_buckets, embedding_dim, generator=rng) / embedding_dim**0.5
-        )
+        table = torch.randn(len(vocabulary) + num_hash_buckets, embedding_dim, generator=rng)
         # A parameter, not a buffer, so that ModelMixin's device/dtype helpers see it. It is never trained.
         self.table = nn.Parameter(table, requires_grad=False)
 
