@@ -61,7 +61,7 @@ def write_model_card(
     extra_metadata: dict[str, Any] | None = None,
     **template_vars: Any,
 ) -> Path:
-    """Renders ``template_path`` (Jinja; ``{{ card_data }}`` is the YAML metadata) to ``output_dir/README.md``.
+    """Renders ``template_path`` (Jinja; ``{{ card_data }}`` is the YAML header) to ``output_dir/README.md``.
 
     ``template_vars`` are the template's own variables (model id, training figures, ...). Returns the path
     of the card.

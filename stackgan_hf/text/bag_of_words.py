@@ -29,8 +29,9 @@ class HashedBagOfWordsEncoder(ModelMixin, ConfigMixin):
     hashed (CRC-32, stable across runs and machines) into ``num_hash_buckets`` shared rows. A caption's
     embedding is the sum of its features' rows divided by the square root of their count, so whatever the
     caption's length each dimension has about unit variance (norm about ``sqrt(embedding_dim)``), the
-    scale of pretrained sentence embeddings that conditioning augmentation's initialisation expects. The table is stored with the model
-    (``save_pretrained``), so a saved pipeline encodes exactly as it did in training.
+    scale of pretrained sentence embeddings that conditioning augmentation's initialisation expects. The
+    table is stored with the model (``save_pretrained``), so a saved pipeline encodes exactly as it did in
+    training.
 
     What it cannot do: it knows no meaning (``"crimson"`` and ``"red"`` are unrelated, as are unseen
     synonyms), it sees word order only through adjacent pairs (``"a red bird with a blue crown"`` and ``"a
