@@ -1,1 +1,7 @@
-"""Denoising diffusion (DDPM, Ho et al. 2020) on MNIST with diffusers' UNet2DModel and DDPMScheduler."""
+"""Denoising diffusion (DDPM, Ho et al. 2020) on MNIST with diffusers' UNet2DModel and DDPMScheduler.
+
+- ``diffusion.data``: MNIST from ``ylecun/mnist`` or a folder of parquet files, as [-1, 1] tensors;
+- ``diffusion.train``: ``DDPMTrainingConfig`` and ``train(config)`` (accelerate; output: a ``DDPMPipeline``);
+- ``diffusion.sampling``: DDPM or DDIM sampling of a trained directory;
+- ``diffusion.visualize``: the report (forward/reverse process, samples, metrics).
+"""

@@ -1,0 +1,181 @@
+"""MNIST for the DDPM: a Hub dataset id or a local folder of parquet files, as [-1, 1] tensors.
+
+Both sources have the schema of the Hub dataset ``ylecun/mnist``: ``image`` (``datasets.Image``, 28x28
+grayscale PNG) and ``label`` (``ClassLabel`` 0-9). ``load_mnist`` returns the raw ``datasets.Dataset``;
+``load_mnist_for_training`` adds a transform that yields ``pixel_values`` of shape ``[1, 28, 28]`` (or
+``[1, 32, 32]`` with ``pad_to_32``) in [-1, 1], the background (-1) extended into the padding.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+
+import numpy as np
+import torch
+from datasets import ClassLabel, Dataset, Features, Image, load_dataset
+
+MNIST_HUB_ID = "ylecun/mnist"
+MNIST_FEATURES = Features({"image": Image(), "label": ClassLabel(names=[str(digit) for digit in range(10)])})
+MNIST_SIZE = 28
+PADDED_SIZE = 32
+
+
+class MnistDataError(ValueError):
+    """The MNIST source is missing or does not have the ``ylecun/mnist`` schema."""
+
+
+def _expected() -> str:
+    return (
+        "expected parquet files such as train-00000-of-00001.parquet and test-00000-of-00001.parquet "
+        "with the ylecun/mnist columns image (datasets.Image) and label (ClassLabel 0-9)"
+    )
+
+
+def find_parquet_files(dataset_dir: str | Path, split: str) -> list[str]:
+    """The parquet files of ``split`` in ``dataset_dir`` (``{split}-*.parquet``, also in sub-folders)."""
+    directory = Path(dataset_dir)
+    if not directory.exists():
+        raise MnistDataError(f"MNIST directory {directory} does not exist; {_expected()}.")
+    if not directory.is_dir():
+        raise MnistDataError(f"MNIST path {directory} is not a directory; {_expected()}.")
+    all_files = sorted(directory.rglob("*.parquet"))
+    if not all_files:
+        raise MnistDataError(f"No parquet files in MNIST directory {directory}; {_expected()}.")
+    split_files = [
+        path for path in all_files if path.name == f"{split}.parquet" or path.name.startswith(f"{split}-")
+    ]
+    if not split_files:
+        found = ", ".join(str(path.relative_to(directory)) for path in all_files)
+        raise MnistDataError(
+            f"No parquet file for split {split!r} in MNIST directory {directory} (found: {found}); "
+            f"{_expected()}."
+        )
+    return [str(path) for path in split_files]
+
+
+def _check_schema(dataset: Dataset, source: str) -> Dataset:
+    columns = list(dataset.column_names)
+    missing = [name for name in ("image", "label") if name not in columns]
+    if missing:
+        raise MnistDataError(
+            f"MNIST source {source} lacks the column(s) {', '.join(missing)} (it has {columns}); "
+            f"{_expected()}."
+        )
+    image_feature = dataset.features["image"]
+    if not isinstance(image_feature, Image):
+        # Parquet files written without the datasets metadata store images as {bytes, path} structs.
+        if isinstance(image_feature, dict) and "bytes" in image_feature:
+            dataset = dataset.cast_column("image", Image())
+        else:
+            raise MnistDataError(
+                f"Column 'image' of MNIST source {source} is {image_feature}, not an image; {_expected()}."
+            )
+    return dataset
+
+
+def load_mnist(
+    dataset: str = MNIST_HUB_ID,
+    dataset_dir: str | Path | None = None,
+    split: str = "train",
+    cache_dir: str | None = None,
+) -> Dataset:
+    """One split of MNIST from ``dataset_dir`` (parquet files) if given, else from the Hub id ``dataset``.
+
+    Raises ``MnistDataError``, naming the path and what was expected, for a missing directory, a directory
+    without parquet files for ``split``, or columns other than ``image`` and ``label``.
+    """
+    if dataset_dir is not None:
+        data_files = find_parquet_files(dataset_dir, split)
+        loaded = load_dataset("parquet", data_files={split: data_files}, split=split, cache_dir=cache_dir)
+        source = str(dataset_dir)
+    else:
+        loaded = load_dataset(dataset, split=split, cache_dir=cache_dir)
+        source = dataset
+    return _check_schema(loaded, source)
+
+
+def images_to_tensor(images: Sequence, pad_to_32: bool = True) -> torch.Tensor:
+    """PIL images (or uint8 arrays) ``[H, W]`` -> float tensor ``[N, 1, H', W']`` in [-1, 1]."""
+    pixels = np.stack(
+        [np.asarray(image.convert("L") if hasattr(image, "convert") else image) for image in images]
+    )
+    tensor = torch.from_numpy(pixels.astype(np.float32)).unsqueeze(1) / 127.5 - 1.0
+    if pad_to_32:
+        pad = (PADDED_SIZE - tensor.shape[-1]) // 2
+        tensor = torch.nn.functional.pad(tensor, (pad, pad, pad, pad), value=-1.0)
+    return tensor
+
+
+def tensor_to_uint8(images: torch.Tensor | np.ndarray, crop_to_28: bool = True) -> np.ndarray:
+    """Images in [-1, 1], ``[N, 1, H, W]`` or ``[N, H, W]`` -> uint8 ``[N, 28, 28]`` (padding cropped)."""
+    array = images.detach().float().cpu().numpy() if isinstance(images, torch.Tensor) else np.asarray(images)
+    if array.ndim == 4:
+        array = array[:, 0]
+    if crop_to_28 and array.shape[-1] > MNIST_SIZE:
+        offset = (array.shape[-1] - MNIST_SIZE) // 2
+        array = array[:, offset : offset + MNIST_SIZE, offset : offset + MNIST_SIZE]
+    return np.round((np.clip(array, -1.0, 1.0) + 1.0) * 127.5).astype(np.uint8)
+
+
+def load_mnist_for_training(
+    dataset: str = MNIST_HUB_ID,
+    dataset_dir: str | Path | None = None,
+    split: str = "train",
+    pad_to_32: bool = True,
+    max_samples: int | None = None,
+    cache_dir: str | None = None,
+) -> Dataset:
+    """``load_mnist`` with a transform: each item is ``{"pixel_values": [1, S, S]}`` in [-1, 1]."""
+    mnist = load_mnist(dataset, dataset_dir, split, cache_dir)
+    if max_samples is not None:
+        mnist = mnist.select(range(min(max_samples, len(mnist))))
+
+    def transform(batch):
+        return {"pixel_values": images_to_tensor(batch["image"], pad_to_32)}
+
+    mnist.set_transform(transform, columns=["image"])
+    return mnist
+
+
+class EpochShuffleSampler(torch.utils.data.Sampler[int]):
+    """A random permutation that depends only on ``(seed, epoch)``, so that any epoch can be replayed.
+
+    The training loop calls ``set_epoch`` (through accelerate's dataloader) before each epoch; a resumed run
+    thus sees the same order as an uninterrupted one and skips the batches it had already consumed.
+    """
+
+    def __init__(self, num_samples: int, seed: int = 0):
+        self.num_samples = num_samples
+        self.seed = seed
+        self.epoch = 0
+
+    def set_epoch(self, epoch: int) -> None:
+        self.epoch = epoch
+
+    def __len__(self) -> int:
+        return self.num_samples
+
+    def __iter__(self) -> Iterator[int]:
+        generator = torch.Generator().manual_seed(self.seed * 1_000_003 + self.epoch)
+        return iter(torch.randperm(self.num_samples, generator=generator).tolist())
+
+
+def write_mnist_parquet(
+    directory: str | Path, images: np.ndarray, labels: Sequence[int], split: str = "train"
+) -> Path:
+    """Writes uint8 images ``[N, 28, 28]`` and labels as ``{split}-00000-of-00001.parquet`` (MNIST schema)."""
+    from PIL import Image as PILImage
+
+    directory = Path(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    dataset = Dataset.from_dict(
+        {
+            "image": [PILImage.fromarray(np.asarray(image, dtype=np.uint8)) for image in images],
+            "label": list(labels),
+        },
+        features=MNIST_FEATURES,
+    )
+    path = directory / f"{split}-00000-of-00001.parquet"
+    dataset.to_parquet(str(path))
+    return path

@@ -1,0 +1,497 @@
+"""Training a DDPM (Ho et al. 2020) on MNIST: diffusers ``UNet2DModel`` + ``DDPMScheduler`` under accelerate.
+
+``train(config)`` is the whole run, top to bottom: data, model, noise schedule, optimiser, resume, the loop
+(forward diffusion in closed form, epsilon prediction, MSE), EMA, checkpoints, tensorboard, and at the end a
+standard ``DDPMPipeline`` directory (``unet/`` + ``scheduler/``, safetensors) with a model card and a grid of
+samples. ``diffusers.DDPMPipeline.from_pretrained(output_dir)`` loads it as is.
+
+Exact resume: the sample order depends only on ``(seed, epoch)`` (``EpochShuffleSampler``), the noise and
+timesteps of each batch only on ``(seed, epoch, batch, process)``, and ``accelerator.save_state`` stores the
+model, optimiser, LR schedule, grad scaler and EMA; a run resumed from ``checkpoint-N`` therefore computes the
+same losses, step for step, as one that was never interrupted.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import os
+import platform
+import shlex
+import shutil
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from accelerate import Accelerator
+from accelerate.utils import ProjectConfiguration, set_seed
+from diffusers import DDIMPipeline, DDIMScheduler, DDPMPipeline, DDPMScheduler, UNet2DModel
+from diffusers.optimization import get_scheduler
+from diffusers.training_utils import EMAModel
+from diffusers.utils import make_image_grid
+from tqdm.auto import tqdm
+
+from stackgan_hf.config import config_to_dict
+from stackgan_hf.hub import model_card_template, require_hub_token, upload_output_dir, write_model_card
+
+from .data import MNIST_HUB_ID, EpochShuffleSampler, load_mnist_for_training
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class DDPMTrainingConfig:
+    """Every field is a ``--flag`` of ``scripts/train_ddpm_mnist.py`` (names as in diffusers' examples)."""
+
+    # Data
+    dataset: str = MNIST_HUB_ID
+    dataset_dir: str | None = None
+    dataset_split: str = "train"
+    cache_dir: str | None = None
+    max_train_samples: int | None = None
+    resolution: Literal[28, 32] = 32  # 32: MNIST padded with background, so the UNet can downsample 3 times
+    dataloader_num_workers: int = 0
+    # Model (UNet2DModel); None block types: attention only at the lowest resolution
+    block_out_channels: tuple[int, ...] = (32, 64, 64)
+    layers_per_block: int = 2
+    down_block_types: tuple[str, ...] | None = None
+    up_block_types: tuple[str, ...] | None = None
+    norm_num_groups: int = 8
+    attention_head_dim: int = 8
+    # Noise schedule (the paper's: 1000 steps, linear betas 1e-4 -> 0.02) and target
+    num_train_timesteps: int = 1000
+    beta_schedule: Literal["linear", "scaled_linear", "squaredcos_cap_v2"] = "linear"
+    beta_start: float = 1e-4
+    beta_end: float = 0.02
+    prediction_type: Literal["epsilon", "sample", "v_prediction"] = "epsilon"
+    # Optimisation
+    train_batch_size: int = 128
+    num_train_epochs: int = 10
+    max_train_steps: int | None = None  # overrides num_train_epochs
+    gradient_accumulation_steps: int = 1
+    learning_rate: float = 1e-3
+    lr_scheduler: str = "cosine"
+    lr_warmup_steps: int = 200
+    adam_beta1: float = 0.9
+    adam_beta2: float = 0.999
+    adam_weight_decay: float = 0.0
+    adam_epsilon: float = 1e-8
+    max_grad_norm: float = 1.0
+    use_ema: bool = True
+    ema_max_decay: float = 0.9999
+    ema_inv_gamma: float = 1.0
+    ema_power: float = 0.75
+    mixed_precision: Literal["no", "fp16", "bf16"] = "no"
+    seed: int = 0
+    # Output, logging, checkpoints
+    output_dir: str = "outputs/ddpm_mnist"
+    logging_dir: str = "logs"  # relative to output_dir
+    report_to: Literal["tensorboard", "none"] = "tensorboard"
+    checkpointing_steps: int = 500
+    checkpoints_total_limit: int | None = None
+    resume_from_checkpoint: str | None = None  # "latest" or a checkpoint directory
+    sample_steps: int | None = None  # log a DDIM sample grid to tensorboard every N steps
+    num_validation_images: int = 16
+    validation_inference_steps: int = 50  # DDIM steps for the sample grids
+    validation_eta: float = 1.0  # stochastic DDIM; eta=0 (deterministic) is grainy until the model is good
+    # Hub
+    push_to_hub: bool = False
+    hub_model_id: str | None = None
+    hub_token: str | None = None
+    hub_private: bool = False
+
+
+@dataclass
+class DDPMTrainingResult:
+    """What ``train`` did: the final step, the losses of the steps run in this call, the wall time."""
+
+    output_dir: str
+    global_step: int
+    first_step: int
+    losses: list[float] = field(default_factory=list)
+    wall_time_s: float = 0.0
+
+
+def default_block_types(num_blocks: int) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """Plain ResNet blocks everywhere but at the lowest resolution, which gets self-attention."""
+    down = ("DownBlock2D",) * (num_blocks - 1) + ("AttnDownBlock2D",)
+    up = ("AttnUpBlock2D",) + ("UpBlock2D",) * (num_blocks - 1)
+    return down, up
+
+
+def build_unet(config: DDPMTrainingConfig) -> UNet2DModel:
+    """A grayscale ``UNet2DModel`` for ``config.resolution`` (28 or 32) square images."""
+    down, up = default_block_types(len(config.block_out_channels))
+    down_block_types = config.down_block_types or down
+    up_block_types = config.up_block_types or up
+    downsamples = len(config.block_out_channels) - 1
+    if config.resolution % (2**downsamples):
+        raise ValueError(
+            f"resolution {config.resolution} is not divisible by 2**{downsamples} "
+            f"({len(config.block_out_channels)} blocks); use resolution 32 or fewer blocks."
+        )
+    return UNet2DModel(
+        sample_size=config.resolution,
+        in_channels=1,
+        out_channels=1,
+        block_out_channels=tuple(config.block_out_channels),
+        layers_per_block=config.layers_per_block,
+        down_block_types=tuple(down_block_types),
+        up_block_types=tuple(up_block_types),
+        norm_num_groups=config.norm_num_groups,
+        attention_head_dim=config.attention_head_dim,
+    )
+
+
+def build_noise_scheduler(config: DDPMTrainingConfig) -> DDPMScheduler:
+    return DDPMScheduler(
+        num_train_timesteps=config.num_train_timesteps,
+        beta_schedule=config.beta_schedule,
+        beta_start=config.beta_start,
+        beta_end=config.beta_end,
+        prediction_type=config.prediction_type,
+    )
+
+
+def batch_generator(seed: int, epoch: int, batch_index: int, process_index: int) -> torch.Generator:
+    """The generator of one batch's noise and timesteps: a function of its position only, not of history."""
+    state = np.random.SeedSequence([seed, epoch, batch_index, process_index]).generate_state(2, np.uint32)
+    return torch.Generator().manual_seed(int(state[0]) << 32 | int(state[1]))
+
+
+def find_checkpoint(output_dir: str | Path, resume_from_checkpoint: str) -> Path | None:
+    """``"latest"``: the highest ``checkpoint-N`` in ``output_dir`` (None if there is none); else the path."""
+    if resume_from_checkpoint != "latest":
+        path = Path(resume_from_checkpoint)
+        if not path.is_dir():
+            raise FileNotFoundError(f"Checkpoint {path} does not exist (expected a checkpoint-N directory).")
+        return path
+    checkpoints = [
+        path for path in Path(output_dir).glob("checkpoint-*") if path.name.split("-")[-1].isdigit()
+    ]
+    return max(checkpoints, key=lambda path: int(path.name.split("-")[-1]), default=None)
+
+
+def save_checkpoint(accelerator: Accelerator, config: DDPMTrainingConfig, global_step: int) -> Path:
+    """``accelerator.save_state`` to ``output_dir/checkpoint-{step}``, first pruning to the total limit."""
+    output_dir = Path(config.output_dir)
+    if accelerator.is_main_process and config.checkpoints_total_limit is not None:
+        existing = sorted(output_dir.glob("checkpoint-*"), key=lambda path: int(path.name.split("-")[-1]))
+        for old in existing[: max(0, len(existing) - config.checkpoints_total_limit + 1)]:
+            shutil.rmtree(old)
+    path = output_dir / f"checkpoint-{global_step}"
+    accelerator.save_state(str(path))
+    return path
+
+
+def sample_grid(unet: UNet2DModel, noise_scheduler: DDPMScheduler, config: DDPMTrainingConfig, seed: int):
+    """A PIL grid of ``num_validation_images`` DDIM samples (``validation_inference_steps`` steps)."""
+    pipeline = DDIMPipeline(unet=unet, scheduler=DDIMScheduler.from_config(noise_scheduler.config))
+    pipeline.set_progress_bar_config(disable=True)
+    images = pipeline(
+        batch_size=config.num_validation_images,
+        num_inference_steps=config.validation_inference_steps,
+        eta=config.validation_eta,
+        generator=torch.Generator(device=unet.device).manual_seed(seed),
+        output_type="pil",
+    ).images
+    columns = math.ceil(math.sqrt(len(images)))
+    rows = math.ceil(len(images) / columns)
+    images += [images[0].point(lambda _: 0)] * (rows * columns - len(images))
+    return make_image_grid(images, rows=rows, cols=columns)
+
+
+def describe_hardware(device: torch.device) -> str:
+    if device.type == "cuda":
+        return f"{torch.cuda.device_count()} x {torch.cuda.get_device_name(device)}"
+    cores = os.sched_getaffinity(0) if hasattr(os, "sched_getaffinity") else range(os.cpu_count() or 1)
+    processor = platform.processor() or platform.machine()
+    return f"CPU: {processor}, {len(cores)} cores, {torch.get_num_threads()} torch threads"
+
+
+def _hparams(config: DDPMTrainingConfig) -> dict:
+    """Tensorboard's hparams take scalars only."""
+    return {
+        key: value if isinstance(value, (int, float, str, bool)) else str(value)
+        for key, value in config_to_dict(config).items()
+        if key != "hub_token"
+    }
+
+
+def train(config: DDPMTrainingConfig) -> DDPMTrainingResult:
+    """Trains the DDPM described by ``config``; see the module docstring."""
+    hub_token = None
+    if config.push_to_hub:
+        hub_token = require_hub_token(config.hub_token)  # fail now, not after hours of training
+        if not config.hub_model_id:
+            raise ValueError("--push_to_hub needs --hub_model_id (e.g. your-name/ddpm-mnist).")
+
+    output_dir = Path(config.output_dir)
+    accelerator = Accelerator(
+        gradient_accumulation_steps=config.gradient_accumulation_steps,
+        mixed_precision=config.mixed_precision,
+        log_with=None if config.report_to == "none" else config.report_to,
+        project_config=ProjectConfiguration(
+            project_dir=str(output_dir), logging_dir=str(output_dir / config.logging_dir)
+        ),
+    )
+    logging.basicConfig(format="%(asctime)s %(levelname)s %(name)s: %(message)s", level=logging.INFO)
+    if accelerator.is_main_process:
+        output_dir.mkdir(parents=True, exist_ok=True)
+    set_seed(config.seed)  # the initial weights
+
+    # Data: [-1, 1] images, in an order that depends only on (seed, epoch).
+    dataset = load_mnist_for_training(
+        config.dataset,
+        config.dataset_dir,
+        split=config.dataset_split,
+        pad_to_32=config.resolution == 32,
+        max_samples=config.max_train_samples,
+        cache_dir=config.cache_dir,
+    )
+    if len(dataset) < config.train_batch_size:
+        raise ValueError(
+            f"The dataset has {len(dataset)} images, fewer than one batch ({config.train_batch_size})."
+        )
+    train_dataloader = torch.utils.data.DataLoader(
+        dataset,
+        batch_size=config.train_batch_size,
+        sampler=EpochShuffleSampler(len(dataset), seed=config.seed),
+        drop_last=True,
+        num_workers=config.dataloader_num_workers,
+    )
+
+    # Model, noise schedule, optimiser, LR schedule (linear warmup, then cosine decay by default).
+    unet = build_unet(config)
+    noise_scheduler = build_noise_scheduler(config)
+    ema_unet = None
+    if config.use_ema:
+        ema_unet = EMAModel(
+            unet.parameters(),
+            decay=config.ema_max_decay,
+            use_ema_warmup=True,
+            inv_gamma=config.ema_inv_gamma,
+            power=config.ema_power,
+            model_cls=UNet2DModel,
+            model_config=unet.config,
+        )
+    optimizer = torch.optim.AdamW(
+        unet.parameters(),
+        lr=config.learning_rate,
+        betas=(config.adam_beta1, config.adam_beta2),
+        weight_decay=config.adam_weight_decay,
+        eps=config.adam_epsilon,
+    )
+    unet, optimizer, train_dataloader = accelerator.prepare(unet, optimizer, train_dataloader)
+    # Counted on the prepared dataloader: with N processes, each sees 1/N of the batches.
+    num_update_steps_per_epoch = math.ceil(len(train_dataloader) / config.gradient_accumulation_steps)
+    max_train_steps = config.max_train_steps or config.num_train_epochs * num_update_steps_per_epoch
+    num_epochs = math.ceil(max_train_steps / num_update_steps_per_epoch)
+    lr_scheduler = get_scheduler(  # the prepared scheduler steps once per process at each optimiser step
+        config.lr_scheduler,
+        optimizer=optimizer,
+        num_warmup_steps=config.lr_warmup_steps * accelerator.num_processes,
+        num_training_steps=max_train_steps * accelerator.num_processes,
+    )
+    lr_scheduler = accelerator.prepare(lr_scheduler)
+    if ema_unet is not None:
+        ema_unet.to(accelerator.device)
+        accelerator.register_for_checkpointing(ema_unet)  # saved and restored with save_state/load_state
+    if accelerator.is_main_process and config.report_to != "none":
+        accelerator.init_trackers("ddpm_mnist", config=_hparams(config))
+
+    # Resume: restore every state, then skip the batches of the current epoch that were already consumed.
+    global_step = 0
+    if config.resume_from_checkpoint:
+        checkpoint = find_checkpoint(output_dir, config.resume_from_checkpoint)
+        if checkpoint is None:
+            logger.info("No checkpoint in %s: starting a new run.", output_dir)
+        else:
+            logger.info("Resuming from %s", checkpoint)
+            accelerator.load_state(str(checkpoint))
+            global_step = int(checkpoint.name.split("-")[-1])
+    first_step = global_step
+    first_epoch = global_step // num_update_steps_per_epoch
+    batches_to_skip = (global_step % num_update_steps_per_epoch) * config.gradient_accumulation_steps
+
+    total_batch_size = (
+        config.train_batch_size * accelerator.num_processes * config.gradient_accumulation_steps
+    )
+    logger.info(
+        "Training: %d images, %d epochs, %d steps, batch %d (total), from step %d",
+        len(dataset),
+        num_epochs,
+        max_train_steps,
+        total_batch_size,
+        global_step,
+    )
+    progress_bar = tqdm(
+        total=max_train_steps,
+        initial=global_step,
+        desc="Steps",
+        disable=not accelerator.is_local_main_process,
+    )
+    losses: list[float] = []
+    start_time = time.perf_counter()
+    for epoch in range(first_epoch, num_epochs):
+        unet.train()
+        skip = batches_to_skip if epoch == first_epoch else 0
+        epoch_dataloader = (
+            accelerator.skip_first_batches(train_dataloader, skip) if skip else train_dataloader
+        )
+        epoch_dataloader.set_epoch(epoch)  # the order of this epoch; also right after a resume
+        step_loss = 0.0
+        for batch_index, batch in enumerate(epoch_dataloader, start=skip):
+            clean_images = batch["pixel_values"]
+            # Forward diffusion in closed form: x_t = sqrt(abar_t) x_0 + sqrt(1 - abar_t) eps.
+            generator = batch_generator(config.seed, epoch, batch_index, accelerator.process_index)
+            noise = torch.randn(clean_images.shape, generator=generator).to(clean_images.device)
+            timesteps = torch.randint(
+                0, noise_scheduler.config.num_train_timesteps, (clean_images.shape[0],), generator=generator
+            ).to(clean_images.device)
+            noisy_images = noise_scheduler.add_noise(clean_images, noise, timesteps)
+
+            with accelerator.accumulate(unet):
+                prediction = unet(noisy_images, timesteps).sample
+                if config.prediction_type == "epsilon":
+                    target = noise
+                elif config.prediction_type == "sample":
+                    target = clean_images
+                else:
+                    target = noise_scheduler.get_velocity(clean_images, noise, timesteps)
+                loss = F.mse_loss(prediction.float(), target.float())
+                accelerator.backward(loss)
+                if accelerator.sync_gradients:
+                    accelerator.clip_grad_norm_(unet.parameters(), config.max_grad_norm)
+                optimizer.step()
+                lr_scheduler.step()
+                optimizer.zero_grad()
+            step_loss += (
+                accelerator.reduce(loss.detach(), reduction="mean").item()
+                / config.gradient_accumulation_steps
+            )
+
+            if not accelerator.sync_gradients:
+                continue
+            # One optimiser step done.
+            if ema_unet is not None:
+                ema_unet.step(unet.parameters())
+            global_step += 1
+            losses.append(step_loss)
+            logs = {"loss": step_loss, "lr": lr_scheduler.get_last_lr()[0], "epoch": epoch}
+            if ema_unet is not None:
+                logs["ema_decay"] = ema_unet.cur_decay_value
+            accelerator.log(logs, step=global_step)
+            progress_bar.update(1)
+            progress_bar.set_postfix(loss=f"{step_loss:.4f}", lr=f"{logs['lr']:.2e}")
+            step_loss = 0.0
+
+            if global_step % config.checkpointing_steps == 0:
+                path = save_checkpoint(accelerator, config, global_step)
+                logger.info("Saved state to %s", path)
+            if config.sample_steps and global_step % config.sample_steps == 0 and accelerator.is_main_process:
+                model = accelerator.unwrap_model(unet)
+                if ema_unet is not None:
+                    ema_unet.store(model.parameters())
+                    ema_unet.copy_to(model.parameters())
+                grid = sample_grid(model.eval(), noise_scheduler, config, seed=config.seed)
+                if ema_unet is not None:
+                    ema_unet.restore(model.parameters())
+                model.train()
+                tracker = (
+                    accelerator.get_tracker("tensorboard", unwrap=True)
+                    if config.report_to != "none"
+                    else None
+                )
+                if tracker is not None:
+                    tracker.add_image("samples", np.asarray(grid), global_step, dataformats="HWC")
+            if global_step >= max_train_steps:
+                break
+        if global_step >= max_train_steps:
+            break
+    progress_bar.close()
+    wall_time = time.perf_counter() - start_time
+
+    # The final pipeline: EMA weights (if any) in a plain DDPMPipeline directory, a sample grid, a card.
+    accelerator.wait_for_everyone()
+    if accelerator.is_main_process:
+        unet = accelerator.unwrap_model(unet)
+        if ema_unet is not None:
+            ema_unet.copy_to(unet.parameters())
+        unet.eval()
+        pipeline = DDPMPipeline(unet=unet, scheduler=noise_scheduler)
+        pipeline.save_pretrained(str(output_dir))
+        if config.num_validation_images > 0:
+            sample_grid(unet, noise_scheduler, config, seed=config.seed).save(output_dir / "samples.png")
+        summary = {
+            "global_step": global_step,
+            "steps_this_run": global_step - first_step,
+            "wall_time_s_this_run": round(wall_time, 1),
+            "steps_per_s": round((global_step - first_step) / wall_time, 4) if wall_time > 0 else None,
+            "final_loss_mean_last_100": float(np.mean(losses[-100:])) if losses else None,
+            "hardware": describe_hardware(accelerator.device),
+            "num_processes": accelerator.num_processes,
+            "mixed_precision": config.mixed_precision,
+            "parameters": sum(parameter.numel() for parameter in unet.parameters()),
+            "torch": torch.__version__,
+            "command": shlex.join(["python", *sys.argv]),
+            "config": {key: value for key, value in config_to_dict(config).items() if key != "hub_token"},
+            "losses_this_run": losses,
+        }
+        (output_dir / "training_summary.json").write_text(json.dumps(summary, indent=1))
+        write_ddpm_model_card(output_dir, config, summary)
+        if config.push_to_hub:
+            url = upload_output_dir(
+                output_dir, config.hub_model_id, token=hub_token, private=config.hub_private
+            )
+            logger.info("Pushed %s to %s", output_dir, url)
+    accelerator.end_training()
+    return DDPMTrainingResult(
+        output_dir=str(output_dir),
+        global_step=global_step,
+        first_step=first_step,
+        losses=losses,
+        wall_time_s=wall_time,
+    )
+
+
+def write_ddpm_model_card(output_dir: Path, config: DDPMTrainingConfig, summary: dict) -> Path:
+    """``output_dir/README.md`` from ``model_cards/ddpm_mnist.md``."""
+    dataset = config.dataset if config.dataset_dir is None else f"{config.dataset} (local parquet copy)"
+    return write_model_card(
+        output_dir,
+        model_card_template("ddpm_mnist"),
+        library_name="diffusers",
+        pipeline_tag="unconditional-image-generation",
+        datasets=[config.dataset],
+        tags=["ddpm", "diffusion", "mnist", "unconditional-image-generation", "pytorch"],
+        license="apache-2.0",
+        model_id=config.hub_model_id or output_dir.name,
+        dataset_name=dataset,
+        resolution=config.resolution,
+        parameters=f"{summary['parameters']:,}",
+        block_out_channels=list(config.block_out_channels),
+        layers_per_block=config.layers_per_block,
+        num_train_timesteps=config.num_train_timesteps,
+        beta_start=config.beta_start,
+        beta_end=config.beta_end,
+        beta_schedule=config.beta_schedule,
+        prediction_type=config.prediction_type,
+        global_step=summary["global_step"],
+        train_batch_size=config.train_batch_size,
+        learning_rate=config.learning_rate,
+        lr_warmup_steps=config.lr_warmup_steps,
+        use_ema=config.use_ema,
+        mixed_precision=config.mixed_precision,
+        hardware=summary["hardware"],
+        final_loss=f"{summary['final_loss_mean_last_100']:.4f}"
+        if summary["final_loss_mean_last_100"]
+        else "n/a",
+        has_samples=config.num_validation_images > 0,
+    )

@@ -1,0 +1,272 @@
+"""The DDPM report: forward and reverse processes, samples, loss curve, parameter count (PNG + JSON).
+
+``make_report(DDPMReportConfig(...))`` reads a trained ``DDPMPipeline`` directory and writes to
+``output_dir``:
+
+- ``forward_process.png``: one test digit under the closed form q(x_t | x_0) = N(sqrt(abar_t) x_0,
+  (1 - abar_t) I) at t = 0, 100, ..., 900, 999 (one noise draw shared by all t, so the panels differ only
+  by the noise level);
+- ``reverse_process.png``: one DDPM sample (all T ancestral steps) at the same t, with the model's
+  prediction of x_0 under each;
+- ``samples_5.png``, ``samples_grid_10x10.png``: generated digits (the first 5 and 100 of the samples);
+- ``samples_1000.npy``: ``num_samples`` digits, uint8 ``(N, 28, 28)``;
+- ``loss_curve.png`` when the directory has a ``training_summary.json``;
+- ``metrics.json``: parameter count, training figures (steps, wall time, hardware, loss), sampler settings.
+"""
+
+from __future__ import annotations
+
+import json
+import shlex
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import torch  # noqa: E402
+from diffusers import DDPMPipeline, DDPMScheduler, UNet2DModel  # noqa: E402
+
+from .data import MNIST_HUB_ID, images_to_tensor, load_mnist, tensor_to_uint8  # noqa: E402
+from .sampling import as_ddim, generate_digits  # noqa: E402
+
+REPORT_TIMESTEPS = (0, 100, 200, 300, 400, 500, 600, 700, 800, 900, 999)
+
+
+@dataclass
+class DDPMReportConfig:
+    """Every field is a ``--flag`` of ``scripts/ddpm_figures.py``."""
+
+    pipeline_dir: str = "outputs/ddpm_mnist"
+    output_dir: str = "results/ddpm_mnist"
+    dataset: str = MNIST_HUB_ID
+    dataset_dir: str | None = None
+    dataset_split: str = "test"
+    test_index: int = 0
+    sampler: Literal["ddpm", "ddim"] = "ddim"  # for samples_1000.npy and the grids
+    num_inference_steps: int = 100
+    eta: float = 0.0
+    num_samples: int = 1000
+    batch_size: int = 250
+    seed: int = 0
+    hardware_note: str | None = None  # free text for metrics.json (budget, sharing, ...)
+
+
+def count_parameters(model: torch.nn.Module) -> dict[str, int]:
+    """Total parameters and a breakdown by top-level child (``down_blocks.0``, ``mid_block``, ...)."""
+    counts = {"total": sum(parameter.numel() for parameter in model.parameters())}
+    for name, child in model.named_children():
+        if isinstance(child, torch.nn.ModuleList):
+            for index, block in enumerate(child):
+                counts[f"{name}.{index}"] = sum(parameter.numel() for parameter in block.parameters())
+        else:
+            counts[name] = sum(parameter.numel() for parameter in child.parameters())
+    return {key: value for key, value in counts.items() if value}
+
+
+def forward_process(
+    clean_image: torch.Tensor,
+    scheduler: DDPMScheduler,
+    timesteps: tuple[int, ...] = REPORT_TIMESTEPS,
+    generator: torch.Generator | None = None,
+) -> torch.Tensor:
+    """x_t ~ q(x_t | x_0) in closed form for each t: ``[1, C, H, W]`` -> ``[len(timesteps), C, H, W]``."""
+    noise = torch.randn(clean_image.shape, generator=generator).expand(len(timesteps), *clean_image.shape[1:])
+    clean = clean_image.expand(len(timesteps), *clean_image.shape[1:])
+    return scheduler.add_noise(clean, noise, torch.tensor(timesteps))
+
+
+@torch.no_grad()
+def reverse_process(
+    unet: UNet2DModel,
+    scheduler: DDPMScheduler,
+    timesteps: tuple[int, ...] = REPORT_TIMESTEPS,
+    generator: torch.Generator | None = None,
+) -> tuple[dict[int, torch.Tensor], dict[int, torch.Tensor], torch.Tensor]:
+    """One ancestral DDPM sample over all T steps.
+
+    Returns ``x_t`` (the UNet's input at step t) and the predicted x_0 at each requested t, ``[1, C, H, W]``
+    each, and the final sample.
+    """
+    scheduler = DDPMScheduler.from_config(scheduler.config)
+    scheduler.set_timesteps(scheduler.config.num_train_timesteps)
+    size = unet.config.sample_size
+    sample = torch.randn((1, unet.config.in_channels, size, size), generator=generator)
+    noisy, predicted_clean = {}, {}
+    for t in scheduler.timesteps:
+        model_output = unet(sample, t).sample
+        step = scheduler.step(model_output, t, sample, generator=generator)
+        if int(t) in timesteps:
+            noisy[int(t)] = sample.clone()
+            predicted_clean[int(t)] = step.pred_original_sample.clone()
+        sample = step.prev_sample
+    return noisy, predicted_clean, sample
+
+
+def _show(axis, image: np.ndarray, title: str | None = None) -> None:
+    axis.imshow(image, cmap="gray", vmin=0, vmax=255, interpolation="nearest")
+    axis.set_xticks([])
+    axis.set_yticks([])
+    if title:
+        axis.set_title(title, fontsize=8)
+
+
+def plot_rows(
+    rows: list[np.ndarray], titles: list[str], row_labels: list[str], path: Path, suptitle: str
+) -> None:
+    """Rows of uint8 ``[N, H, W]`` images with a title per column."""
+    columns = len(titles)
+    figure, axes = plt.subplots(
+        len(rows), columns, figsize=(1.25 * columns, 1.45 * len(rows) + 0.4), squeeze=False
+    )
+    for row_index, (images, label) in enumerate(zip(rows, row_labels)):
+        for column, image in enumerate(images):
+            _show(axes[row_index, column], image, titles[column] if row_index == 0 else None)
+        axes[row_index, 0].set_ylabel(label, fontsize=8)
+    figure.suptitle(suptitle, fontsize=9)
+    figure.tight_layout()
+    figure.savefig(path, dpi=120)
+    plt.close(figure)
+
+
+def save_grid(images: np.ndarray, path: Path, rows: int, columns: int, scale: int = 3, gap: int = 2) -> None:
+    """uint8 ``[rows*columns, H, W]`` -> one PNG mosaic (nearest-neighbour upscaled, grey gaps)."""
+    from PIL import Image
+
+    height, width = images.shape[1:]
+    mosaic = np.full((rows * (height + gap) + gap, columns * (width + gap) + gap), 128, dtype=np.uint8)
+    for index, image in enumerate(images[: rows * columns]):
+        top = gap + (index // columns) * (height + gap)
+        left = gap + (index % columns) * (width + gap)
+        mosaic[top : top + height, left : left + width] = image
+    picture = Image.fromarray(mosaic)
+    picture.resize((picture.width * scale, picture.height * scale), Image.NEAREST).save(path)
+
+
+def plot_loss_curve(losses: list[float], path: Path, window: int = 50) -> None:
+    steps = np.arange(1, len(losses) + 1)
+    figure, axis = plt.subplots(figsize=(6, 3.5))
+    axis.plot(steps, losses, linewidth=0.5, alpha=0.4, label="per step")
+    if len(losses) >= window:
+        smooth = np.convolve(losses, np.ones(window) / window, mode="valid")
+        axis.plot(steps[window - 1 :], smooth, linewidth=1.5, label=f"mean of {window} steps")
+    axis.set_yscale("log")
+    axis.set_xlabel("optimiser step")
+    axis.set_ylabel("MSE (epsilon)")
+    axis.legend()
+    axis.grid(alpha=0.3)
+    figure.tight_layout()
+    figure.savefig(path, dpi=120)
+    plt.close(figure)
+
+
+def make_report(config: DDPMReportConfig) -> dict:
+    """Writes the figures, ``samples_1000.npy`` and ``metrics.json`` (see the module docstring)."""
+    output_dir = Path(config.output_dir)
+    output_dir.mkdir(parents=True, exist_ok=True)
+    pipeline = DDPMPipeline.from_pretrained(config.pipeline_dir)
+    unet, scheduler = pipeline.unet.eval(), pipeline.scheduler
+    pad_to_32 = unet.config.sample_size == 32
+    alphas_cumprod = scheduler.alphas_cumprod
+    titles = [f"t={t}\n$\\bar\\alpha$={alphas_cumprod[t]:.3f}" for t in REPORT_TIMESTEPS]
+
+    # Forward process of one test digit.
+    test_set = load_mnist(config.dataset, config.dataset_dir, split=config.dataset_split)
+    example = test_set[config.test_index]
+    clean = images_to_tensor([example["image"]], pad_to_32=pad_to_32)
+    noisy = forward_process(clean, scheduler, REPORT_TIMESTEPS, torch.Generator().manual_seed(config.seed))
+    plot_rows(
+        [tensor_to_uint8(noisy)],
+        titles,
+        ["x_t"],
+        output_dir / "forward_process.png",
+        f"Forward process q(x_t | x_0), closed form: {config.dataset_split} image #{config.test_index} "
+        f"(label {example['label']})",
+    )
+
+    # Reverse process of one sample: all T ancestral steps.
+    start = time.perf_counter()
+    noisy_by_t, clean_by_t, final = reverse_process(
+        unet, scheduler, REPORT_TIMESTEPS, torch.Generator().manual_seed(config.seed)
+    )
+    reverse_time = time.perf_counter() - start
+    num_steps = scheduler.config.num_train_timesteps
+    order = sorted(REPORT_TIMESTEPS, reverse=True)
+    plot_rows(
+        [
+            tensor_to_uint8(torch.cat([noisy_by_t[t] for t in order] + [final])),
+            tensor_to_uint8(torch.cat([clean_by_t[t] for t in order] + [final])),
+        ],
+        [f"t={t}" for t in order] + ["output"],
+        ["x_t", "predicted x_0"],
+        output_dir / "reverse_process.png",
+        f"Reverse process, DDPM ancestral sampling ({num_steps} steps), seed {config.seed}",
+    )
+
+    # Samples.
+    sampler = as_ddim(pipeline) if config.sampler == "ddim" else pipeline
+    start = time.perf_counter()
+    samples = generate_digits(
+        sampler, config.num_samples, config.num_inference_steps, config.batch_size, config.seed, config.eta
+    )
+    sample_time = time.perf_counter() - start
+    np.save(output_dir / f"samples_{config.num_samples}.npy", samples)
+    plot_rows(
+        [samples[:5]],
+        [f"#{index}" for index in range(5)],
+        [""],
+        output_dir / "samples_5.png",
+        f"Generated digits ({config.sampler.upper()}, {config.num_inference_steps} steps"
+        + (f", eta={config.eta:g})" if config.sampler == "ddim" else ")"),
+    )
+    save_grid(samples[:100], output_dir / "samples_grid_10x10.png", rows=10, columns=10)
+
+    # Training figures and the parameter count.
+    summary_path = Path(config.pipeline_dir) / "training_summary.json"
+    training = json.loads(summary_path.read_text()) if summary_path.is_file() else {}
+    losses = training.pop("losses_this_run", [])
+    if losses:
+        plot_loss_curve(losses, output_dir / "loss_curve.png")
+    metrics = {
+        "parameters": count_parameters(unet),
+        "unet": {key: value for key, value in unet.config.items() if not key.startswith("_")},
+        "training": {
+            "steps": training.get("global_step"),
+            "wall_time_s": training.get("wall_time_s_this_run"),
+            "steps_per_s": training.get("steps_per_s"),
+            "hardware": training.get("hardware"),
+            "hardware_note": config.hardware_note,
+            "mixed_precision": training.get("mixed_precision"),
+            "loss_first_step": losses[0] if losses else None,
+            "loss_mean_first_100": float(np.mean(losses[:100])) if losses else None,
+            "loss_mean_last_100": training.get("final_loss_mean_last_100"),
+            "loss_every_100_steps": [float(np.mean(losses[i : i + 100])) for i in range(0, len(losses), 100)],
+            "command": training.get("command"),
+            "config": training.get("config"),
+        },
+        "sampling": {
+            "samples_file": f"samples_{config.num_samples}.npy",
+            "num_samples": config.num_samples,
+            "sampler": config.sampler,
+            "num_inference_steps": config.num_inference_steps,
+            "eta": config.eta if config.sampler == "ddim" else None,
+            "seed": config.seed,
+            "wall_time_s": round(sample_time, 1),
+            "reverse_process_figure": f"DDPM, {num_steps} steps, {reverse_time:.1f} s",
+            "mean_pixel_samples": float(samples.mean()),
+            "mean_pixel_real": float(np.mean([np.asarray(image) for image in test_set[:1000]["image"]])),
+        },
+        "forward_process": {
+            "image": f"{config.dataset_dir or config.dataset} {config.dataset_split}[{config.test_index}]",
+            "timesteps": list(REPORT_TIMESTEPS),
+            "alphas_cumprod": [round(float(alphas_cumprod[t]), 6) for t in REPORT_TIMESTEPS],
+        },
+        "figures_command": shlex.join(["python", *sys.argv]),
+    }
+    (output_dir / "metrics.json").write_text(json.dumps(metrics, indent=1))
+    return metrics

@@ -1,0 +1,23 @@
+"""Train a DDPM (Ho et al. 2020) on MNIST with diffusers' UNet2DModel + DDPMScheduler.
+
+    python scripts/train_ddpm_mnist.py [--config configs/ddpm/mnist.yaml] [--key value ...]
+    accelerate launch scripts/train_ddpm_mnist.py --config configs/ddpm/mnist.yaml
+
+Every field of `diffusion.train.DDPMTrainingConfig` is a flag (`--help` lists them); flags override the YAML
+file. Examples: `--dataset_dir ../shared/data/mnist` (local parquet copy instead of `ylecun/mnist`),
+`--max_train_steps 20000`, `--mixed_precision bf16`, `--resume_from_checkpoint latest`,
+`--push_to_hub true --hub_model_id you/ddpm-mnist`. The output directory is a `DDPMPipeline`.
+"""
+
+from __future__ import annotations
+
+from diffusion.train import DDPMTrainingConfig, train
+from stackgan_hf.config import parse_config
+
+
+def main(argv: list[str] | None = None) -> None:
+    train(parse_config(DDPMTrainingConfig, argv, description=__doc__))
+
+
+if __name__ == "__main__":
+    main()

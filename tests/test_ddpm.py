@@ -1,0 +1,358 @@
+"""DDPM on MNIST (``diffusion``): the forward process, training, exact resume, saving, sampling, report.
+
+Everything runs on CPU with a tiny UNet (8/16 channels) on a few synthetic 28x28 images written as parquet
+in the ``ylecun/mnist`` schema; nothing is downloaded.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import shutil
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from accelerate.state import AcceleratorState, GradientState
+from diffusers import DDIMPipeline, DDPMPipeline, DDPMScheduler, UNet2DModel
+from huggingface_hub import ModelCard
+
+import stackgan_hf.hub
+from diffusion.data import MnistDataError, write_mnist_parquet
+from diffusion.sampling import as_ddim, generate_digits, load_pipeline
+from diffusion.train import DDPMTrainingConfig, build_noise_scheduler, build_unet, train
+from diffusion.visualize import (
+    REPORT_TIMESTEPS,
+    DDPMReportConfig,
+    count_parameters,
+    forward_process,
+    make_report,
+)
+from stackgan_hf.config import parse_config
+from stackgan_hf.hub import HubTokenError
+
+REPO = Path(__file__).resolve().parents[1]
+TINY_UNET = dict(block_out_channels=(8, 16), layers_per_block=1, norm_num_groups=8, attention_head_dim=4)
+
+
+def synthetic_digits(num_images: int, seed: int = 0) -> tuple[np.ndarray, list[int]]:
+    """28x28 uint8 images: a bright bar (vertical for even labels, horizontal for odd) on black."""
+    rng = np.random.default_rng(seed)
+    images = np.zeros((num_images, 28, 28), dtype=np.uint8)
+    labels = [int(label) for label in rng.integers(0, 10, num_images)]
+    for image, label in zip(images, labels):
+        start = int(rng.integers(4, 16))
+        if label % 2:
+            image[start : start + 4, 4:24] = 255
+        else:
+            image[4:24, start : start + 4] = 255
+    return images, labels
+
+
+@pytest.fixture(scope="module")
+def mnist_dir(tmp_path_factory) -> Path:
+    directory = tmp_path_factory.mktemp("mnist")
+    images, labels = synthetic_digits(40)
+    write_mnist_parquet(directory, images, labels, split="train")
+    write_mnist_parquet(directory, images[:4], labels[:4], split="test")
+    return directory
+
+
+@pytest.fixture(scope="module", autouse=True)
+def one_thread():
+    """Tiny models are all per-op overhead: a second thread only adds barriers that stall on shared cores."""
+    previous = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(previous)
+
+
+@pytest.fixture(autouse=True)
+def fresh_accelerate_state():
+    """accelerate keeps process-wide singletons; each training run in these tests starts from scratch."""
+    yield
+    AcceleratorState._reset_state(True)
+    GradientState._reset_state()
+
+
+def tiny_config(mnist_dir: Path, output_dir: Path, **overrides) -> DDPMTrainingConfig:
+    values = dict(
+        dataset_dir=str(mnist_dir),
+        cache_dir=str(output_dir.parent / "hf_cache"),
+        output_dir=str(output_dir),
+        train_batch_size=8,
+        max_train_steps=8,
+        learning_rate=2e-3,
+        lr_warmup_steps=2,
+        checkpointing_steps=3,
+        num_validation_images=0,
+        validation_inference_steps=2,
+        report_to="none",
+        **TINY_UNET,
+    )
+    values.update(overrides)
+    return DDPMTrainingConfig(**values)
+
+
+# -- the forward process ----------------------------------------------------------------------------------
+
+
+def test_noise_schedule_is_the_papers():
+    scheduler = build_noise_scheduler(DDPMTrainingConfig())
+    assert scheduler.config.num_train_timesteps == 1000
+    assert scheduler.config.prediction_type == "epsilon"
+    assert torch.allclose(scheduler.betas, torch.linspace(1e-4, 0.02, 1000))
+
+
+def test_closed_form_forward_process_matches_t_single_steps():
+    """q(x_t | x_0) = N(sqrt(abar_t) x_0, (1 - abar_t) I) vs. x_0 pushed through q(x_s | x_{s-1}) one by one.
+
+    diffusers' timestep t has abar_t = prod_{s<=t} (1 - beta_s), i.e. t + 1 single steps. With n = 20,000
+    draws per pixel, the sample mean has standard error sqrt(var / n) and the sample variance about
+    var * sqrt(2 / n); both estimates, iterative and closed form, must lie within 5 standard errors of the
+    theory for every pixel and every checked t (a 5-sigma miss has probability ~6e-7 per check).
+    """
+    scheduler = build_noise_scheduler(DDPMTrainingConfig())
+    betas = scheduler.betas.double()
+    abar = torch.cumprod(1 - betas, 0)
+    assert torch.allclose(abar.float(), scheduler.alphas_cumprod)
+    generator = torch.Generator().manual_seed(0)
+    n = 20_000
+    x0 = torch.tensor([-1.0, -0.5, 0.0, 0.3, 1.0], dtype=torch.float64)
+    checked = (0, 9, 99, 499, 999)
+
+    iterative = {}
+    x = x0.expand(n, -1).clone()
+    for step in range(1000):
+        x = torch.sqrt(1 - betas[step]) * x + torch.sqrt(betas[step]) * torch.randn(
+            x.shape, generator=generator, dtype=torch.float64
+        )
+        if step in checked:
+            iterative[step] = x.clone()
+
+    for t in checked:
+        noise = torch.randn((n, x0.numel()), generator=generator, dtype=torch.float64)
+        closed = scheduler.add_noise(x0.expand(n, -1), noise, torch.full((n,), t))
+        mean, var = torch.sqrt(abar[t]) * x0, (1 - abar[t]).expand_as(x0)
+        for samples in (iterative[t], closed):
+            mean_error = (samples.mean(0) - mean).abs() / torch.sqrt(var / n)
+            var_error = (samples.var(0) - var).abs() / (var * np.sqrt(2 / (n - 1)))
+            assert mean_error.max() < 5, (t, mean_error)
+            assert var_error.max() < 5, (t, var_error)
+
+
+def test_forward_process_figure_helper_uses_the_closed_form():
+    scheduler = build_noise_scheduler(DDPMTrainingConfig())
+    clean = torch.full((1, 1, 4, 4), 0.5)
+    noisy = forward_process(clean, scheduler, REPORT_TIMESTEPS, torch.Generator().manual_seed(0))
+    assert noisy.shape == (len(REPORT_TIMESTEPS), 1, 4, 4)
+    noise = torch.randn((1, 1, 4, 4), generator=torch.Generator().manual_seed(0))
+    abar = scheduler.alphas_cumprod[999]
+    assert torch.allclose(noisy[-1], abar.sqrt() * clean[0] + (1 - abar).sqrt() * noise[0], atol=1e-6)
+
+
+# -- training --------------------------------------------------------------------------------------------
+
+
+def test_build_unet_sizes():
+    unet = build_unet(DDPMTrainingConfig(**TINY_UNET))
+    assert (unet.config.sample_size, unet.config.in_channels, unet.config.out_channels) == (32, 1, 1)
+    assert unet.config.down_block_types == ("DownBlock2D", "AttnDownBlock2D")
+    assert unet(torch.zeros(2, 1, 32, 32), torch.tensor([0, 999])).sample.shape == (2, 1, 32, 32)
+    unet28 = build_unet(DDPMTrainingConfig(resolution=28, **TINY_UNET))
+    assert unet28(torch.zeros(1, 1, 28, 28), 5).sample.shape == (1, 1, 28, 28)
+    with pytest.raises(ValueError, match="not divisible"):
+        build_unet(DDPMTrainingConfig(resolution=28, block_out_channels=(8, 8, 8, 8)))
+
+
+def test_tiny_training_run_lowers_the_loss(mnist_dir, tmp_path):
+    result = train(tiny_config(mnist_dir, tmp_path / "run", max_train_steps=40, checkpointing_steps=100))
+    assert result.global_step == 40 and len(result.losses) == 40
+    assert np.mean(result.losses[-8:]) < 0.6 * np.mean(result.losses[:8]), result.losses
+
+
+def test_resumed_run_gives_the_same_losses_step_for_step(mnist_dir, tmp_path):
+    # 40 images, batch 8: 5 steps per epoch; checkpoint-3 is mid-epoch and steps 6-8 are in epoch 1.
+    full = train(tiny_config(mnist_dir, tmp_path / "full"))
+    assert len(full.losses) == 8
+    assert sorted(path.name for path in (tmp_path / "full").glob("checkpoint-*")) == [
+        "checkpoint-3",
+        "checkpoint-6",
+    ]
+
+    # A run "stopped" after checkpoint-3: its output directory holds only that checkpoint.
+    stopped = tmp_path / "stopped"
+    shutil.copytree(tmp_path / "full" / "checkpoint-3", stopped / "checkpoint-3")
+    resumed = train(tiny_config(mnist_dir, stopped, resume_from_checkpoint="latest"))
+    assert resumed.first_step == 3 and resumed.global_step == 8
+    assert resumed.losses == pytest.approx(full.losses[3:], rel=1e-6, abs=1e-8)
+
+    full_unet = UNet2DModel.from_pretrained(tmp_path / "full" / "unet")
+    resumed_unet = UNet2DModel.from_pretrained(stopped / "unet")
+    for (name, expected), actual in zip(full_unet.state_dict().items(), resumed_unet.state_dict().values()):
+        assert torch.allclose(expected, actual, atol=1e-6), name  # EMA weights restored too
+
+
+def test_checkpoints_total_limit_and_missing_checkpoint(mnist_dir, tmp_path):
+    train(
+        tiny_config(
+            mnist_dir, tmp_path / "run", max_train_steps=6, checkpointing_steps=2, checkpoints_total_limit=2
+        )
+    )
+    assert sorted(path.name for path in (tmp_path / "run").glob("checkpoint-*")) == [
+        "checkpoint-4",
+        "checkpoint-6",
+    ]
+    with pytest.raises(FileNotFoundError, match="no-such-checkpoint"):
+        train(
+            tiny_config(
+                mnist_dir, tmp_path / "other", resume_from_checkpoint=str(tmp_path / "no-such-checkpoint")
+            )
+        )
+
+
+def test_bf16_mixed_precision_runs_on_cpu(mnist_dir, tmp_path):
+    result = train(tiny_config(mnist_dir, tmp_path / "bf16", max_train_steps=2, mixed_precision="bf16"))
+    assert all(np.isfinite(result.losses))
+
+
+def test_bad_dataset_path_is_a_clear_error(tmp_path):
+    missing = tmp_path / "no-such-mnist"
+    with pytest.raises(MnistDataError, match="does not exist") as error:
+        train(tiny_config(missing, tmp_path / "run"))
+    assert str(missing) in str(error.value)
+
+
+def test_push_to_hub_without_token_fails_before_training(tmp_path, monkeypatch):
+    monkeypatch.setattr(stackgan_hf.hub, "get_token", lambda: None)
+    config = tiny_config(tmp_path / "not-read", tmp_path / "run", push_to_hub=True, hub_model_id="me/ddpm")
+    with pytest.raises(HubTokenError, match="HF_TOKEN"):
+        train(config)  # not MnistDataError: the data is never touched
+    assert not (tmp_path / "run").exists()
+
+
+def test_yaml_configs_parse():
+    for name in ("mnist.yaml", "mnist_cpu.yaml"):
+        config = parse_config(
+            DDPMTrainingConfig, ["--config", str(REPO / "configs" / "ddpm" / name), "--max_train_steps", "5"]
+        )
+        assert config.max_train_steps == 5 and config.num_train_timesteps == 1000
+        assert isinstance(config.block_out_channels, tuple) and config.prediction_type == "epsilon"
+
+
+# -- the trained pipeline: saving, loading, sampling, report ----------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def trained_dir(mnist_dir, tmp_path_factory) -> Path:
+    """A tiny pipeline trained through the command-line script (YAML + flags, tensorboard on)."""
+    output_dir = tmp_path_factory.mktemp("trained")
+    config_file = output_dir / "tiny.yaml"
+    config_file.write_text(
+        "block_out_channels: [8, 16]\nlayers_per_block: 1\nnorm_num_groups: 8\nattention_head_dim: 4\n"
+        "train_batch_size: 8\nlearning_rate: 2.0e-3\nlr_warmup_steps: 2\ncheckpointing_steps: 100\n"
+        "num_validation_images: 4\nvalidation_inference_steps: 2\nsample_steps: 2\n"
+    )
+    spec = importlib.util.spec_from_file_location(
+        "train_ddpm_mnist", REPO / "scripts" / "train_ddpm_mnist.py"
+    )
+    script = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(script)
+    script.main(
+        ["--config", str(config_file), "--dataset_dir", str(mnist_dir), "--output_dir", str(output_dir)]
+        + ["--max_train_steps", "4", "--cache_dir", str(output_dir / "hf_cache")]
+    )
+    AcceleratorState._reset_state(True)
+    GradientState._reset_state()
+    return output_dir
+
+
+def test_output_is_a_plain_ddpm_pipeline_directory(trained_dir):
+    model_index = json.loads((trained_dir / "model_index.json").read_text())
+    assert model_index["_class_name"] == "DDPMPipeline"
+    assert model_index["unet"] == ["diffusers", "UNet2DModel"]
+    assert model_index["scheduler"] == ["diffusers", "DDPMScheduler"]
+    assert (trained_dir / "unet" / "diffusion_pytorch_model.safetensors").is_file()
+    assert (trained_dir / "samples.png").is_file()
+    events = list((trained_dir / "logs").rglob("events.out.tfevents.*"))  # tensorboard
+    assert any(b"samples" in path.read_bytes() for path in events)  # the sample grid of step 2
+
+    pipeline = DDPMPipeline.from_pretrained(trained_dir)  # plain diffusers, nothing of ours imported
+    assert isinstance(pipeline.scheduler, DDPMScheduler)
+    images = pipeline(batch_size=2, num_inference_steps=3, output_type="np").images
+    assert images.shape == (2, 32, 32, 1) and 0 <= images.min() <= images.max() <= 1
+
+    card = ModelCard.load(trained_dir / "README.md")
+    assert card.data.library_name == "diffusers"
+    assert card.data.pipeline_tag == "unconditional-image-generation"
+    assert card.data.datasets == ["ylecun/mnist"] and "ddpm" in card.data.tags
+    summary = json.loads((trained_dir / "training_summary.json").read_text())
+    assert summary["global_step"] == 4 and len(summary["losses_this_run"]) == 4
+
+
+def test_save_load_round_trip(trained_dir, tmp_path):
+    pipeline = DDPMPipeline.from_pretrained(trained_dir)
+    pipeline.save_pretrained(tmp_path / "copy")
+    reloaded = DDPMPipeline.from_pretrained(tmp_path / "copy")
+    for (name, expected), actual in zip(
+        pipeline.unet.state_dict().items(), reloaded.unet.state_dict().values()
+    ):
+        assert torch.equal(expected, actual), name
+    assert reloaded.scheduler.config.num_train_timesteps == 1000
+    first = pipeline(
+        batch_size=1, num_inference_steps=2, generator=torch.Generator().manual_seed(1), output_type="np"
+    )
+    second = reloaded(
+        batch_size=1, num_inference_steps=2, generator=torch.Generator().manual_seed(1), output_type="np"
+    )
+    assert np.array_equal(first.images, second.images)
+
+
+@pytest.mark.parametrize("sampler, steps", [("ddpm", 4), ("ddim", 3)])
+def test_sampling_shapes_and_determinism(trained_dir, sampler, steps):
+    pipeline = load_pipeline(trained_dir, sampler=sampler)
+    assert isinstance(pipeline, DDIMPipeline if sampler == "ddim" else DDPMPipeline)
+    digits = generate_digits(pipeline, num_images=5, num_inference_steps=steps, batch_size=2, seed=0)
+    assert digits.shape == (5, 28, 28) and digits.dtype == np.uint8
+    again = generate_digits(pipeline, num_images=5, num_inference_steps=steps, batch_size=2, seed=0)
+    other = generate_digits(pipeline, num_images=5, num_inference_steps=steps, batch_size=2, seed=1)
+    assert np.array_equal(digits, again) and not np.array_equal(digits, other)
+
+
+def test_ddim_shares_the_checkpoints_noise_schedule(trained_dir):
+    ddpm = DDPMPipeline.from_pretrained(trained_dir)
+    ddim = as_ddim(ddpm)
+    assert ddim.unet is ddpm.unet
+    assert torch.allclose(ddim.scheduler.alphas_cumprod, ddpm.scheduler.alphas_cumprod)
+    ddim.scheduler.set_timesteps(10)
+    assert len(ddim.scheduler.timesteps) == 10
+
+
+def test_report_writes_figures_samples_and_metrics(trained_dir, mnist_dir, tmp_path):
+    config = DDPMReportConfig(
+        pipeline_dir=str(trained_dir),
+        output_dir=str(tmp_path / "report"),
+        dataset_dir=str(mnist_dir),
+        num_samples=6,
+        batch_size=3,
+        num_inference_steps=2,
+    )
+    metrics = make_report(config)
+    report = tmp_path / "report"
+    for name in ("forward_process", "reverse_process", "samples_5", "samples_grid_10x10", "loss_curve"):
+        assert (report / f"{name}.png").is_file(), name
+    samples = np.load(report / "samples_6.npy")
+    assert samples.shape == (6, 28, 28) and samples.dtype == np.uint8
+    unet = UNet2DModel.from_pretrained(trained_dir / "unet")
+    assert metrics["parameters"]["total"] == sum(p.numel() for p in unet.parameters())
+    assert metrics["parameters"] == count_parameters(unet)
+    saved = json.loads((report / "metrics.json").read_text())
+    assert saved["training"]["steps"] == 4 and saved["sampling"]["sampler"] == "ddim"
+    assert saved["forward_process"]["timesteps"] == list(REPORT_TIMESTEPS)
+
+
+def test_training_config_fields_round_trip_through_replace(tmp_path):
+    config = tiny_config(tmp_path, tmp_path / "run")
+    assert replace(config, seed=3).seed == 3 and config.dataset == "ylecun/mnist"
