@@ -19,7 +19,6 @@ import math
 import os
 import platform
 import shlex
-import shutil
 import sys
 import time
 from dataclasses import dataclass, field
@@ -39,6 +38,7 @@ from tqdm.auto import tqdm
 
 from stackgan_hf.config import config_to_dict
 from stackgan_hf.hub import model_card_template, require_hub_token, upload_output_dir, write_model_card
+from stackgan_hf.training_utils import find_checkpoint, save_checkpoint, seeded_generator
 
 from .data import MNIST_HUB_ID, EpochShuffleSampler, load_mnist_for_training
 
@@ -161,33 +161,7 @@ def build_noise_scheduler(config: DDPMTrainingConfig) -> DDPMScheduler:
 
 def batch_generator(seed: int, epoch: int, batch_index: int, process_index: int) -> torch.Generator:
     """The generator of one batch's noise and timesteps: a function of its position only, not of history."""
-    state = np.random.SeedSequence([seed, epoch, batch_index, process_index]).generate_state(2, np.uint32)
-    return torch.Generator().manual_seed(int(state[0]) << 32 | int(state[1]))
-
-
-def find_checkpoint(output_dir: str | Path, resume_from_checkpoint: str) -> Path | None:
-    """``"latest"``: the highest ``checkpoint-N`` in ``output_dir`` (None if there is none); else the path."""
-    if resume_from_checkpoint != "latest":
-        path = Path(resume_from_checkpoint)
-        if not path.is_dir():
-            raise FileNotFoundError(f"Checkpoint {path} does not exist (expected a checkpoint-N directory).")
-        return path
-    checkpoints = [
-        path for path in Path(output_dir).glob("checkpoint-*") if path.name.split("-")[-1].isdigit()
-    ]
-    return max(checkpoints, key=lambda path: int(path.name.split("-")[-1]), default=None)
-
-
-def save_checkpoint(accelerator: Accelerator, config: DDPMTrainingConfig, global_step: int) -> Path:
-    """``accelerator.save_state`` to ``output_dir/checkpoint-{step}``, first pruning to the total limit."""
-    output_dir = Path(config.output_dir)
-    if accelerator.is_main_process and config.checkpoints_total_limit is not None:
-        existing = sorted(output_dir.glob("checkpoint-*"), key=lambda path: int(path.name.split("-")[-1]))
-        for old in existing[: max(0, len(existing) - config.checkpoints_total_limit + 1)]:
-            shutil.rmtree(old)
-    path = output_dir / f"checkpoint-{global_step}"
-    accelerator.save_state(str(path))
-    return path
+    return seeded_generator(seed, epoch, batch_index, process_index)
 
 
 def sample_grid(unet: UNet2DModel, noise_scheduler: DDPMScheduler, config: DDPMTrainingConfig, seed: int):
@@ -393,7 +367,7 @@ def train(config: DDPMTrainingConfig) -> DDPMTrainingResult:
             step_loss = 0.0
 
             if global_step % config.checkpointing_steps == 0:
-                path = save_checkpoint(accelerator, config, global_step)
+                path = save_checkpoint(accelerator, output_dir, global_step, config.checkpoints_total_limit)
                 logger.info("Saved state to %s", path)
             if config.sample_steps and global_step % config.sample_steps == 0 and accelerator.is_main_process:
                 model = accelerator.unwrap_model(unet)

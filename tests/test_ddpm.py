@@ -18,6 +18,7 @@ import torch
 from accelerate.state import AcceleratorState, GradientState
 from diffusers import DDIMPipeline, DDPMPipeline, DDPMScheduler, UNet2DModel
 from huggingface_hub import ModelCard
+from mnist_fixture import synthetic_digits
 
 import stackgan_hf.hub
 from diffusion.data import MnistDataError, write_mnist_parquet
@@ -35,20 +36,6 @@ from stackgan_hf.hub import HubTokenError
 
 REPO = Path(__file__).resolve().parents[1]
 TINY_UNET = dict(block_out_channels=(8, 16), layers_per_block=1, norm_num_groups=8, attention_head_dim=4)
-
-
-def synthetic_digits(num_images: int, seed: int = 0) -> tuple[np.ndarray, list[int]]:
-    """28x28 uint8 images: a bright bar (vertical for even labels, horizontal for odd) on black."""
-    rng = np.random.default_rng(seed)
-    images = np.zeros((num_images, 28, 28), dtype=np.uint8)
-    labels = [int(label) for label in rng.integers(0, 10, num_images)]
-    for image, label in zip(images, labels):
-        start = int(rng.integers(4, 16))
-        if label % 2:
-            image[start : start + 4, 4:24] = 255
-        else:
-            image[4:24, start : start + 4] = 255
-    return images, labels
 
 
 @pytest.fixture(scope="module")

@@ -95,17 +95,17 @@ def test_resume_after_a_kill_gives_the_same_losses_step_for_step(tmp_path, tiny_
     reference = train(_config(tmp_path / "a", tiny_dataset, **kwargs))
     expected = read_history(reference / "stage1_history.jsonl")
 
-    real_save = train_module._save_checkpoint
+    real_save = train_module.save_checkpoint
 
     def save_then_die(accelerator, run_dir, step, limit):
         real_save(accelerator, run_dir, step, limit)
         if step == 3:
             raise KeyboardInterrupt("killed after checkpoint-3")
 
-    monkeypatch.setattr(train_module, "_save_checkpoint", save_then_die)
+    monkeypatch.setattr(train_module, "save_checkpoint", save_then_die)
     with pytest.raises(KeyboardInterrupt):
         train(_config(tmp_path / "b", tiny_dataset, **kwargs))
-    monkeypatch.setattr(train_module, "_save_checkpoint", real_save)
+    monkeypatch.setattr(train_module, "save_checkpoint", real_save)
     run = tmp_path / "b" / "run"
     assert not (run / "model_index.json").exists()
     resumed = train(_config(tmp_path / "b", tiny_dataset, resume_from_checkpoint="latest", **kwargs))

@@ -85,8 +85,10 @@ def encode_prompts(
             max_length,
             ", ".join(repr(prompts[i][:60] + "...") for i in too_long),
         )
+    # Pad to the longest prompt, not to the limit: mean pooling is masked and CLIP's attention is causal, so
+    # the embeddings are the same at a fraction of the cost for encoders with long limits (512 for BERTs).
     inputs = tokenizer(
-        prompts, padding="max_length", max_length=max_length, truncation=True, return_tensors="pt"
+        prompts, padding="longest", max_length=max_length, truncation=True, return_tensors="pt"
     )
     input_ids = inputs["input_ids"].to(device)
     attention_mask = inputs["attention_mask"].to(device)

@@ -43,7 +43,10 @@ class StackGANTrainingConfig:
     train_batch_size: int = 64
     num_train_epochs: int = 600
     max_train_steps: int | None = None  # overrides num_train_epochs when set
-    stage2_max_train_steps: int | None = None  # `--stage both`: Stage-II's budget (default: max_train_steps)
+    # `--stage both`: Stage-II's own budget, batch size and discriminator width (default: as Stage-I's)
+    stage2_max_train_steps: int | None = None
+    stage2_train_batch_size: int | None = None
+    stage2_discriminator_channels: int | None = None
     generator_lr: float = 2e-4
     discriminator_lr: float = 2e-4
     adam_betas: tuple[float, float] = (0.5, 0.999)

@@ -15,7 +15,6 @@ import dataclasses
 import json
 import logging
 import math
-import shutil
 import time
 from pathlib import Path
 
@@ -41,6 +40,7 @@ from ..models import (
 )
 from ..pipeline_stackgan import StackGANPipeline
 from ..text import HashedBagOfWordsEncoder, encode_prompts, load_text_encoder, text_embedding_dim
+from ..training_utils import find_checkpoint, list_checkpoints, save_checkpoint, seeded_generator
 from ..visualization import captioned_grid
 from .config import StackGANTrainingConfig
 from .losses import discriminator_accuracy, discriminator_loss, generator_adversarial_loss, kl_divergence
@@ -48,7 +48,6 @@ from .losses import discriminator_accuracy, discriminator_loss, generator_advers
 logger = logging.getLogger(__name__)
 
 CROP_SIZE = {1: 64, 2: 256}
-CHECKPOINT_PREFIX = "checkpoint-"
 
 
 class TrainingDivergedError(RuntimeError):
@@ -75,39 +74,13 @@ def train(config: StackGANTrainingConfig) -> Path:
         logger.info("Stage-I already finished in %s: resuming with Stage-II.", stage1_dir)
     else:
         train_stage(dataclasses.replace(config, push_to_hub=False), stage=1, run_dir=stage1_dir)
-    stage2_config = config
-    if config.stage2_max_train_steps is not None:
-        stage2_config = dataclasses.replace(config, max_train_steps=config.stage2_max_train_steps)
+    stage2_values = {
+        "max_train_steps": config.stage2_max_train_steps,
+        "train_batch_size": config.stage2_train_batch_size,
+        "discriminator_channels": config.stage2_discriminator_channels,
+    }
+    stage2_config = dataclasses.replace(config, **{k: v for k, v in stage2_values.items() if v is not None})
     return train_stage(stage2_config, stage=2, run_dir=output_dir, stage1_model=str(stage1_dir))
-
-
-def noise_generator(seed: int, step: int, process_index: int, device: torch.device) -> torch.Generator:
-    """A generator for one step's noise, a function of (seed, step, process) only: resuming a run or
-    changing the data order elsewhere cannot shift the noise a step sees."""
-    state = np.random.SeedSequence([seed, step, process_index]).generate_state(1)[0]
-    return torch.Generator(device=device).manual_seed(int(state))
-
-
-def _checkpoints(run_dir: Path) -> list[Path]:
-    found = [
-        p for p in run_dir.glob(f"{CHECKPOINT_PREFIX}*") if p.is_dir() and p.name.split("-")[-1].isdigit()
-    ]
-    return sorted(found, key=lambda p: int(p.name.split("-")[-1]))
-
-
-def _resolve_resume(config: StackGANTrainingConfig, run_dir: Path) -> Path | None:
-    if not config.resume_from_checkpoint:
-        return None
-    if config.resume_from_checkpoint == "latest":
-        found = _checkpoints(run_dir)
-        if not found:
-            logger.warning("No checkpoint in %s: starting a new run.", run_dir)
-            return None
-        return found[-1]
-    path = Path(config.resume_from_checkpoint)
-    if not path.is_dir():
-        raise FileNotFoundError(f"--resume_from_checkpoint {path}: no such checkpoint folder.")
-    return path
 
 
 def _build_text_encoder(config: StackGANTrainingConfig, dataset, stage1_pipeline: StackGANPipeline | None):
@@ -248,7 +221,11 @@ def train_stage(
 
     # 3. Resume.
     global_step = 0
-    resume_path = _resolve_resume(config, run_dir)
+    resume_path = (
+        find_checkpoint(run_dir, config.resume_from_checkpoint) if config.resume_from_checkpoint else None
+    )
+    if config.resume_from_checkpoint and resume_path is None:
+        logger.warning("No checkpoint in %s: starting a new run.", run_dir)
     if resume_path is not None:
         accelerator.print(f"Resuming from {resume_path}")
         accelerator.load_state(str(resume_path))
@@ -289,7 +266,9 @@ def train_stage(
         generator.train()
         discriminator.train()
         for batch in epoch_loader:
-            rng = noise_generator(config.seed, global_step, accelerator.process_index, accelerator.device)
+            rng = seeded_generator(
+                config.seed, global_step, accelerator.process_index, device=accelerator.device
+            )
             text = embed(batch)
             real = batch["pixel_values"]
             mismatched = batch["mismatched_pixel_values"]
@@ -337,7 +316,7 @@ def train_stage(
             )
             losses = accelerator.reduce(losses.detach().float(), reduction="mean")
             if not torch.isfinite(losses).all():
-                last = _checkpoints(run_dir)
+                last = list_checkpoints(run_dir)
                 kept = f"the last good checkpoint is {last[-1]}" if last else "no checkpoint was written yet"
                 raise TrainingDivergedError(
                     f"Stage-{'I' * stage} diverged at step {global_step + 1}: a loss is NaN or infinite "
@@ -374,7 +353,7 @@ def train_stage(
                     {k: v for k, v in record.items() if k not in ("step", "epoch")}, step=global_step
                 )
             if global_step % config.checkpointing_steps == 0 or global_step == max_steps:
-                _save_checkpoint(accelerator, run_dir, global_step, config.checkpoints_total_limit)
+                save_checkpoint(accelerator, run_dir, global_step, config.checkpoints_total_limit)
             if accelerator.is_main_process and (
                 global_step % config.sample_steps == 0 or global_step == max_steps
             ):
@@ -445,16 +424,6 @@ def _pipeline(generator, stage1_generator, stage, text_encoder, tokenizer, text_
         tokenizer=tokenizer,
         text_pooling=text_pooling,
     )
-
-
-def _save_checkpoint(accelerator: Accelerator, run_dir: Path, step: int, total_limit: int | None) -> None:
-    """``save_state`` to ``checkpoint-<step>``, first removing the oldest beyond ``total_limit``."""
-    if accelerator.is_main_process and total_limit is not None:
-        existing = _checkpoints(run_dir)
-        for old in existing[: max(0, len(existing) - total_limit + 1)]:
-            shutil.rmtree(old)
-    accelerator.wait_for_everyone()
-    accelerator.save_state(str(run_dir / f"{CHECKPOINT_PREFIX}{step}"))
 
 
 @torch.no_grad()

@@ -1,0 +1,60 @@
+"""Pieces both trainers (StackGAN and the DDPM) share: checkpoints and position-seeded random generators."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import numpy as np
+import torch
+
+CHECKPOINT_PREFIX = "checkpoint-"
+
+
+def seeded_generator(*keys: int, device: torch.device | str = "cpu") -> torch.Generator:
+    """A ``torch.Generator`` seeded by ``keys`` alone (e.g. seed, step, process): the random numbers a step
+    draws depend on its position, never on history, so a resumed run draws what an uninterrupted one did."""
+    high, low = np.random.SeedSequence([int(key) for key in keys]).generate_state(2, np.uint32)
+    return torch.Generator(device=device).manual_seed((int(high) << 32 | int(low)) & (2**63 - 1))
+
+
+def checkpoint_step(path: str | Path) -> int:
+    """The step of a ``checkpoint-<step>`` folder."""
+    return int(Path(path).name.rsplit("-", 1)[-1])
+
+
+def list_checkpoints(run_dir: str | Path) -> list[Path]:
+    """The ``checkpoint-<step>`` folders of a run, oldest first."""
+    found = [
+        path
+        for path in Path(run_dir).glob(f"{CHECKPOINT_PREFIX}*")
+        if path.is_dir() and path.name[len(CHECKPOINT_PREFIX) :].isdigit()
+    ]
+    return sorted(found, key=checkpoint_step)
+
+
+def find_checkpoint(run_dir: str | Path, resume_from_checkpoint: str) -> Path | None:
+    """``"latest"``: the newest checkpoint of ``run_dir`` (None when there is none); else that folder,
+    which must exist."""
+    if resume_from_checkpoint == "latest":
+        found = list_checkpoints(run_dir)
+        return found[-1] if found else None
+    path = Path(resume_from_checkpoint)
+    if not path.is_dir():
+        raise FileNotFoundError(
+            f"--resume_from_checkpoint {path}: no such checkpoint folder (checkpoint-<step>)."
+        )
+    return path
+
+
+def save_checkpoint(accelerator, run_dir: str | Path, step: int, total_limit: int | None) -> Path:
+    """``accelerator.save_state`` to ``run_dir/checkpoint-<step>``, first removing the oldest checkpoints so
+    that at most ``total_limit`` remain."""
+    if accelerator.is_main_process and total_limit is not None:
+        existing = list_checkpoints(run_dir)
+        for old in existing[: max(0, len(existing) - total_limit + 1)]:
+            shutil.rmtree(old)
+    accelerator.wait_for_everyone()
+    path = Path(run_dir) / f"{CHECKPOINT_PREFIX}{step}"
+    accelerator.save_state(str(path))
+    return path
