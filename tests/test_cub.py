@@ -258,7 +258,9 @@ def test_real_metadata_with_generated_images_and_official_embeddings(tmp_path):
         sizes[key] = size
         path = cub_dir / "images" / f"{key}.jpg"
         path.parent.mkdir(parents=True, exist_ok=True)
-        PIL.Image.new("RGB", size, (10, 200, 30)).save(path)
+        image = PIL.Image.new("RGB", size, (10, 200, 30))
+        image.paste((230, 20, 20), (int(x), int(y), int(x + w), int(y + h)))  # the real bounding box, in red
+        image.save(path, quality=95)
         (birds_dir / "text_c10" / f"{key}.txt").parent.mkdir(parents=True, exist_ok=True)
         shutil.copy(real_birds / "text_c10" / f"{key}.txt", birds_dir / "text_c10" / f"{key}.txt")
     rng = np.random.default_rng(0)
@@ -278,6 +280,16 @@ def test_real_metadata_with_generated_images_and_official_embeddings(tmp_path):
             real_lines = (real_birds / "text_c10" / f"{row['filename']}.txt").read_text().splitlines()
             assert row["captions"] == [line.strip() for line in real_lines if line.strip()][:10]
     assert sorted(report.original_sizes) == sorted(sizes.values())
+    # Crop geometry against the real boxes: the red box lands where StackGAN's crop puts it.
+    for split in ("train", "test"):
+        for row in dataset[split]:
+            x, y, w, h = metadata.bounding_boxes[row["filename"]]
+            left, top, right, bottom = stackgan_crop_box((x, y, w, h), *sizes[row["filename"]])
+            pixels = np.asarray(row["image"], dtype=np.float32)
+            ys, xs = np.nonzero((pixels[..., 0] > 150) & (pixels[..., 1] < 100))
+            scale_x, scale_y = 76 / (right - left), 76 / (bottom - top)
+            assert abs(xs.mean() - (x + w / 2 - left) * scale_x) < 2.5
+            assert abs(ys.mean() - (y + h / 2 - top) * scale_y) < 2.5
 
 
 @needs_cub50
