@@ -40,3 +40,42 @@ def captioned_grid(
                 (x * cell_size + 3, rows * cell_size + 3 + k * line_height), line, fill="black", font=font
             )
     return grid
+
+
+def plot_training_history(records: Sequence[dict], path, title: str = "", smooth: int = 25) -> None:
+    """Loss curves (D, G, KL) and discriminator accuracies (real / mismatched / fake) of a run's per-step
+    records (``read_history``), as one PNG; curves are running means over ``smooth`` steps."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import numpy as np
+
+    steps = np.array([record["step"] for record in records])
+
+    def curve(key):
+        values = np.array([record[key] for record in records], dtype=float)
+        window = max(1, min(smooth, len(values)))
+        return np.convolve(values, np.ones(window) / window, mode="valid"), steps[window - 1 :]
+
+    figure, (losses, accuracy) = plt.subplots(1, 2, figsize=(11, 3.8))
+    for key, label in (("d_loss", "D loss"), ("g_loss", "G loss"), ("kl", "KL")):
+        values, x = curve(key)
+        losses.plot(x, values, label=label)
+    losses.set_xlabel("step")
+    losses.legend()
+    losses.set_title(f"{title} losses".strip())
+    for key, label in (
+        ("d_acc_real", "real/matching -> real"),
+        ("d_acc_mismatched", "real/mismatched -> fake"),
+        ("d_acc_fake", "fake -> fake"),
+    ):
+        values, x = curve(key)
+        accuracy.plot(x, values, label=label)
+    accuracy.set_ylim(0, 1.02)
+    accuracy.set_xlabel("step")
+    accuracy.legend(loc="lower right")
+    accuracy.set_title(f"{title} discriminator accuracy".strip())
+    figure.tight_layout()
+    figure.savefig(path, dpi=110)
+    plt.close(figure)

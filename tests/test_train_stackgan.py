@@ -8,6 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import PIL.Image
 import pytest
 import torch
 import yaml
@@ -19,6 +20,7 @@ from stackgan_hf.config import ConfigError
 from stackgan_hf.data import prepare_cub
 from stackgan_hf.training import StackGANTrainingConfig, TrainingDivergedError, train
 from stackgan_hf.training.trainer import read_history
+from stackgan_hf.visualization import plot_training_history
 
 REPO = Path(__file__).resolve().parents[1]
 TINY = dict(
@@ -68,6 +70,8 @@ def test_stage1_then_stage2_train_and_save_a_loadable_pipeline(tmp_path, tiny_da
         assert all(0 <= r["d_acc_real"] <= 1 and r["kl"] >= 0 for r in history)
         assert sorted(p.name for p in run.glob("checkpoint-*")) == ["checkpoint-2", "checkpoint-3"]
         assert (run / "samples" / f"stage{stage}_step000003.png").is_file()
+        plot_training_history(history, tmp_path / f"curves{stage}.png", title=f"Stage {stage}", smooth=2)
+        assert PIL.Image.open(tmp_path / f"curves{stage}.png").size[0] > 500
     card = (output / "README.md").read_text()
     assert "pipeline_tag: text-to-image" in card and "library_name: diffusers" in card
 
