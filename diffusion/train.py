@@ -38,7 +38,7 @@ from tqdm.auto import tqdm
 
 from stackgan_hf.config import config_to_dict
 from stackgan_hf.hub import model_card_template, require_hub_token, upload_output_dir, write_model_card
-from stackgan_hf.training_utils import find_checkpoint, save_checkpoint, seeded_generator
+from stackgan_hf.training_utils import checkpoint_step, find_checkpoint, save_checkpoint, seeded_generator
 
 from .data import MNIST_HUB_ID, EpochShuffleSampler, load_mnist_for_training
 
@@ -289,7 +289,7 @@ def train(config: DDPMTrainingConfig) -> DDPMTrainingResult:
         else:
             logger.info("Resuming from %s", checkpoint)
             accelerator.load_state(str(checkpoint))
-            global_step = int(checkpoint.name.split("-")[-1])
+            global_step = checkpoint_step(checkpoint)
     first_step = global_step
     first_epoch = global_step // num_update_steps_per_epoch
     batches_to_skip = (global_step % num_update_steps_per_epoch) * config.gradient_accumulation_steps

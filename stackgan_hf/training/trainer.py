@@ -40,7 +40,13 @@ from ..models import (
 )
 from ..pipeline_stackgan import StackGANPipeline
 from ..text import HashedBagOfWordsEncoder, encode_prompts, load_text_encoder, text_embedding_dim
-from ..training_utils import find_checkpoint, list_checkpoints, save_checkpoint, seeded_generator
+from ..training_utils import (
+    checkpoint_step,
+    find_checkpoint,
+    list_checkpoints,
+    save_checkpoint,
+    seeded_generator,
+)
 from ..visualization import captioned_grid
 from .config import StackGANTrainingConfig
 from .losses import discriminator_accuracy, discriminator_loss, generator_adversarial_loss, kl_divergence
@@ -229,7 +235,7 @@ def train_stage(
     if resume_path is not None:
         accelerator.print(f"Resuming from {resume_path}")
         accelerator.load_state(str(resume_path))
-        global_step = int(resume_path.name.split("-")[-1])
+        global_step = checkpoint_step(resume_path)
     first_epoch, resume_batches = divmod(global_step, steps_per_epoch)
 
     if accelerator.is_main_process and config.report_to != "none":
