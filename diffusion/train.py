@@ -38,7 +38,13 @@ from tqdm.auto import tqdm
 
 from stackgan_hf.config import config_to_dict
 from stackgan_hf.hub import model_card_template, require_hub_token, upload_output_dir, write_model_card
-from stackgan_hf.training_utils import checkpoint_step, find_checkpoint, save_checkpoint, seeded_generator
+from stackgan_hf.training_utils import (
+    checkpoint_step,
+    find_checkpoint,
+    save_checkpoint,
+    seeded_generator,
+    tensorboard_hparams,
+)
 
 from .data import MNIST_HUB_ID, EpochShuffleSampler, load_mnist_for_training
 
@@ -189,15 +195,6 @@ def describe_hardware(device: torch.device) -> str:
     return f"CPU: {processor}, {len(cores)} cores, {torch.get_num_threads()} torch threads"
 
 
-def _hparams(config: DDPMTrainingConfig) -> dict:
-    """Tensorboard's hparams take scalars only."""
-    return {
-        key: value if isinstance(value, (int, float, str, bool)) else str(value)
-        for key, value in config_to_dict(config).items()
-        if key != "hub_token"
-    }
-
-
 def train(config: DDPMTrainingConfig) -> DDPMTrainingResult:
     """Trains the DDPM described by ``config``; see the module docstring."""
     hub_token = None
@@ -277,8 +274,12 @@ def train(config: DDPMTrainingConfig) -> DDPMTrainingResult:
     if ema_unet is not None:
         ema_unet.to(accelerator.device)
         accelerator.register_for_checkpointing(ema_unet)  # saved and restored with save_state/load_state
+    public_config = {key: value for key, value in config_to_dict(config).items() if key != "hub_token"}
     if accelerator.is_main_process and config.report_to != "none":
-        accelerator.init_trackers("ddpm_mnist", config=_hparams(config))
+        accelerator.init_trackers(
+            "ddpm_mnist",
+            config=tensorboard_hparams(public_config),
+        )
 
     # Resume: restore every state, then skip the batches of the current epoch that were already consumed.
     global_step = 0
@@ -415,7 +416,7 @@ def train(config: DDPMTrainingConfig) -> DDPMTrainingResult:
             "parameters": sum(parameter.numel() for parameter in unet.parameters()),
             "torch": torch.__version__,
             "command": shlex.join(["python", *sys.argv]),
-            "config": {key: value for key, value in config_to_dict(config).items() if key != "hub_token"},
+            "config": public_config,
             "losses_this_run": losses,
         }
         (output_dir / "training_summary.json").write_text(json.dumps(summary, indent=1))

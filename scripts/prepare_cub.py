@@ -16,6 +16,7 @@ import sys
 
 from stackgan_hf.data import CubFormatError, UnsafePickleError, prepare_cub
 from stackgan_hf.data.cub import EMBEDDINGS_FILE
+from stackgan_hf.hub import HubTokenError, require_hub_token
 
 
 def main(argv=None) -> int:
@@ -34,12 +35,12 @@ def main(argv=None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(message)s")
 
     if args.push_to_hub:
-        from huggingface_hub import get_token
-
         if not args.hub_dataset_id:
             parser.error("--push_to_hub needs --hub_dataset_id")
-        if get_token() is None:
-            parser.error("--push_to_hub needs a Hugging Face token: `huggingface-cli login` or set HF_TOKEN.")
+        try:
+            require_hub_token()
+        except HubTokenError as error:
+            parser.error(str(error))
     try:
         dataset, report = prepare_cub(
             args.cub_dir,

@@ -18,6 +18,15 @@ def seeded_generator(*keys: int, device: torch.device | str = "cpu") -> torch.Ge
     return torch.Generator(device=device).manual_seed((int(high) << 32 | int(low)) & (2**63 - 1))
 
 
+def tensorboard_hparams(config_values: dict, **extra) -> dict:
+    """Config values as tensorboard hparams, which take scalars only: anything else becomes its string."""
+    values = {**extra, **config_values}
+    return {
+        key: value if isinstance(value, (int, float, str, bool)) else str(value)
+        for key, value in values.items()
+    }
+
+
 def checkpoint_step(path: str | Path) -> int:
     """The step of a ``checkpoint-<step>`` folder."""
     return int(Path(path).name.rsplit("-", 1)[-1])

@@ -94,14 +94,12 @@ class StackGANTrainingView:
         self.has_embeddings = "embeddings" in dataset.column_names
         if "class_id" in dataset.column_names:
             class_ids = np.asarray(dataset["class_id"])
-            self.class_ids = class_ids
             self.rows_by_class = {int(c): np.flatnonzero(class_ids == c) for c in np.unique(class_ids)}
             if len(self.rows_by_class) < 2:
                 raise ValueError(
                     "All rows have the same class_id: no mismatched image of another class exists."
                 )
         else:
-            self.class_ids = None
             self.rows_by_class = None
         self._images = dataset.select_columns(["image"])
 
@@ -151,7 +149,9 @@ class StackGANTrainingView:
             class_id = int(batch["class_id"][i]) if "class_id" in batch else -1
             out["class_id"].append(class_id)
             out["pixel_values"].append(random_crop_flip(batch["image"][i], self.crop_size, rng))
-            wrong = self._mismatched_row(class_id if self.class_ids is not None else None, rng, str(keys[i]))
+            wrong = self._mismatched_row(
+                class_id if self.rows_by_class is not None else None, rng, str(keys[i])
+            )
             out["mismatched_pixel_values"].append(
                 random_crop_flip(self._images[wrong]["image"], self.crop_size, rng)
             )

@@ -87,8 +87,9 @@ class HashedBagOfWordsEncoder(ModelMixin, ConfigMixin):
     def feature_rows(self, caption: str) -> list[int]:
         """Table rows of one caption's features: its words, then its adjacent word pairs."""
         words = tokenize_caption(caption)
-        rows = [self.word_to_row.get(word, None) for word in words]
-        rows = [row if row is not None else self._hashed_row(word) for row, word in zip(rows, words)]
+        rows = [
+            self.word_to_row[word] if word in self.word_to_row else self._hashed_row(word) for word in words
+        ]
         if self.config.use_word_pairs:
             rows += [self._hashed_row(f"{a} {b}") for a, b in zip(words, words[1:])]
         return rows

@@ -46,6 +46,7 @@ from ..training_utils import (
     list_checkpoints,
     save_checkpoint,
     seeded_generator,
+    tensorboard_hparams,
 )
 from ..visualization import captioned_grid
 from .config import StackGANTrainingConfig
@@ -239,7 +240,9 @@ def train_stage(
     first_epoch, resume_batches = divmod(global_step, steps_per_epoch)
 
     if accelerator.is_main_process and config.report_to != "none":
-        accelerator.init_trackers(f"stackgan_stage{stage}", config=_flat_hparams(config, stage))
+        accelerator.init_trackers(
+            f"stackgan_stage{stage}", config=tensorboard_hparams(config_to_dict(config), stage=stage)
+        )
     validation_prompts = config.validation_prompts or [captions[0] for captions in dataset[:8]["captions"]]
     accelerator.print(
         f"Stage-{'I' * stage}: {len(dataset)} images, {steps_per_epoch} steps/epoch, {max_steps} steps, "
@@ -478,13 +481,6 @@ def read_history(path: str | Path) -> list[dict]:
             record = json.loads(line)
             by_step[record["step"]] = record
     return [by_step[step] for step in sorted(by_step)]
-
-
-def _flat_hparams(config: StackGANTrainingConfig, stage: int) -> dict:
-    values = {"stage": stage}
-    for key, value in config_to_dict(config).items():
-        values[key] = value if isinstance(value, (int, float, str, bool)) else str(value)
-    return values
 
 
 def _write_card(run_dir: Path, config: StackGANTrainingConfig, stage: int, summary: dict) -> None:
