@@ -39,10 +39,13 @@ from tqdm.auto import tqdm
 from stackgan_hf.config import config_to_dict
 from stackgan_hf.hub import model_card_template, require_hub_token, upload_output_dir, write_model_card
 from stackgan_hf.training_utils import (
+    adam_kwargs,
     checkpoint_step,
     find_checkpoint,
+    resolve_mixed_precision,
     save_checkpoint,
     seeded_generator,
+    set_cpu_threads,
     tensorboard_hparams,
 )
 
@@ -93,7 +96,8 @@ class DDPMTrainingConfig:
     ema_max_decay: float = 0.9999
     ema_inv_gamma: float = 1.0
     ema_power: float = 0.75
-    mixed_precision: Literal["no", "fp16", "bf16"] = "no"
+    # "auto": bf16 on a GPU that supports it (or what `accelerate config` chose), fp32 otherwise
+    mixed_precision: Literal["auto", "no", "fp16", "bf16"] = "auto"
     seed: int = 0
     # Output, logging, checkpoints
     output_dir: str = "outputs/ddpm_mnist"
@@ -206,7 +210,7 @@ def train(config: DDPMTrainingConfig) -> DDPMTrainingResult:
     output_dir = Path(config.output_dir)
     accelerator = Accelerator(
         gradient_accumulation_steps=config.gradient_accumulation_steps,
-        mixed_precision=config.mixed_precision,
+        mixed_precision=resolve_mixed_precision(config.mixed_precision),
         log_with=None if config.report_to == "none" else config.report_to,
         project_config=ProjectConfiguration(
             project_dir=str(output_dir), logging_dir=str(output_dir / config.logging_dir)
@@ -216,6 +220,7 @@ def train(config: DDPMTrainingConfig) -> DDPMTrainingResult:
     if accelerator.is_main_process:
         output_dir.mkdir(parents=True, exist_ok=True)
     set_seed(config.seed)  # the initial weights
+    set_cpu_threads(accelerator)
 
     # Data: [-1, 1] images, in an order that depends only on (seed, epoch).
     dataset = load_mnist_for_training(
@@ -258,6 +263,7 @@ def train(config: DDPMTrainingConfig) -> DDPMTrainingResult:
         betas=(config.adam_beta1, config.adam_beta2),
         weight_decay=config.adam_weight_decay,
         eps=config.adam_epsilon,
+        **adam_kwargs(accelerator.device),
     )
     unet, optimizer, train_dataloader = accelerator.prepare(unet, optimizer, train_dataloader)
     # Counted on the prepared dataloader: with N processes, each sees 1/N of the batches.
@@ -412,7 +418,7 @@ def train(config: DDPMTrainingConfig) -> DDPMTrainingResult:
             "final_loss_mean_last_100": float(np.mean(losses[-100:])) if losses else None,
             "hardware": describe_hardware(accelerator.device),
             "num_processes": accelerator.num_processes,
-            "mixed_precision": config.mixed_precision,
+            "mixed_precision": accelerator.mixed_precision,
             "parameters": sum(parameter.numel() for parameter in unet.parameters()),
             "torch": torch.__version__,
             "command": shlex.join(["python", *sys.argv]),
@@ -463,7 +469,7 @@ def write_ddpm_model_card(output_dir: Path, config: DDPMTrainingConfig, summary:
         learning_rate=config.learning_rate,
         lr_warmup_steps=config.lr_warmup_steps,
         use_ema=config.use_ema,
-        mixed_precision=config.mixed_precision,
+        mixed_precision=summary["mixed_precision"],
         hardware=summary["hardware"],
         final_loss=f"{summary['final_loss_mean_last_100']:.4f}"
         if summary["final_loss_mean_last_100"]

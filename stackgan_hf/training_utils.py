@@ -1,7 +1,9 @@
-"""Pieces both trainers (StackGAN and the DDPM) share: checkpoints and position-seeded random generators."""
+"""Pieces both trainers (StackGAN and the DDPM) share: checkpoints, position-seeded random generators and
+the fast-path switches."""
 
 from __future__ import annotations
 
+import os
 import shutil
 from pathlib import Path
 
@@ -16,6 +18,38 @@ def seeded_generator(*keys: int, device: torch.device | str = "cpu") -> torch.Ge
     draws depend on its position, never on history, so a resumed run draws what an uninterrupted one did."""
     high, low = np.random.SeedSequence([int(key) for key in keys]).generate_state(2, np.uint32)
     return torch.Generator(device=device).manual_seed((int(high) << 32 | int(low)) & (2**63 - 1))
+
+
+def resolve_mixed_precision(value: str) -> str:
+    """``"auto"`` becomes what ``accelerate config``/``launch`` chose, else bf16 on a CUDA GPU that has
+    it, else ``"no"`` (fp32: CPUs without bf16 units emulate it slowly). Other values pass through."""
+    if value != "auto":
+        return value
+    launched = os.environ.get("ACCELERATE_MIXED_PRECISION", "no")
+    if launched != "no":
+        return launched
+    if torch.cuda.is_available() and torch.cuda.is_bf16_supported():
+        return "bf16"
+    return "no"
+
+
+def set_cpu_threads(accelerator, threads: int | None = None) -> int | None:
+    """On CPU, uses ``threads`` intra-op threads per process (default: the cores available to this
+    process divided by the local processes). ``accelerate launch`` exports ``OMP_NUM_THREADS=1`` for CPU
+    runs, which halves a 2-core machine's speed. Returns the thread count set (None on accelerators)."""
+    if accelerator.device.type != "cpu":
+        return None
+    if threads is None:
+        cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+        local_processes = int(os.environ.get("LOCAL_WORLD_SIZE", accelerator.num_processes))
+        threads = max(1, cores // max(1, local_processes))
+    torch.set_num_threads(threads)
+    return threads
+
+
+def adam_kwargs(device: torch.device) -> dict:
+    """Fused Adam kernels where they exist (CUDA); the default (foreach) implementation elsewhere."""
+    return {"fused": True} if torch.device(device).type == "cuda" else {}
 
 
 def tensorboard_hparams(config_values: dict, **extra) -> dict:

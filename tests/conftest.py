@@ -19,6 +19,17 @@ from stackgan_hf import (  # noqa: E402
     StackGANStage2Generator,
 )
 
+
+@pytest.fixture(autouse=True)
+def fresh_accelerate_state():
+    """accelerate keeps process-wide singletons; each test's training runs start from scratch."""
+    yield
+    from accelerate.state import AcceleratorState, GradientState
+
+    AcceleratorState._reset_state(True)
+    GradientState._reset_state()
+
+
 CAPTIONS = [
     "this bird has a red crown and blue wings",
     "a small yellow bird with a short black beak",

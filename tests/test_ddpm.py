@@ -56,14 +56,6 @@ def one_thread():
     torch.set_num_threads(previous)
 
 
-@pytest.fixture(autouse=True)
-def fresh_accelerate_state():
-    """accelerate keeps process-wide singletons; each training run in these tests starts from scratch."""
-    yield
-    AcceleratorState._reset_state(True)
-    GradientState._reset_state()
-
-
 def tiny_config(mnist_dir: Path, output_dir: Path, **overrides) -> DDPMTrainingConfig:
     values = dict(
         dataset_dir=str(mnist_dir),

@@ -14,6 +14,7 @@ import torch
 import yaml
 from cub_fixture import make_cub_tree
 
+import stackgan_hf.training.step as step_module
 import stackgan_hf.training.trainer as train_module
 from stackgan_hf import StackGANPipeline
 from stackgan_hf.config import ConfigError
@@ -125,14 +126,14 @@ def test_resume_after_a_kill_gives_the_same_losses_step_for_step(tmp_path, tiny_
 
 def test_a_nan_loss_stops_training_and_keeps_the_last_good_checkpoint(tmp_path, tiny_dataset, monkeypatch):
     calls = {"n": 0}
-    real_kl = train_module.kl_divergence
+    real_kl = step_module.kl_divergence
 
     def kl_that_explodes(mu, logvar):
         calls["n"] += 1
         value = real_kl(mu, logvar)
         return value * float("nan") if calls["n"] == 3 else value
 
-    monkeypatch.setattr(train_module, "kl_divergence", kl_that_explodes)
+    monkeypatch.setattr(step_module, "kl_divergence", kl_that_explodes)
     config = _config(tmp_path, tiny_dataset, max_train_steps=6, checkpointing_steps=2)
     with pytest.raises(
         TrainingDivergedError, match=r"diverged at step 3.*last good checkpoint is .*checkpoint-2"

@@ -52,9 +52,20 @@ class StackGANTrainingConfig:
     adam_betas: tuple[float, float] = (0.5, 0.999)
     lr_decay_epochs: int = 100
     kl_coefficient: float = 2.0
+    # Stage-II only: weight of StackGAN++'s colour-consistency term between each Stage-II image and the
+    # Stage-I image it refines (0 = StackGAN-v1; StackGAN++ used 50 for its unconditional models).
+    color_consistency_coefficient: float = 0.0
     use_ema: bool = False
     ema_decay: float = 0.999
-    mixed_precision: Literal["no", "fp16", "bf16"] = "no"
+    # "auto": bf16 on a GPU that supports it (or what `accelerate config` chose), fp32 otherwise
+    mixed_precision: Literal["auto", "no", "fp16", "bf16"] = "auto"
+
+    # Speed (the fast path; see benchmarks/): channels-last activations, fused Adam on CUDA, torch.compile
+    channels_last: bool = True
+    torch_compile: bool = False
+    # CPU runs: intra-op threads per process. None: the machine's cores shared by the local processes
+    # (`accelerate launch` pins each CPU process to 1 thread unless told otherwise).
+    cpu_threads: int | None = None
 
     # Checkpoints, logs, samples
     checkpointing_steps: int = 500

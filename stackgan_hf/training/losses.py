@@ -61,6 +61,27 @@ def generator_adversarial_loss(
     return loss
 
 
+def _colour_statistics(images: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Per image: mean colour ``[B, C]`` and colour covariance ``[B, C, C]`` over all pixels."""
+    pixels = images.float().flatten(2)  # [B, C, H*W]
+    mean = pixels.mean(dim=2)
+    centred = pixels - mean[..., None]
+    return mean, centred @ centred.transpose(1, 2) / pixels.shape[2]
+
+
+def colour_consistency_loss(
+    high_res: torch.Tensor, low_res: torch.Tensor, mean_weight: float = 1.0, covariance_weight: float = 5.0
+) -> torch.Tensor:
+    """StackGAN++'s colour-consistency regulariser (Zhang et al., TPAMI 2018, eq. 6): the mean colour and
+    colour covariance of each generated image should equal those of the lower-resolution image it refines,
+    ``mean_weight * MSE(mu_high, mu_low) + covariance_weight * MSE(Sigma_high, Sigma_low)`` (1 and 5 there).
+    Stage-II uses it only when ``color_consistency_coefficient`` > 0; StackGAN-v1 itself has no such term.
+    """
+    mean_high, cov_high = _colour_statistics(high_res)
+    mean_low, cov_low = _colour_statistics(low_res)
+    return mean_weight * F.mse_loss(mean_high, mean_low) + covariance_weight * F.mse_loss(cov_high, cov_low)
+
+
 @torch.no_grad()
 def discriminator_accuracy(real_logits, mismatched_logits, fake_logits) -> dict[str, float]:
     """Shares of real/matching pairs scored real, real/mismatched pairs scored fake and fakes scored fake."""

@@ -41,16 +41,20 @@ from ..models import (
 from ..pipeline_stackgan import StackGANPipeline
 from ..text import HashedBagOfWordsEncoder, encode_prompts, load_text_encoder, text_embedding_dim
 from ..training_utils import (
+    adam_kwargs,
     checkpoint_step,
     find_checkpoint,
     list_checkpoints,
+    resolve_mixed_precision,
     save_checkpoint,
     seeded_generator,
+    set_cpu_threads,
     tensorboard_hparams,
 )
 from ..visualization import captioned_grid
 from .config import StackGANTrainingConfig
-from .losses import discriminator_accuracy, discriminator_loss, generator_adversarial_loss, kl_divergence
+from .losses import discriminator_accuracy
+from .step import stackgan_step
 
 logger = logging.getLogger(__name__)
 
@@ -149,7 +153,7 @@ def train_stage(
     """Trains one stage; writes checkpoints, samples and logs under ``run_dir`` and the pipeline to it."""
     run_dir = Path(run_dir)
     accelerator = Accelerator(
-        mixed_precision=config.mixed_precision,
+        mixed_precision=resolve_mixed_precision(config.mixed_precision),
         log_with=None if config.report_to == "none" else config.report_to,
         project_config=ProjectConfiguration(
             project_dir=str(run_dir), logging_dir=str(run_dir / config.logging_dir)
@@ -162,6 +166,7 @@ def train_stage(
     logging.basicConfig(format="%(asctime)s %(levelname)s %(name)s: %(message)s", level=logging.INFO)
     logging.getLogger("accelerate").setLevel(logging.WARNING)  # one line per saved file otherwise
     set_seed(config.seed)
+    set_cpu_threads(accelerator, config.cpu_threads)
     if accelerator.is_main_process:
         run_dir.mkdir(parents=True, exist_ok=True)
 
@@ -203,9 +208,20 @@ def train_stage(
         )
         if stage1_generator.config.text_embedding_dim != dim:
             raise ValueError("Stage-I and Stage-II text embedding widths differ.")
-    g_optimizer = torch.optim.Adam(generator.parameters(), lr=config.generator_lr, betas=config.adam_betas)
+    # Channels-last activations: oneDNN/cuDNN convolutions run 1.4-2x faster on them (benchmarks/).
+    memory_format = torch.channels_last if config.channels_last else torch.contiguous_format
+    for model in (generator, discriminator, stage1_generator):
+        if model is not None:
+            model.to(memory_format=memory_format)
+    if config.torch_compile:
+        generator.compile()
+        discriminator.compile()
+    fused = adam_kwargs(accelerator.device)
+    g_optimizer = torch.optim.Adam(
+        generator.parameters(), lr=config.generator_lr, betas=config.adam_betas, **fused
+    )
     d_optimizer = torch.optim.Adam(
-        discriminator.parameters(), lr=config.discriminator_lr, betas=config.adam_betas
+        discriminator.parameters(), lr=config.discriminator_lr, betas=config.adam_betas, **fused
     )
     generator, discriminator, g_optimizer, d_optimizer, loader = accelerator.prepare(
         generator, discriminator, g_optimizer, d_optimizer, loader
@@ -279,42 +295,25 @@ def train_stage(
                 config.seed, global_step, accelerator.process_index, device=accelerator.device
             )
             text = embed(batch)
-            real = batch["pixel_values"]
-            mismatched = batch["mismatched_pixel_values"]
-            with accelerator.autocast():
-                if stage == 1:
-                    noise = torch.randn(
-                        real.shape[0], config.noise_dim, generator=rng, device=accelerator.device
-                    )
-                    fake, mu, logvar = generator(text, noise, generator=rng, return_dict=False)
-                else:
-                    noise_dim = stage1_generator.config.noise_dim
-                    noise = torch.randn(real.shape[0], noise_dim, generator=rng, device=accelerator.device)
-                    with torch.no_grad():
-                        low_res = stage1_generator(text, noise, generator=rng).images
-                    fake, mu, logvar = generator(low_res, text, generator=rng, return_dict=False)
-                condition = mu.detach()
-
-                # Discriminator: real/matching -> 1, real/mismatched -> 0, fake -> 0.
-                _, real_logits, real_uncond = discriminator(real, condition, return_dict=False)
-                _, mismatched_logits, _ = discriminator(mismatched, condition, return_dict=False)
-                _, fake_logits, fake_uncond = discriminator(fake.detach(), condition, return_dict=False)
-                d_losses = discriminator_loss(
-                    real_logits, mismatched_logits, fake_logits, real_uncond, fake_uncond
-                )
-            d_optimizer.zero_grad(set_to_none=True)
-            accelerator.backward(d_losses.total)
-            d_optimizer.step()
-
-            with accelerator.autocast():
-                # Generator: fakes scored real (and matching), plus the CA's KL regulariser.
-                _, fake_logits_g, fake_uncond_g = discriminator(fake, condition, return_dict=False)
-                adversarial = generator_adversarial_loss(fake_logits_g, fake_uncond_g)
-                kl = kl_divergence(mu, logvar)
-                g_loss = adversarial + config.kl_coefficient * kl
-            g_optimizer.zero_grad(set_to_none=True)
-            accelerator.backward(g_loss)
-            g_optimizer.step()
+            real = batch["pixel_values"].contiguous(memory_format=memory_format)
+            mismatched = batch["mismatched_pixel_values"].contiguous(memory_format=memory_format)
+            step = stackgan_step(
+                generator,
+                discriminator,
+                g_optimizer,
+                d_optimizer,
+                text,
+                real,
+                mismatched,
+                rng,
+                noise_dim=(stage1_generator.config if stage == 2 else config).noise_dim,
+                kl_coefficient=config.kl_coefficient,
+                stage1_generator=stage1_generator,
+                color_consistency_coefficient=config.color_consistency_coefficient,
+                autocast=accelerator.autocast,
+                backward=accelerator.backward,
+            )
+            d_losses, g_loss, adversarial, kl = step.d_losses, step.g_loss, step.adversarial, step.kl
             for schedule in schedules:
                 schedule.step()
             if ema is not None:
@@ -334,7 +333,7 @@ def train_stage(
                 )
             global_step += 1
             progress.update(1)
-            accuracy = discriminator_accuracy(real_logits, mismatched_logits, fake_logits)
+            accuracy = discriminator_accuracy(step.real_logits, step.mismatched_logits, step.fake_logits)
             record = {
                 "step": global_step,
                 "epoch": epoch,
@@ -389,11 +388,15 @@ def train_stage(
     # 5. Save the pipeline, the loss history and the model card.
     accelerator.wait_for_everyone()
     if accelerator.is_main_process:
-        trained = accelerator.unwrap_model(generator)
+        trained = accelerator.unwrap_model(generator, keep_fp32_wrapper=False)
         if ema is not None:
             ema.copy_to(trained.parameters())
         pipeline = _pipeline(trained, stage1_generator, stage, text_encoder, tokenizer, config.text_pooling)
         pipeline.save_pretrained(run_dir)
+        # Not part of the pipeline; kept for reports (confusion matrices) and for fine-tuning.
+        accelerator.unwrap_model(discriminator, keep_fp32_wrapper=False).save_pretrained(
+            run_dir / "discriminator"
+        )
         summary = {
             "stage": stage,
             "steps": global_step,
@@ -402,7 +405,7 @@ def train_stage(
             "processes": accelerator.num_processes,
             "wall_time_s_this_run": round(elapsed, 1),
             "device": str(accelerator.device),
-            "mixed_precision": config.mixed_precision,
+            "mixed_precision": accelerator.mixed_precision,
             "final": {k: v for k, v in last_record.items() if k not in ("step", "epoch")},
             "config": config_to_dict(config),
         }
@@ -452,7 +455,7 @@ def _save_samples(
     """A grid for the fixed validation prompts with fixed noise (seed), so grids compare across steps."""
     if text_encoder is None:
         return  # precomputed embeddings: there is no encoder for the validation prompts
-    model = accelerator.unwrap_model(generator)
+    model = accelerator.unwrap_model(generator, keep_fp32_wrapper=False)
     was_training = model.training
     if ema is not None:
         ema.store(model.parameters())

@@ -1,0 +1,94 @@
+"""Compares text encoders (or, with --ablation upsampling, nearest vs pixel-shuffle upsampling) for StackGAN
+under one data set, budget and seed, and writes a Markdown + JSON table.
+
+    # Text encoders, Stage-I each: the offline bag-of-words, a sentence encoder and CLIP from local folders
+    # (Hub ids work where there is internet), char-CNN-RNN embeddings as `precomputed` when the data has them
+    python scripts/compare_text_encoders.py --encoders bag-of-words /path/to/all-MiniLM-L6-v2 \
+        --config configs/stackgan/quickstart.yaml --max_train_steps 1500 \
+        --output_dir results/text_encoders/synthetic
+
+    # Upsampling ablation: both generators, Stage-I then Stage-II, same budget
+    python scripts/compare_text_encoders.py --ablation upsampling --config configs/stackgan/quickstart.yaml \
+        --output_dir results/ablation_upsampling
+
+Every other flag is a training-config key (as for train_stackgan.py) and applies to all variants. Runs go
+to <output_dir>/runs/<variant> (the large files: put --runs_dir under outputs/ to keep results/ small);
+the tables are <output_dir>/table.md and table.json. The judge: scripts/evaluate.py's classifier, trained
+once on the real training split (--classifier DIR to reuse one).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from stackgan_hf.config import parse_config
+from stackgan_hf.data import load_stackgan_dataset
+from stackgan_hf.evaluation import ImageClassifier, train_dataset_classifier
+from stackgan_hf.evaluation.compare import (
+    markdown_table,
+    run_variants,
+    text_encoder_variants,
+    upsampling_variants,
+)
+from stackgan_hf.training import StackGANTrainingConfig
+
+QUICKSTART = Path(__file__).resolve().parents[1] / "configs" / "stackgan" / "quickstart.yaml"
+
+
+def main(argv=None) -> list[dict]:
+    parser = argparse.ArgumentParser(add_help=False)
+    parser.add_argument("--encoders", nargs="+", default=["bag-of-words"])
+    parser.add_argument("--ablation", choices=["upsampling"], default=None)
+    parser.add_argument("--runs_dir", default=None, help="where the trained variants go")
+    parser.add_argument("--num_samples", type=int, default=500)
+    parser.add_argument("--classifier", default=None, help="evaluation classifier folder (else trained)")
+    parser.add_argument("--classifier_steps", type=int, default=800)
+    parser.add_argument("--clip_model", default=None, help="CLIP folder or Hub id for the CLIP score")
+    args, rest = parser.parse_known_args(sys.argv[1:] if argv is None else argv)
+    if any(flag in ("-h", "--help") for flag in rest):
+        print(__doc__)
+        return []
+    if not any(a == "--config" or a.startswith("--config=") for a in rest):
+        rest = ["--config", str(QUICKSTART), *rest]
+    base = parse_config(StackGANTrainingConfig, rest)
+    output_dir = Path(base.output_dir)
+    runs_dir = Path(args.runs_dir or output_dir / "runs")
+    variants = upsampling_variants() if args.ablation else text_encoder_variants(args.encoders)
+
+    def split(name, size):
+        return load_stackgan_dataset(
+            base.dataset,
+            split=name,
+            synthetic_num_images=base.synthetic_num_images,
+            synthetic_image_size=size,
+            seed=base.seed,
+        )
+
+    size = 304 if args.ablation else 76  # real images at the largest resolution a variant generates
+    train_split, test = split(base.dataset_split, size), split("test", size)
+    if args.classifier and (Path(args.classifier) / "config.json").is_file():
+        classifier = ImageClassifier.from_pretrained(args.classifier)
+    else:
+        classifier = train_dataset_classifier(train_split, steps=args.classifier_steps, seed=base.seed)
+        classifier.save_pretrained(args.classifier or runs_dir / "classifier")
+    records = run_variants(
+        base, variants, runs_dir, test, train_split, classifier, args.num_samples, args.clip_model
+    )
+    output_dir.mkdir(parents=True, exist_ok=True)
+    title = "Upsampling ablation" if args.ablation else "Text encoders"
+    command = "python scripts/compare_text_encoders.py " + " ".join(sys.argv[1:] if argv is None else argv)
+    table = markdown_table(records)
+    (output_dir / "table.md").write_text(
+        f"# {title}: {base.dataset}, seed {base.seed}\n\n{table}\n"
+        f"{args.num_samples} samples per variant, captions of the `test` split. Command:\n\n    {command}\n"
+    )
+    (output_dir / "table.json").write_text(json.dumps({"command": command, "records": records}, indent=2))
+    print(table)
+    return records
+
+
+if __name__ == "__main__":
+    main()

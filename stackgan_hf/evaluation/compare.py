@@ -1,0 +1,121 @@
+"""Same data, budget and seed, one change at a time: the text-encoder comparison and the upsampling ablation.
+
+Each variant is the base training config with a few overrides; it is trained with
+:func:`stackgan_hf.training.train`, timed, and evaluated with one shared judge (the same classifier, the
+same captions, the same noise), then every variant becomes a row of a Markdown and a JSON table.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+from ..models import count_parameters
+from ..pipeline_stackgan import StackGANPipeline
+from ..training import StackGANTrainingConfig, train
+from .classifier import ImageClassifier
+from .stackgan import evaluate_stackgan
+
+
+@dataclasses.dataclass(frozen=True)
+class Variant:
+    name: str
+    overrides: dict
+
+
+def encoder_name(encoder: str) -> str:
+    """A short, file-name-safe label for a text encoder value (``bag-of-words``, a path, a Hub id)."""
+    return Path(encoder.rstrip("/")).name or encoder
+
+
+def text_encoder_variants(encoders: Sequence[str]) -> list[Variant]:
+    """Stage-I with each text encoder (``bag-of-words``, ``precomputed``, a transformers path or id)."""
+    return [Variant(encoder_name(e), {"text_encoder": e, "stage": "1"}) for e in encoders]
+
+
+def upsampling_variants() -> list[Variant]:
+    """Nearest-neighbour vs pixel-shuffle upsampling in both generators, Stage-I then Stage-II."""
+    return [Variant(mode, {"upsample_mode": mode, "stage": "both"}) for mode in ("nearest", "pixel_shuffle")]
+
+
+def run_variants(
+    base: StackGANTrainingConfig,
+    variants: Sequence[Variant],
+    output_dir: str | Path,
+    test,
+    train_split,
+    classifier: ImageClassifier,
+    num_samples: int = 500,
+    clip_model=None,
+) -> list[dict]:
+    """Trains and evaluates every variant under ``output_dir/<name>``; returns one record per variant."""
+    records = []
+    for variant in variants:
+        run_dir = Path(output_dir) / variant.name
+        config = dataclasses.replace(base, output_dir=str(run_dir), report_to="none", **variant.overrides)
+        start = time.perf_counter()
+        train(config)
+        seconds = time.perf_counter() - start
+        pipeline = StackGANPipeline.from_pretrained(run_dir)
+        metrics = evaluate_stackgan(
+            pipeline,
+            test,
+            train=train_split,
+            num_samples=num_samples,
+            classifier=classifier,
+            clip_model=clip_model,
+            seed=base.seed,
+        )
+        parameters = {"stage1_generator": count_parameters(pipeline.stage1_generator)}
+        if pipeline.stage2_generator is not None:
+            parameters["stage2_generator"] = count_parameters(pipeline.stage2_generator)
+        records.append(
+            {
+                "variant": variant.name,
+                "overrides": variant.overrides,
+                "train_seconds": round(seconds, 1),
+                "steps": {"stage1": config.max_train_steps, "stage2": config.stage2_max_train_steps},
+                "parameters": parameters,
+                "metrics": metrics,
+            }
+        )
+        (run_dir / "evaluation.json").write_text(json.dumps(records[-1], indent=2) + "\n")
+    return records
+
+
+def _cell(value, digits=3) -> str:
+    return "–" if value is None else f"{value:.{digits}f}" if isinstance(value, float) else str(value)
+
+
+def markdown_table(records: Sequence[dict]) -> str:
+    """One row per variant and stage: FID, IS, colour accuracy (all three right), coverage, CLIP score,
+    generator parameters and training time."""
+    header = (
+        "| variant | stage | FID ↓ | IS ↑ | colour acc. ↑ | all 3 colours ↑ | coverage ↑ | CLIP score ↑ "
+        "| G params | train time |\n|---|---|---|---|---|---|---|---|---|---|"
+    )
+    lines = [header]
+    for record in records:
+        metrics = record["metrics"]
+        for stage, values in metrics["stages"].items():
+            attributes = values.get("attribute_accuracy", {})
+            coverage = metrics.get("coverage", {}).get(stage)
+            lines.append(
+                f"| {record['variant']} | {stage} | {_cell(values['fid'], 2)} "
+                f"| {_cell(values['is_mean'], 2)} "
+                f"| {_cell(attributes.get('mean_colour'))} | {_cell(attributes.get('all_colours'))} "
+                f"| {_cell(coverage)} | {_cell(values.get('clip_score'), 2)} "
+                f"| {record['parameters'].get(stage + '_generator', 0):,} | {record['train_seconds']:.0f} s |"
+            )
+    real = next((r["metrics"].get("real") for r in records if r["metrics"].get("real")), None)
+    if real:
+        accuracy = real["attribute_accuracy"]
+        coverage = records[0]["metrics"].get("coverage", {}).get("real")
+        lines.append(
+            f"| real images (ceiling) | – | – | – | {_cell(accuracy['mean_colour'])} "
+            f"| {_cell(accuracy['all_colours'])} | {_cell(coverage)} | – | – | – |"
+        )
+    return "\n".join(lines) + "\n"

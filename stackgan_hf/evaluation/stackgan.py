@@ -1,0 +1,222 @@
+"""Evaluating a ``StackGANPipeline`` on the captions of a dataset split.
+
+``evaluate_stackgan`` generates one image per caption (Stage-I, and Stage-II when the pipeline has it) and
+reports, per stage:
+
+* ``fid`` against the split's real images, and the Inception-style score ``is_mean``/``is_std``, with the
+  feature network given (Inception, or the offline classifier of :mod:`.classifier`);
+* ``clip_score`` when a CLIP model is given;
+* on synthetic birds, from an attribute classifier trained on real synthetic birds:
+  ``attribute_accuracy``: the share of generated birds whose crown / wing / breast colours are those of the
+  caption that produced them (conditioning fidelity; ``all_colours``: all three right), next to the same
+  classifier's accuracy on the real images of those captions (``real``: the ceiling); and ``coverage``:
+  the share of the training set's colour combinations that appear among samples generated from training
+  captions (a mode-collapse diagnostic), next to the real images' coverage for the same captions.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+
+import datasets
+import numpy as np
+import PIL.Image
+import torch
+
+from ..data.transforms import image_to_tensor, load_size_for
+from .classifier import ClassifierFeatures, ClassifierLogits, ImageClassifier, accuracy, fit_classifier
+from .metrics import clip_score, frechet_distance, inception_score
+
+COLOUR_HEADS = ("crown_color", "wing_color", "breast_color")
+STAGE_SIZE = {"stage1": 64, "stage2": 256}
+
+
+def attribute_heads(dataset: datasets.Dataset) -> dict[str, int]:
+    """Classifier heads for a dataset: its ``ClassLabel`` attribute columns (synthetic birds), else
+    ``class_id`` with as many outputs as the largest id + 1."""
+    heads = {
+        name: feature.num_classes
+        for name, feature in dataset.features.items()
+        if isinstance(feature, datasets.ClassLabel)
+    }
+    if heads:
+        return heads
+    if "class_id" not in dataset.column_names:
+        raise ValueError(
+            f"The dataset has no labels to train a classifier on (columns {dataset.column_names})."
+        )
+    return {"class_id": int(max(dataset["class_id"])) + 1}
+
+
+def center_crops(images: Sequence[PIL.Image.Image], size: int, as_training: bool = True) -> torch.Tensor:
+    """``[N, 3, size, size]`` in ``[-1, 1]``: each image resized to the training view's load size (76 for
+    64, 304 for 256) and centre-cropped to ``size`` (what the GAN was shown, without the random offset);
+    ``as_training=False`` keeps the load size (for random-crop augmentation)."""
+    load = load_size_for(size)
+    crops = []
+    for image in images:
+        image = image.convert("RGB")
+        if image.size != (load, load):
+            image = image.resize((load, load), PIL.Image.BICUBIC)
+        if as_training:
+            offset = (load - size) // 2
+            image = image.crop((offset, offset, offset + size, offset + size))
+        crops.append(image_to_tensor(image))
+    return torch.stack(crops)
+
+
+def train_dataset_classifier(
+    train: datasets.Dataset, steps: int = 800, base_channels: int = 32, seed: int = 0, device: str = "cpu"
+) -> ImageClassifier:
+    """An :class:`ImageClassifier` for ``train``'s labels (:func:`attribute_heads`) at 64x64, trained with the
+    GAN's augmentation (random 64 crops of 76, flips)."""
+    heads = attribute_heads(train)
+    classifier = ImageClassifier(heads=heads, image_size=64, base_channels=base_channels).to(device)
+    images = center_crops(train["image"], 64, as_training=False)
+    labels = {name: np.asarray(train[name]) for name in heads}
+    fit_classifier(classifier, images, labels, steps=steps, horizontal_flips=True, crop_size=64, seed=seed)
+    return classifier
+
+
+@torch.inference_mode()
+def generate_for_captions(
+    pipeline,
+    captions: Sequence[str],
+    seed: int = 0,
+    batch_size: int = 64,
+    prompt_embeds: torch.Tensor | None = None,
+) -> dict[str, torch.Tensor]:
+    """``{"stage1": [N, 3, 64, 64], "stage2": [N, 3, 256, 256] (if any)}`` in ``[0, 1]``, one image per
+    caption (or per row of ``prompt_embeds``, for a pipeline without text encoder); batch ``b`` uses
+    ``torch.Generator().manual_seed(seed + b)``."""
+    stage1, stage2 = [], []
+    for number, start in enumerate(range(0, len(captions), batch_size)):
+        text = {"prompt": list(captions[start : start + batch_size])}
+        if prompt_embeds is not None:
+            text = {"prompt_embeds": prompt_embeds[start : start + batch_size]}
+        out = pipeline(
+            **text,
+            generator=torch.Generator().manual_seed(seed + number),
+            output_type="pt",
+        )
+        stage1.append(out.stage1_images.float().cpu())
+        if pipeline.stage2_generator is not None:
+            stage2.append(out.images.float().cpu())
+    images = {"stage1": torch.cat(stage1)}
+    if stage2:
+        images["stage2"] = torch.cat(stage2)
+    return images
+
+
+def _captions_for(rows: datasets.Dataset, num_samples: int, seed: int, embeddings: bool = False):
+    """``num_samples`` (row, caption) picks: every row in turn, a seeded random caption of it each time.
+    Returns the rows, the captions and (``embeddings=True``) those captions' precomputed embeddings."""
+    rng = np.random.default_rng(seed)
+    indices = [i % len(rows) for i in range(num_samples)]
+    all_captions = rows["captions"]
+    choices = [int(rng.integers(len(all_captions[i]))) for i in indices]
+    captions = [all_captions[i][c] for i, c in zip(indices, choices)]
+    if not embeddings:
+        return indices, captions, None
+    if "embeddings" not in rows.column_names:
+        raise ValueError("The pipeline has no text encoder and the dataset no `embeddings` column.")
+    table = rows.select_columns(["embeddings"]).with_format("numpy")
+    embeds = np.stack([table[i]["embeddings"][c] for i, c in zip(indices, choices)])
+    return indices, captions, torch.from_numpy(embeds.astype(np.float32))
+
+
+def _colour_combinations(predicted: dict[str, np.ndarray]) -> set[tuple[int, ...]]:
+    return set(zip(*(predicted[name].tolist() for name in COLOUR_HEADS)))
+
+
+def _attribute_scores(predicted: dict, truth: dict) -> dict[str, float]:
+    scores = accuracy({k: v for k, v in predicted.items() if k in COLOUR_HEADS}, truth)
+    scores["mean_colour"] = float(np.mean([scores[name] for name in COLOUR_HEADS]))
+    scores["all_colours"] = float(
+        np.mean(np.all([predicted[name] == truth[name] for name in COLOUR_HEADS], axis=0))
+    )
+    return scores
+
+
+def evaluate_stackgan(
+    pipeline,
+    test: datasets.Dataset,
+    train: datasets.Dataset | None = None,
+    num_samples: int = 1000,
+    classifier: ImageClassifier | None = None,
+    feature: torch.nn.Module | None = None,
+    logits: torch.nn.Module | None = None,
+    clip_model=None,
+    seed: int = 0,
+    batch_size: int = 64,
+) -> dict:
+    """Metrics of ``pipeline`` on ``test``'s captions (see the module docstring).
+
+    ``feature`` / ``logits``: FID features and IS logits (default: ``classifier``'s). ``train``: the
+    training split, for coverage (synthetic birds). ``clip_model``: a local CLIP folder / Hub id, or a
+    callable returning ``(model, processor)``.
+    """
+    if classifier is None and (feature is None or logits is None):
+        raise ValueError("Give a classifier, or both feature and logits networks.")
+    feature = feature or ClassifierFeatures(classifier)
+    logits = logits or ClassifierLogits(classifier, heads=_joint_heads(classifier))
+    birds = classifier is not None and all(name in classifier.config.heads for name in COLOUR_HEADS)
+
+    start = time.perf_counter()
+    precomputed = getattr(pipeline, "text_encoder", True) is None
+    indices, captions, embeds = _captions_for(test, num_samples, seed, embeddings=precomputed)
+    generated = generate_for_captions(pipeline, captions, seed, batch_size, prompt_embeds=embeds)
+    rows = test.select(sorted(set(indices)))
+    position = {index: i for i, index in enumerate(sorted(set(indices)))}
+    results: dict = {"num_samples": num_samples, "num_real": len(rows), "stages": {}}
+    truth = {}
+    if birds:
+        truth = {name: np.asarray(rows[name])[[position[i] for i in indices]] for name in COLOUR_HEADS}
+        real64 = center_crops(rows["image"], 64)
+        real_predicted = classifier.predict(real64)
+        real_truth = {name: np.asarray(rows[name]) for name in COLOUR_HEADS}
+        results["real"] = {"attribute_accuracy": _attribute_scores(real_predicted, real_truth)}
+
+    for stage, images in generated.items():
+        size = STAGE_SIZE[stage]
+        real = (center_crops(rows["image"], size) + 1) / 2
+        metrics = {"fid": frechet_distance(real, images, feature)}
+        metrics["is_mean"], metrics["is_std"] = inception_score(images, logits)
+        if clip_model is not None:
+            metrics["clip_score"] = clip_score(images, captions, clip_model)
+        if birds:
+            predicted = classifier.predict(images * 2 - 1)
+            metrics["attribute_accuracy"] = _attribute_scores(predicted, truth)
+        results["stages"][stage] = metrics
+
+    if birds and train is not None:
+        results["coverage"] = _coverage(pipeline, train, classifier, num_samples, seed, batch_size)
+    results["seconds"] = round(time.perf_counter() - start, 1)
+    return results
+
+
+def _joint_heads(classifier: ImageClassifier) -> list[str]:
+    """The IS label: the colour combination on synthetic birds, the class elsewhere."""
+    if all(name in classifier.config.heads for name in COLOUR_HEADS):
+        return list(COLOUR_HEADS)
+    return list(classifier.config.heads)[:1]
+
+
+def _coverage(pipeline, train, classifier, num_samples, seed, batch_size) -> dict:
+    """Share of the training set's colour combinations among samples for ``num_samples`` training
+    captions, for each stage and for the real images of those captions."""
+    train_combinations = set(zip(*(train[name] for name in COLOUR_HEADS)))
+    precomputed = getattr(pipeline, "text_encoder", True) is None
+    indices, captions, embeds = _captions_for(train, num_samples, seed + 1, embeddings=precomputed)
+    generated = generate_for_captions(pipeline, captions, seed + 1, batch_size, prompt_embeds=embeds)
+    rows = train.select(sorted(set(indices)))
+    real_found = _colour_combinations(classifier.predict(center_crops(rows["image"], 64)))
+    coverage = {
+        "train_combinations": len(train_combinations),
+        "real": len(real_found & train_combinations) / len(train_combinations),
+    }
+    for stage, images in generated.items():
+        found = _colour_combinations(classifier.predict(images * 2 - 1))
+        coverage[stage] = len(found & train_combinations) / len(train_combinations)
+    return coverage

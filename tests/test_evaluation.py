@@ -1,0 +1,286 @@
+"""Evaluation: FID / IS / CLIP score against hand computations, the offline classifier, conditioning fidelity
+and coverage on synthetic birds, MNIST metrics and scripts/evaluate.py end to end."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+from types import SimpleNamespace
+
+import numpy as np
+import pytest
+import torch
+from conftest import make_tiny_pipeline
+from mnist_fixture import synthetic_digits
+
+from stackgan_hf import HashedBagOfWordsEncoder
+from stackgan_hf.data.synthetic_birds import load_synthetic_birds
+from stackgan_hf.evaluation import (
+    ClassifierFeatures,
+    ClassifierLogits,
+    ImageClassifier,
+    clip_score,
+    evaluate_stackgan,
+    fit_classifier,
+    frechet_distance,
+    inception_network,
+    inception_score,
+)
+from stackgan_hf.evaluation.mnist import evaluate_mnist_samples, train_mnist_classifier
+from stackgan_hf.evaluation.stackgan import COLOUR_HEADS, center_crops, train_dataset_classifier
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+class Projection(torch.nn.Module):
+    """A fixed linear feature network: mean colour of 4 quadrants -> 12 features."""
+
+    num_features = 12
+
+    def forward(self, images):
+        images = images.float()
+        quadrants = torch.nn.functional.adaptive_avg_pool2d(images, 2)
+        return quadrants.flatten(1)
+
+
+def reference_fid(a: np.ndarray, b: np.ndarray) -> float:
+    """FID by the formula, in numpy: |mu_a - mu_b|^2 + tr(S_a + S_b - 2 (S_a S_b)^(1/2))."""
+    mu_a, mu_b = a.mean(0), b.mean(0)
+    s_a, s_b = np.cov(a, rowvar=False), np.cov(b, rowvar=False)
+    values, vectors = np.linalg.eigh(s_a)
+    root_a = vectors @ np.diag(np.sqrt(np.clip(values, 0, None))) @ vectors.T
+    middle = np.linalg.eigvalsh(root_a @ s_b @ root_a)
+    return float(
+        ((mu_a - mu_b) ** 2).sum() + np.trace(s_a + s_b) - 2 * np.sqrt(np.clip(middle, 0, None)).sum()
+    )
+
+
+def test_frechet_distance_matches_the_formula_and_is_zero_for_one_set():
+    generator = torch.Generator().manual_seed(0)
+    real = torch.rand(300, 3, 16, 16, generator=generator)
+    fake = (torch.rand(300, 3, 16, 16, generator=generator) * 0.7 + 0.2).clamp(0, 1)
+    features = Projection()
+    expected = reference_fid(features(real).double().numpy(), features(fake).double().numpy())
+    assert frechet_distance(real, fake, features) == pytest.approx(expected, rel=1e-3)
+    assert expected > 0.01
+    assert abs(frechet_distance(real, real, features)) < 1e-4
+
+
+class FixedLogits(torch.nn.Module):
+    def __init__(self, logits):
+        super().__init__()
+        self.logits = logits
+
+    def forward(self, images):
+        return self.logits[: len(images)]
+
+
+def test_inception_score_is_one_for_uniform_and_k_for_k_confident_classes():
+    images = torch.zeros(40, 3, 8, 8)
+    uniform = FixedLogits(torch.zeros(40, 5))
+    assert inception_score(images, uniform, splits=2)[0] == pytest.approx(1.0, abs=1e-5)
+    confident = FixedLogits(torch.nn.functional.one_hot(torch.arange(40) % 4, 4).float() * 50)
+    assert inception_score(images, confident, splits=1)[0] == pytest.approx(4.0, rel=1e-3)
+
+
+def test_inception_path_says_how_to_get_it():
+    pytest.importorskip("torch", reason="always there")
+    try:
+        import torch_fidelity  # noqa: F401
+    except ImportError:
+        with pytest.raises(ModuleNotFoundError, match="torch-fidelity"):
+            inception_network()
+    else:
+        pytest.skip("torch-fidelity is installed; the message is for machines without it")
+
+
+@pytest.fixture(scope="module")
+def tiny_clip_model(tmp_path_factory):
+    """A tiny CLIPModel + CLIPProcessor built from configs (vision 32 px, character-level tokenizer)."""
+    from conftest import write_tiny_clip_tokenizer
+    from transformers import CLIPConfig, CLIPImageProcessor, CLIPModel, CLIPProcessor, CLIPTokenizer
+
+    directory = tmp_path_factory.mktemp("tiny-clip-full")
+    vocab = write_tiny_clip_tokenizer(directory)
+    tokenizer = CLIPTokenizer.from_pretrained(directory, model_max_length=32)
+    text = dict(
+        vocab_size=len(vocab),
+        hidden_size=32,
+        intermediate_size=64,
+        num_hidden_layers=1,
+        num_attention_heads=4,
+        max_position_embeddings=32,
+        bos_token_id=vocab["<|startoftext|>"],
+        eos_token_id=vocab["<|endoftext|>"],
+        pad_token_id=vocab["<|endoftext|>"],
+    )
+    vision = dict(
+        hidden_size=32,
+        intermediate_size=64,
+        num_hidden_layers=1,
+        num_attention_heads=4,
+        image_size=32,
+        patch_size=8,
+    )
+    torch.manual_seed(0)
+    model = CLIPModel(CLIPConfig(text_config=text, vision_config=vision, projection_dim=16)).eval()
+    image_processor = CLIPImageProcessor(size={"shortest_edge": 32}, crop_size={"height": 32, "width": 32})
+    processor = CLIPProcessor(image_processor=image_processor, tokenizer=tokenizer)
+    model.save_pretrained(directory)
+    processor.save_pretrained(directory)
+    return model, processor, directory
+
+
+def test_clip_score_with_a_callable_and_a_local_folder(tiny_clip_model):
+    model, processor, directory = tiny_clip_model
+    images = torch.rand(4, 3, 64, 64, generator=torch.Generator().manual_seed(0))
+    captions = ["a red bird", "a blue bird", "a small bird", "a bird on water"]
+    from_callable = clip_score(images, captions, lambda: (model, processor))
+    from_folder = clip_score(images, captions, str(directory))
+    # By hand: 100 * max(cos(image, text), 0), averaged.
+    with torch.no_grad():
+        inputs = processor(
+            text=captions,
+            images=list((images * 255).round().to(torch.uint8)),
+            return_tensors="pt",
+            padding=True,
+        )
+        image_features = model.get_image_features(pixel_values=inputs["pixel_values"])
+        text_features = model.get_text_features(
+            input_ids=inputs["input_ids"], attention_mask=inputs["attention_mask"]
+        )
+        image_features = getattr(image_features, "pooler_output", image_features)
+        text_features = getattr(text_features, "pooler_output", text_features)
+        cosine = torch.nn.functional.cosine_similarity(image_features, text_features)
+    assert from_callable == pytest.approx(float((100 * cosine).clamp(min=0).mean()), abs=1e-3)
+    assert from_folder == pytest.approx(from_callable, abs=1e-4)
+    with pytest.raises(ValueError, match="4 images but 3 captions"):
+        clip_score(images, captions[:3], lambda: (model, processor))
+
+
+@pytest.fixture(scope="module")
+def birds():
+    return load_synthetic_birds(num_train=160, num_test=24, image_size=76, seed=3)
+
+
+@pytest.fixture(scope="module")
+def bird_classifier(birds):
+    return train_dataset_classifier(birds["train"], steps=40, base_channels=8, seed=0)
+
+
+def test_classifier_learns_and_round_trips(birds, bird_classifier, tmp_path):
+    assert set(bird_classifier.config.heads) == {*COLOUR_HEADS, "beak_length", "size", "background"}
+    images = center_crops(birds["train"]["image"], 64)
+    before = ImageClassifier(heads={"crown_color": 8}, base_channels=8)
+    labels = {"crown_color": np.asarray(birds["train"]["crown_color"])}
+    losses = fit_classifier(before, images, labels, steps=40, seed=0)
+    assert np.mean(losses[-5:]) < np.mean(losses[:5])
+    bird_classifier.save_pretrained(tmp_path)
+    loaded = ImageClassifier.from_pretrained(tmp_path)
+    for name, values in bird_classifier.predict(images).items():
+        np.testing.assert_array_equal(loaded.predict(images)[name], values)
+    features = ClassifierFeatures(loaded)
+    assert features((images[:3] + 1) / 2).shape == (3, features.num_features)
+    assert ClassifierLogits(loaded, list(COLOUR_HEADS))((images[:3] + 1) / 2).shape == (3, 512)
+    with pytest.raises(ValueError, match="lacks the heads"):
+        fit_classifier(before, images, {"wing_color": labels["crown_color"]}, steps=1)
+
+
+class RealImagePipeline:
+    """A perfect 'generator' for the tests: returns the real bird whose caption it is given."""
+
+    stage2_generator = None
+    text_encoder = "the captions themselves"
+
+    def __init__(self, dataset):
+        self.by_caption = {}
+        for captions, image in zip(dataset["captions"], dataset["image"]):
+            for caption in captions:
+                self.by_caption[caption] = image
+
+    def __call__(self, prompt, generator=None, output_type="pt"):
+        images = (center_crops([self.by_caption[p] for p in prompt], 64) + 1) / 2
+        return SimpleNamespace(images=images, stage1_images=images)
+
+
+def test_a_perfect_generator_scores_the_ceiling(birds, bird_classifier):
+    perfect = RealImagePipeline(birds["test"])
+    metrics = evaluate_stackgan(perfect, birds["test"], num_samples=24, classifier=bird_classifier)
+    stage1 = metrics["stages"]["stage1"]
+    assert stage1["attribute_accuracy"] == pytest.approx(metrics["real"]["attribute_accuracy"])
+    assert abs(stage1["fid"]) < 1e-3
+
+
+def test_evaluate_a_tiny_pipeline_on_synthetic_birds(birds, bird_classifier):
+    captions = [c for row in birds["train"]["captions"] for c in row]
+    encoder = HashedBagOfWordsEncoder(HashedBagOfWordsEncoder.build_vocabulary(captions), embedding_dim=16)
+    pipeline = make_tiny_pipeline(encoder)
+    kwargs = dict(train=birds["train"], num_samples=12, classifier=bird_classifier, seed=1)
+    metrics = evaluate_stackgan(pipeline, birds["test"], **kwargs)
+    assert set(metrics["stages"]) == {"stage1", "stage2"}
+    for stage in metrics["stages"].values():
+        assert stage["fid"] > 0 and stage["is_mean"] >= 1.0 - 1e-5
+        assert (
+            0
+            <= stage["attribute_accuracy"]["all_colours"]
+            <= stage["attribute_accuracy"]["crown_color"] + 1e-9
+        )
+    coverage = metrics["coverage"]
+    assert coverage["train_combinations"] == len(set(zip(*(birds["train"][n] for n in COLOUR_HEADS))))
+    assert 0 < coverage["stage1"] <= 12 / coverage["train_combinations"]
+    again = evaluate_stackgan(pipeline, birds["test"], **kwargs)
+    assert again["stages"] == metrics["stages"]
+
+
+def test_mnist_metrics_separate_real_digits_from_noise():
+    images, labels = synthetic_digits(400, seed=0)
+    classifier = train_mnist_classifier(images[:300], np.asarray(labels[:300]), steps=60, base_channels=8)
+    real, real_labels = images[300:], np.asarray(labels[300:])
+    same = evaluate_mnist_samples(real, real, real_labels, classifier)
+    noise = np.random.default_rng(0).integers(0, 256, real.shape).astype(np.uint8)
+    noisy = evaluate_mnist_samples(noise, real, real_labels, classifier)
+    assert abs(same["fid"]) < 1e-3 < noisy["fid"]
+    assert sum(same["class_histogram"]) == len(real)
+    # The fixture's digits show only their label's parity (a vertical or a horizontal bar): 1/5 is the best.
+    assert same["classifier_accuracy_real"] > 0.15
+
+
+def test_evaluate_script_end_to_end(tmp_path):
+    captions = [c for row in load_synthetic_birds(32, 8, 76, seed=0)["train"]["captions"] for c in row]
+    encoder = HashedBagOfWordsEncoder(HashedBagOfWordsEncoder.build_vocabulary(captions), embedding_dim=16)
+    make_tiny_pipeline(encoder).save_pretrained(tmp_path / "model")
+    output = tmp_path / "metrics.json"
+    command = [
+        sys.executable,
+        str(ROOT / "scripts/evaluate.py"),
+        "stackgan",
+        "--model",
+        str(tmp_path / "model"),
+        "--synthetic_num_images",
+        "32",
+        "--num_samples",
+        "8",
+        "--classifier_steps",
+        "5",
+        "--classifier",
+        str(tmp_path / "judge"),
+        "--output",
+        str(output),
+    ]
+    subprocess.run(command, check=True, cwd=tmp_path, capture_output=True)
+    metrics = json.loads(output.read_text())
+    assert metrics["num_samples"] == 8 and "stage2" in metrics["stages"]
+    assert (tmp_path / "judge" / "config.json").is_file()  # trained once, then reused
+    samples = tmp_path / "samples.npy"
+    np.save(samples, synthetic_digits(20, seed=1)[0])
+    bad = tmp_path / "bad.npy"
+    np.save(bad, np.zeros((3, 28, 28), dtype=np.float32))
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "scripts/evaluate.py"), "ddpm", "--samples", str(bad)],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode != 0 and "expected uint8 [N, 28, 28]" in result.stderr

@@ -1,0 +1,82 @@
+"""The fast path (channels-last, bf16 autocast, CPU threads) stays numerically the plain path; the
+colour-consistency term; mixed-precision resolution."""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+import pytest
+import torch
+from accelerate.state import AcceleratorState
+from test_train_stackgan import _config, tiny_dataset  # noqa: F401  (the module-scoped fixture)
+
+from stackgan_hf.training import train
+from stackgan_hf.training.losses import colour_consistency_loss
+from stackgan_hf.training.trainer import read_history
+from stackgan_hf.training_utils import adam_kwargs, resolve_mixed_precision, set_cpu_threads
+
+
+def _losses(run_dir, stage=1):
+    history = read_history(run_dir / f"stage{stage}_history.jsonl")
+    return torch.tensor([[r["d_loss"], r["g_loss"], r["kl"]] for r in history])
+
+
+def test_channels_last_training_matches_the_plain_path(tmp_path, tiny_dataset):  # noqa: F811
+    plain = train(_config(tmp_path / "plain", tiny_dataset, max_train_steps=3, channels_last=False))
+    fast = train(_config(tmp_path / "fast", tiny_dataset, max_train_steps=3, channels_last=True))
+    # Same arithmetic in another memory order: the first step agrees to float32 summation order; later
+    # steps drift a little further (the differences feed back through the updates), well within 1%.
+    torch.testing.assert_close(_losses(fast)[0], _losses(plain)[0], rtol=1e-4, atol=1e-5)
+    torch.testing.assert_close(_losses(fast), _losses(plain), rtol=1e-2, atol=1e-3)
+
+
+def test_bf16_autocast_stays_within_mixed_precision_tolerance(tmp_path, tiny_dataset):  # noqa: F811
+    plain = train(_config(tmp_path / "fp32", tiny_dataset, max_train_steps=2, mixed_precision="no"))
+    AcceleratorState._reset_state(True)  # accelerate fixes the precision once per process
+    bf16 = train(_config(tmp_path / "bf16", tiny_dataset, max_train_steps=2, mixed_precision="bf16"))
+    # bf16 keeps 8 bits of mantissa: losses agree to a few percent, not to float32 precision.
+    torch.testing.assert_close(_losses(bf16), _losses(plain), rtol=0.05, atol=0.05)
+
+
+def test_colour_consistency_is_zero_for_equal_statistics_and_pulls_towards_them():
+    generator = torch.Generator().manual_seed(0)
+    low = torch.rand(2, 3, 8, 8, generator=generator) * 2 - 1
+    # Nearest upsampling keeps each image's colour mean and covariance exactly.
+    high = low.repeat_interleave(4, -1).repeat_interleave(4, -2)
+    assert colour_consistency_loss(high, low).item() == pytest.approx(0.0, abs=1e-7)
+    shifted = (high + 0.3).requires_grad_(True)
+    loss = colour_consistency_loss(shifted, low)
+    assert loss.item() == pytest.approx(0.09, rel=1e-4)  # MSE of the means; the covariances are equal
+    loss.backward()
+    assert (shifted.grad > 0).all()  # descent lowers the shifted image's colours back
+
+
+def test_stage2_trains_with_the_colour_consistency_term(tmp_path, tiny_dataset):  # noqa: F811
+    config = _config(
+        tmp_path, tiny_dataset, stage="both", max_train_steps=2, color_consistency_coefficient=50.0
+    )
+    output = train(config)
+    assert torch.isfinite(_losses(output, stage=2)).all()
+
+
+def test_auto_mixed_precision_and_fused_adam(monkeypatch):
+    monkeypatch.delenv("ACCELERATE_MIXED_PRECISION", raising=False)
+    expected = "bf16" if torch.cuda.is_available() and torch.cuda.is_bf16_supported() else "no"
+    assert resolve_mixed_precision("auto") == expected
+    assert resolve_mixed_precision("fp16") == "fp16"
+    monkeypatch.setenv("ACCELERATE_MIXED_PRECISION", "fp16")  # what `accelerate launch` chose wins
+    assert resolve_mixed_precision("auto") == "fp16"
+    assert adam_kwargs(torch.device("cpu")) == {} and adam_kwargs(torch.device("cuda")) == {"fused": True}
+
+
+def test_cpu_threads_share_the_cores_between_local_processes(monkeypatch):
+    before = torch.get_num_threads()
+    try:
+        cpu = SimpleNamespace(device=torch.device("cpu"), num_processes=2)
+        monkeypatch.setenv("LOCAL_WORLD_SIZE", "2")
+        monkeypatch.setattr("os.sched_getaffinity", lambda pid: set(range(8)), raising=False)
+        assert set_cpu_threads(cpu) == 4 and torch.get_num_threads() == 4
+        assert set_cpu_threads(cpu, threads=3) == 3
+        assert set_cpu_threads(SimpleNamespace(device=torch.device("cuda"), num_processes=1)) is None
+    finally:
+        torch.set_num_threads(before)
