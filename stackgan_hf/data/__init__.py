@@ -3,13 +3,14 @@
 from .cub import BuildReport, CubFormatError, build_cub_dataset, prepare_cub, stackgan_crop_box
 from .loading import SYNTHETIC_BIRDS, load_stackgan_dataset
 from .safe_pickle import UnsafePickleError, load_pickle
-from .transforms import StackGANTrainingView, collate_training_batch
+from .transforms import StackGANTrainingView, collate_training_batch, preresize_images
 
 __all__ = [
     "SYNTHETIC_BIRDS",
     "BuildReport",
     "CubFormatError",
     "StackGANTrainingView",
+    "preresize_images",
     "UnsafePickleError",
     "build_cub_dataset",
     "collate_training_batch",

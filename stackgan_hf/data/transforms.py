@@ -52,6 +52,31 @@ def random_crop_flip(image: PIL.Image.Image, crop_size: int, rng: np.random.Gene
     return image_to_tensor(image)
 
 
+def preresize_images(dataset: datasets.Dataset, crop_size: int) -> datasets.Dataset:
+    """The dataset with every image already at the training view's load size (76 for 64, 304 for 256),
+    stored losslessly (PNG) in memory: each step then decodes a small image instead of resizing a large
+    one, and the view's crops are pixel for pixel the same (it resizes only images of another size). Rows
+    already at that size (checked on the first) are returned as they are."""
+    load_size = load_size_for(crop_size)
+    if dataset[0]["image"].size == (load_size, load_size):
+        return dataset
+
+    def resize(batch):
+        batch["image"] = [
+            image.convert("RGB").resize((load_size, load_size), PIL.Image.BICUBIC) for image in batch["image"]
+        ]
+        return batch
+
+    return dataset.map(
+        resize,
+        batched=True,
+        batch_size=64,
+        keep_in_memory=True,
+        features=dataset.features,
+        desc=f"Resizing images to {load_size}x{load_size}",
+    )
+
+
 class StackGANTrainingView:
     """A deterministic ``with_transform`` transform for StackGAN training (see the module docstring).
 

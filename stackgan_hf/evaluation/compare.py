@@ -27,8 +27,12 @@ class Variant:
 
 
 def encoder_name(encoder: str) -> str:
-    """A short, file-name-safe label for a text encoder value (``bag-of-words``, a path, a Hub id)."""
-    return Path(encoder.rstrip("/")).name or encoder
+    """A short, file-name-safe label for a text encoder value (``bag-of-words``, a path, a Hub id); a
+    folder with a generic name (``.../all-minilm/model``) is named after its parent."""
+    path = Path(encoder.rstrip("/"))
+    if path.name in ("model", "models", "snapshot", "weights") and path.parent.name:
+        return path.parent.name
+    return path.name or encoder
 
 
 def text_encoder_variants(encoders: Sequence[str]) -> list[Variant]:

@@ -62,6 +62,7 @@ class StackGANTrainingConfig:
 
     # Speed (the fast path; see benchmarks/): channels-last activations, fused Adam on CUDA, torch.compile
     channels_last: bool = True
+    preresize_images: bool = True  # store the images at the load size once, instead of resizing per step
     torch_compile: bool = False
     # CPU runs: intra-op threads per process. None: the machine's cores shared by the local processes
     # (`accelerate launch` pins each CPU process to 1 thread unless told otherwise).

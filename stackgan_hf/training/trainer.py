@@ -31,7 +31,7 @@ from diffusers.training_utils import EMAModel
 from tqdm.auto import tqdm
 
 from ..config import config_to_dict
-from ..data import StackGANTrainingView, collate_training_batch, load_stackgan_dataset
+from ..data import StackGANTrainingView, collate_training_batch, load_stackgan_dataset, preresize_images
 from ..models import (
     StackGANStage1Discriminator,
     StackGANStage1Generator,
@@ -181,6 +181,8 @@ def train_stage(
         synthetic_image_size=CROP_SIZE[stage] * 76 // 64,
         seed=config.seed,
     )
+    if config.preresize_images:
+        dataset = preresize_images(dataset, CROP_SIZE[stage])
     stage1_pipeline = StackGANPipeline.from_pretrained(stage1_model) if stage == 2 else None
     text_encoder, tokenizer, dim = _build_text_encoder(config, dataset, stage1_pipeline)
     use_precomputed = text_encoder is None
