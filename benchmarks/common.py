@@ -14,6 +14,8 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from stackgan_hf.training_utils import cpu_has_native_bf16  # noqa: E402
+
 
 def hardware(device: str) -> dict:
     info = {
@@ -38,16 +40,9 @@ def _cpu_name() -> str:
     return platform.processor() or platform.machine()
 
 
-def cpu_has_native_bf16() -> bool:
-    """oneDNN runs bf16 natively (AVX512-BF16 / AMX); elsewhere bf16 on a CPU is emulated and slow."""
-    try:
-        return bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
-    except (AttributeError, RuntimeError):
-        return False
-
-
 def fast_autocast_dtype(device: str) -> torch.dtype | None:
-    """The fast path's autocast: bf16 on GPUs that have it and on CPUs with native bf16; else none."""
+    """The fast path's autocast, as the trainers' ``mixed_precision: auto`` picks it: bf16 on GPUs that have
+    it and on CPUs with native bf16; else none."""
     if device == "cuda":
         return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
     return torch.bfloat16 if cpu_has_native_bf16() else None

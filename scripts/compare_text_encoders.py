@@ -45,8 +45,11 @@ def main(argv=None) -> list[dict]:
     parser.add_argument("--runs_dir", default=None, help="where the trained variants go")
     parser.add_argument("--num_samples", type=int, default=500)
     parser.add_argument("--classifier", default=None, help="evaluation classifier folder (else trained)")
-    parser.add_argument("--classifier_steps", type=int, default=800)
+    parser.add_argument("--classifier_steps", type=int, default=1200)
     parser.add_argument("--clip_model", default=None, help="CLIP folder or Hub id for the CLIP score")
+    parser.add_argument(
+        "--reuse_runs", action="store_true", help="evaluate variants already trained in --runs_dir again"
+    )
     args, rest = parser.parse_known_args(sys.argv[1:] if argv is None else argv)
     if any(flag in ("-h", "--help") for flag in rest):
         print(__doc__)
@@ -75,7 +78,15 @@ def main(argv=None) -> list[dict]:
         classifier = train_dataset_classifier(train_split, steps=args.classifier_steps, seed=base.seed)
         classifier.save_pretrained(args.classifier or runs_dir / "classifier")
     records = run_variants(
-        base, variants, runs_dir, test, train_split, classifier, args.num_samples, args.clip_model
+        base,
+        variants,
+        runs_dir,
+        test,
+        train_split,
+        classifier,
+        args.num_samples,
+        args.clip_model,
+        reuse_runs=args.reuse_runs,
     )
     output_dir.mkdir(parents=True, exist_ok=True)
     title = "Upsampling ablation" if args.ablation else "Text encoders"

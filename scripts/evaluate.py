@@ -123,7 +123,7 @@ def main(argv=None) -> dict:
     stackgan.add_argument("--feature", choices=["classifier", "inception"], default="classifier")
     stackgan.add_argument("--inception_weights", default=None, help="local Inception weights (offline)")
     stackgan.add_argument("--clip_model", default=None, help="CLIP folder or Hub id for the CLIP score")
-    stackgan.add_argument("--classifier_steps", type=int, default=800)
+    stackgan.add_argument("--classifier_steps", type=int, default=1200)
     ddpm = commands.add_parser("ddpm", help="evaluate MNIST samples of the DDPM")
     ddpm.add_argument("--samples", required=True, help="uint8 [N, 28, 28] .npy")
     ddpm.add_argument("--dataset", default="ylecun/mnist")

@@ -219,6 +219,7 @@ def main(argv=None) -> Path:
         )
     md.append("## Discriminator confusion matrices\n")
     md.append(
+        "Scored as in training (batches of one kind, BatchNorm on batch statistics). "
         "Rows: what the pair is; columns: what the final discriminator says (logit > 0 = real and "
         f"matching). {args.confusion_rows} rows per split, one caption each.\n"
     )
@@ -226,7 +227,15 @@ def main(argv=None) -> Path:
         discriminator = load_discriminator(d, s)
         stage_pipeline = StackGANPipeline.from_pretrained(d) if s == 1 else pipeline
         matrices = {
-            name: confusion_matrix(stage_pipeline, discriminator, split, s, args.confusion_rows, args.seed)
+            name: confusion_matrix(
+                stage_pipeline,
+                discriminator,
+                split,
+                s,
+                args.confusion_rows,
+                args.seed,
+                summaries[s]["batch_size"],
+            )
             for name, split in splits.items()
         }
         plot_confusion_matrices(matrices, files / f"stage{s}_confusion.png", f"Stage-{'I' * s} discriminator")

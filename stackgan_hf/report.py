@@ -125,9 +125,15 @@ def load_discriminator(run_dir: Path, stage: int):
 
 
 @torch.inference_mode()
-def confusion_matrix(pipeline, discriminator, dataset, stage: int, num_rows: int = 256, seed: int = 0):
+def confusion_matrix(
+    pipeline, discriminator, dataset, stage: int, num_rows: int = 256, seed: int = 0, batch_size: int = 32
+):
     """``[3, 2]`` counts: for real/matching, real/mismatched and generated pairs (rows), how many the
-    discriminator accepts (logit > 0) and rejects (columns), over ``num_rows`` rows of ``dataset``."""
+    discriminator accepts (logit > 0) and rejects (columns), over ``num_rows`` rows of ``dataset``.
+
+    The pairs are scored as in training: batches of ``batch_size`` pairs of one kind, BatchNorm on each
+    batch's own statistics. (The running averages mix the three kinds of batches the discriminator sees;
+    in eval mode a StackGAN discriminator typically rejects nearly everything.)"""
     from .data import StackGANTrainingView
 
     rows = dataset.select(range(min(num_rows, len(dataset))))
@@ -138,14 +144,16 @@ def confusion_matrix(pipeline, discriminator, dataset, stage: int, num_rows: int
     output = pipeline(prompt_embeds=text, generator=torch.Generator().manual_seed(seed), output_type="pt")
     fake = (output.stage1_images if stage == 1 else output.images) * 2 - 1
     mu = generator_net.conditioning(text, generator=torch.Generator().manual_seed(seed), return_dict=False)[1]
-    discriminator.eval()
+    discriminator.train()  # batch statistics, as in training; nothing is stepped
     counts = np.zeros((3, 2), dtype=int)
-    for row, images in enumerate(
-        (torch.stack(batch["pixel_values"]), torch.stack(batch["mismatched_pixel_values"]), fake)
-    ):
-        logits = discriminator(images, mu, return_dict=False)[1].flatten()
-        accepted = int((logits > 0).sum())
-        counts[row] = (accepted, len(logits) - accepted)
+    kinds = (torch.stack(batch["pixel_values"]), torch.stack(batch["mismatched_pixel_values"]), fake)
+    for row, images in enumerate(kinds):
+        for start in range(0, len(images), batch_size):
+            chunk = images[start : start + batch_size].float()
+            logits = discriminator(chunk, mu[start : start + batch_size], return_dict=False)[1].flatten()
+            accepted = int((logits > 0).sum())
+            counts[row] += (accepted, len(logits) - accepted)
+    discriminator.eval()
     return counts
 
 
@@ -164,7 +172,7 @@ def plot_confusion_matrices(matrices: dict[str, np.ndarray], path: Path, title: 
             axis.text(
                 j, i, str(count), ha="center", va="center", color="white" if shares[i, j] > 0.6 else "black"
             )
-        axis.set_xticks([0, 1], ["scored real\n& matching", "scored fake\nor mismatched"])
+        axis.set_xticks([0, 1], ["accepted", "rejected"])
         axis.set_yticks([0, 1, 2], ["real, matching", "real, mismatched", "generated"])
         axis.set_title(split)
     figure.suptitle(title)
@@ -185,13 +193,15 @@ def markdown_table(header: Sequence[str], rows: Sequence[Sequence]) -> str:
 
 
 def slug(title: str) -> str:
-    return re.sub(r"[^a-z0-9]+", "-", title.lower()).strip("-")
+    """The anchor GitHub and Python-Markdown give a heading: punctuation dropped, spaces to hyphens."""
+    return re.sub(r"[\s]+", "-", re.sub(r"[^\w\s-]", "", title.lower()).strip())
 
 
 def table_of_contents(markdown: str) -> str:
     entries = []
     for level, title in re.findall(r"^(#{2,3}) (.+)$", markdown, flags=re.MULTILINE):
-        entries.append(f"{'  ' * (len(level) - 2)}- [{title}](#{slug(title)})")
+        if title != "Contents":
+            entries.append(f"{'  ' * (len(level) - 2)}- [{title}](#{slug(title)})")
     return "\n".join(entries) + "\n"
 
 

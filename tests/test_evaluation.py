@@ -328,3 +328,26 @@ def test_comparison_trains_each_variant_under_one_judge(birds, bird_classifier, 
     assert table.count("| nearest |") == 2 and table.count("| pixel_shuffle |") == 2
     assert "real images (ceiling)" in table
     assert (tmp_path / "pixel_shuffle" / "evaluation.json").is_file()
+    # Judged again without training again: the recorded training time is kept.
+    import stackgan_hf.evaluation.compare as compare
+
+    def no_training(config):
+        raise AssertionError("reuse_runs must not train")
+
+    original = compare.train
+    compare.train = no_training
+    try:
+        again = run_variants(
+            base,
+            upsampling_variants(),
+            tmp_path,
+            birds["test"],
+            birds["train"],
+            bird_classifier,
+            8,
+            reuse_runs=True,
+        )
+    finally:
+        compare.train = original
+    assert [r["train_seconds"] for r in again] == [r["train_seconds"] for r in records]
+    assert again[0]["metrics"]["stages"] == records[0]["metrics"]["stages"]

@@ -13,7 +13,12 @@ from test_train_stackgan import _config, tiny_dataset  # noqa: F401  (the module
 from stackgan_hf.training import train
 from stackgan_hf.training.losses import colour_consistency_loss
 from stackgan_hf.training.trainer import read_history
-from stackgan_hf.training_utils import adam_kwargs, resolve_mixed_precision, set_cpu_threads
+from stackgan_hf.training_utils import (
+    adam_kwargs,
+    cpu_has_native_bf16,
+    resolve_mixed_precision,
+    set_cpu_threads,
+)
 
 
 def _losses(run_dir, stage=1):
@@ -61,7 +66,10 @@ def test_stage2_trains_with_the_colour_consistency_term(tmp_path, tiny_dataset):
 
 def test_auto_mixed_precision_and_fused_adam(monkeypatch):
     monkeypatch.delenv("ACCELERATE_MIXED_PRECISION", raising=False)
-    expected = "bf16" if torch.cuda.is_available() and torch.cuda.is_bf16_supported() else "no"
+    if torch.cuda.is_available():
+        expected = "bf16" if torch.cuda.is_bf16_supported() else "no"
+    else:
+        expected = "bf16" if cpu_has_native_bf16() else "no"
     assert resolve_mixed_precision("auto") == expected
     assert resolve_mixed_precision("fp16") == "fp16"
     monkeypatch.setenv("ACCELERATE_MIXED_PRECISION", "fp16")  # what `accelerate launch` chose wins
@@ -80,3 +88,18 @@ def test_cpu_threads_share_the_cores_between_local_processes(monkeypatch):
         assert set_cpu_threads(SimpleNamespace(device=torch.device("cuda"), num_processes=1)) is None
     finally:
         torch.set_num_threads(before)
+
+
+def test_preresized_images_give_the_views_crops_pixel_for_pixel():
+    from stackgan_hf.data import StackGANTrainingView, preresize_images
+    from stackgan_hf.data.synthetic_birds import generate_synthetic_birds
+
+    stored = generate_synthetic_birds(6, image_size=304, seed=2, split="train")  # as prepare_cub stores them
+    small = preresize_images(stored, 64)
+    assert small[0]["image"].size == (76, 76) and preresize_images(small, 64) is small
+    rows = list(range(6))
+    plain = StackGANTrainingView(stored, crop_size=64, seed=1)(stored[rows])
+    fast = StackGANTrainingView(small, crop_size=64, seed=1)(small[rows])
+    for key in ("pixel_values", "mismatched_pixel_values"):
+        torch.testing.assert_close(torch.stack(fast[key]), torch.stack(plain[key]), rtol=0, atol=0)
+    assert fast["caption"] == plain["caption"]

@@ -35,6 +35,7 @@ TINY = dict(
     logging_steps=1,
     sample_steps=1000,
     report_to="none",
+    mixed_precision="no",  # exact comparisons; bf16 has its own tests (test_fast_path.py)
 )
 
 

@@ -95,12 +95,15 @@ def fit_classifier(
     learning_rate: float = 2e-3,
     horizontal_flips: bool = False,
     crop_size: int | None = None,
+    degrade: bool = False,
     seed: int = 0,
 ) -> list[float]:
     """Trains ``classifier`` on ``images`` (``[N, C, H, W]`` in ``[-1, 1]``) with the sum of the heads'
-    cross-entropies (Adam, cosine decay). Augmentation: ``horizontal_flips``, and ``crop_size`` random
-    crops (one offset per batch) of larger images, as the GAN's training view does. Returns the loss per
-    step. Deterministic for a given ``seed``."""
+    cross-entropies (Adam, cosine decay). Augmentation: ``horizontal_flips``; ``crop_size`` random crops
+    (one offset per batch) of larger images, as the GAN's training view does; ``degrade``: each image
+    blurred (down- and up-sampled by up to 4x) and noised (sigma up to 0.3) at random, so that a judge of
+    generated images reads their colours, not their artefacts. Returns the loss per step. Deterministic
+    for a given ``seed``."""
     missing = set(classifier.config.heads) - set(labels)
     if missing:
         raise ValueError(f"labels lacks the heads {sorted(missing)}; it has {sorted(labels)}.")
@@ -125,6 +128,8 @@ def fit_classifier(
         if horizontal_flips:
             flip = torch.rand(len(index), generator=generator) < 0.5
             batch = torch.where(flip[:, None, None, None].to(batch.device), batch.flip(-1), batch)
+        if degrade:
+            batch = _degrade(batch, generator)
         logits = classifier(batch)
         loss = sum(F.cross_entropy(logits[name], targets[name][index].to(batch.device)) for name in logits)
         optimizer.zero_grad(set_to_none=True)
@@ -134,6 +139,18 @@ def fit_classifier(
         losses.append(loss.item())
     classifier.eval()
     return losses
+
+
+def _degrade(batch: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
+    """Random blur (area down-sampling by 1-4x, bilinear back) and Gaussian noise, per batch and image."""
+    size = batch.shape[-1]
+    factor = int(torch.randint(1, 5, (1,), generator=generator))
+    if factor > 1:
+        small = F.interpolate(batch, size=max(1, size // factor), mode="area")
+        batch = F.interpolate(small, size=size, mode="bilinear", align_corners=False)
+    sigma = torch.rand(len(batch), 1, 1, 1, generator=generator) * 0.3
+    noise = torch.randn(batch.shape, generator=generator) * sigma
+    return (batch + noise.to(batch.device)).clamp(-1, 1)
 
 
 def accuracy(predicted: Mapping[str, np.ndarray], labels: Mapping[str, np.ndarray]) -> dict[str, float]:
@@ -171,9 +188,12 @@ class ClassifierLogits(nn.Module):
         logits = self.classifier(to_model_range(images, self.classifier))
         joint = None
         for name in self.head_names:
-            log_p = logits[name].float().log_softmax(dim=1)
+            log_p = logits[name].double().log_softmax(dim=1)
             joint = log_p if joint is None else (joint[:, :, None] + log_p[:, None, :]).flatten(1)
-        return joint
+        # Mix in 1e-6 of the uniform distribution: with hundreds of classes and confident heads some
+        # probabilities underflow to 0, and the score's 0 * log(0) would turn it into NaN.
+        floor = torch.full_like(joint, math.log(1e-6 / joint.shape[1]))
+        return torch.logaddexp(joint + math.log1p(-1e-6), floor)
 
 
 def to_model_range(images: torch.Tensor, model: nn.Module) -> torch.Tensor:

@@ -54,15 +54,22 @@ def run_variants(
     classifier: ImageClassifier,
     num_samples: int = 500,
     clip_model=None,
+    reuse_runs: bool = False,
 ) -> list[dict]:
-    """Trains and evaluates every variant under ``output_dir/<name>``; returns one record per variant."""
+    """Trains and evaluates every variant under ``output_dir/<name>``; returns one record per variant.
+    ``reuse_runs``: a variant already trained there (its ``evaluation.json`` and pipeline exist) is only
+    evaluated again, keeping its recorded training time (e.g. after changing the judge)."""
     records = []
     for variant in variants:
         run_dir = Path(output_dir) / variant.name
         config = dataclasses.replace(base, output_dir=str(run_dir), report_to="none", **variant.overrides)
-        start = time.perf_counter()
-        train(config)
-        seconds = time.perf_counter() - start
+        previous = run_dir / "evaluation.json"
+        if reuse_runs and previous.is_file() and (run_dir / "model_index.json").is_file():
+            seconds = json.loads(previous.read_text())["train_seconds"]
+        else:
+            start = time.perf_counter()
+            train(config)
+            seconds = time.perf_counter() - start
         pipeline = StackGANPipeline.from_pretrained(run_dir)
         metrics = evaluate_stackgan(
             pipeline,

@@ -67,15 +67,17 @@ def center_crops(images: Sequence[PIL.Image.Image], size: int, as_training: bool
 
 
 def train_dataset_classifier(
-    train: datasets.Dataset, steps: int = 800, base_channels: int = 32, seed: int = 0, device: str = "cpu"
+    train: datasets.Dataset, steps: int = 1200, base_channels: int = 32, seed: int = 0, device: str = "cpu"
 ) -> ImageClassifier:
     """An :class:`ImageClassifier` for ``train``'s labels (:func:`attribute_heads`) at 64x64, trained with the
-    GAN's augmentation (random 64 crops of 76, flips)."""
+    GAN's augmentation (random 64 crops of 76, flips) and random blur and noise (robust to artefacts)."""
     heads = attribute_heads(train)
     classifier = ImageClassifier(heads=heads, image_size=64, base_channels=base_channels).to(device)
     images = center_crops(train["image"], 64, as_training=False)
     labels = {name: np.asarray(train[name]) for name in heads}
-    fit_classifier(classifier, images, labels, steps=steps, horizontal_flips=True, crop_size=64, seed=seed)
+    fit_classifier(
+        classifier, images, labels, steps=steps, horizontal_flips=True, crop_size=64, degrade=True, seed=seed
+    )
     return classifier
 
 
@@ -136,6 +138,12 @@ def _attribute_scores(predicted: dict, truth: dict) -> dict[str, float]:
     scores["all_colours"] = float(
         np.mean(np.all([predicted[name] == truth[name] for name in COLOUR_HEADS], axis=0))
     )
+    # Looser: the share of the caption's colours drawn on *some* part (a generator that gets the palette
+    # right but the parts mixed up scores here, not above). Random guesses score about 1 - (7/8)^3 = 0.33.
+    drawn = np.stack([predicted[name] for name in COLOUR_HEADS], axis=1)
+    asked = np.stack([truth[name] for name in COLOUR_HEADS], axis=1)
+    recalls = [len(set(a) & set(d)) / len(set(a)) for a, d in zip(asked.tolist(), drawn.tolist())]
+    scores["colour_set_recall"] = float(np.mean(recalls))
     return scores
 
 
