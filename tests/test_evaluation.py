@@ -351,3 +351,21 @@ def test_comparison_trains_each_variant_under_one_judge(birds, bird_classifier, 
         compare.train = original
     assert [r["train_seconds"] for r in again] == [r["train_seconds"] for r in records]
     assert again[0]["metrics"]["stages"] == records[0]["metrics"]["stages"]
+
+
+def test_precomputed_embeddings_are_evaluated_from_the_dataset(tmp_path):
+    """A pipeline without text encoder (char-CNN-RNN style) is fed the chosen captions' embeddings."""
+    from cub_fixture import make_cub_tree
+
+    from stackgan_hf.data import load_stackgan_dataset, prepare_cub
+
+    tree = make_cub_tree(tmp_path, num_classes=4, images_per_class=4, embedding_dim=8)
+    prepare_cub(tree["cub_dir"], tree["birds_dir"], tmp_path / "prepared", image_size=76)
+    train_split = load_stackgan_dataset(str(tmp_path / "prepared"), split="train")
+    test = load_stackgan_dataset(str(tmp_path / "prepared"), split="test")
+    classifier = train_dataset_classifier(train_split, steps=3, base_channels=8)
+    assert dict(classifier.config.heads) == {"class_id": max(train_split["class_id"]) + 1}
+    pipeline = make_tiny_pipeline(embedding_dim=8, stage2=False)
+    metrics = evaluate_stackgan(pipeline, test, num_samples=6, classifier=classifier)
+    assert metrics["num_samples"] == 6 and set(metrics["stages"]) == {"stage1"}
+    assert "attribute_accuracy" not in metrics["stages"]["stage1"]  # CUB has classes, not attributes
