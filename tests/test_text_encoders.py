@@ -116,3 +116,17 @@ def test_load_text_encoder_from_a_local_directory(tmp_path, tiny_clip, tiny_sent
 def test_unknown_pooling_is_rejected(tiny_clip):
     with pytest.raises(ValueError, match="pooling must be one of"):
         resolve_pooling(tiny_clip[0], "max")
+
+
+def test_word_triples_tie_a_colour_to_its_part():
+    # In "the crown is red" no adjacent pair holds both the part and the colour; the triple does.
+    caption = "the crown is red and the wings are blue"
+    vocabulary = HashedBagOfWordsEncoder.build_vocabulary([caption])
+    pairs = HashedBagOfWordsEncoder(vocabulary=vocabulary, embedding_dim=16, max_ngram=2)
+    triples = HashedBagOfWordsEncoder(vocabulary=vocabulary, embedding_dim=16, max_ngram=3)
+    words = caption.split()
+    assert len(triples.feature_rows(caption)) == len(pairs.feature_rows(caption)) + len(words) - 2
+    assert triples._hashed_row("crown is red") in triples.feature_rows(caption)
+    assert pairs.feature_rows(caption) == triples.feature_rows(caption)[: len(pairs.feature_rows(caption))]
+    with pytest.raises(ValueError, match="max_ngram must be at least 2"):
+        HashedBagOfWordsEncoder(vocabulary=vocabulary, max_ngram=1)

@@ -25,17 +25,17 @@ class HashedBagOfWordsEncoder(ModelMixin, ConfigMixin):
     """Turns captions into ``[B, embedding_dim]`` vectors with no download and no training.
 
     Every word of ``vocabulary`` owns one row of a fixed random table (``N(0, 1)``, drawn from ``seed``); a
-    word outside the vocabulary and every pair of adjacent words (``"red crown"``, ``"wings are"``) are
-    hashed (CRC-32, stable across runs and machines) into ``num_hash_buckets`` shared rows. A caption's
-    embedding is the sum of its features' rows divided by the square root of their count, so whatever the
-    caption's length each dimension has about unit variance (norm about ``sqrt(embedding_dim)``), the
-    scale of pretrained sentence embeddings that conditioning augmentation's initialisation expects. The
-    table is stored with the model (``save_pretrained``), so a saved pipeline encodes exactly as it did in
-    training.
+    word outside the vocabulary and every pair of adjacent words (``"red crown"``, ``"wings are"``; with
+    ``max_ngram=3`` also every triple) are hashed (CRC-32, stable across runs and machines) into
+    ``num_hash_buckets`` shared rows. A caption's embedding is the sum of its features' rows divided by
+    the square root of their count, so whatever the caption's length each dimension has about unit
+    variance (norm about ``sqrt(embedding_dim)``), the scale of pretrained sentence embeddings that
+    conditioning augmentation's initialisation expects. The table is stored with the model
+    (``save_pretrained``), so a saved pipeline encodes exactly as it did in training.
 
     What it cannot do: it knows no meaning (``"crimson"`` and ``"red"`` are unrelated, as are unseen
-    synonyms), it sees word order only through adjacent pairs (``"a red bird with a blue crown"`` and ``"a
-    blue bird with a red crown"`` differ only in their pairs), hashed features collide, negation and
+    synonyms), it sees word order only through its n-grams (``"a red bird with a blue crown"`` and ``"a
+    blue bird with a red crown"`` differ only in those), hashed features collide, negation and
     counting are invisible, and it has no length limit, so nothing is truncated. It is a baseline for
     offline work and tests; use CLIP or a sentence encoder for real text understanding.
 
@@ -43,7 +43,9 @@ class HashedBagOfWordsEncoder(ModelMixin, ConfigMixin):
         vocabulary: words with their own rows, e.g. from :meth:`build_vocabulary` over training captions.
         embedding_dim: ``D``, the output width.
         num_hash_buckets: shared rows for out-of-vocabulary words and word pairs.
-        use_word_pairs: also embed adjacent word pairs (bigrams).
+        use_word_pairs: also embed runs of adjacent words (n-grams, 2 <= n <= ``max_ngram``).
+        max_ngram: the longest run embedded; 3 adds triples such as ``"crown is red"``, which tie a colour
+            to its part where no adjacent pair does.
         seed: seed of the random table.
 
     Shapes: ``list[str]`` of length ``B`` -> ``[B, embedding_dim]`` float32.
@@ -56,9 +58,12 @@ class HashedBagOfWordsEncoder(ModelMixin, ConfigMixin):
         embedding_dim: int = 256,
         num_hash_buckets: int = 2048,
         use_word_pairs: bool = True,
+        max_ngram: int = 2,
         seed: int = 0,
     ):
         super().__init__()
+        if max_ngram < 2:
+            raise ValueError(f"max_ngram must be at least 2 (word pairs), got {max_ngram}.")
         if embedding_dim < 1 or num_hash_buckets < 1:
             raise ValueError(
                 "embedding_dim and num_hash_buckets must be positive, "
@@ -85,13 +90,14 @@ class HashedBagOfWordsEncoder(ModelMixin, ConfigMixin):
         return len(self.word_to_row) + zlib.crc32(feature.encode("utf-8")) % self.config.num_hash_buckets
 
     def feature_rows(self, caption: str) -> list[int]:
-        """Table rows of one caption's features: its words, then its adjacent word pairs."""
+        """Table rows of one caption's features: its words, then its runs of 2 to ``max_ngram`` words."""
         words = tokenize_caption(caption)
         rows = [
             self.word_to_row[word] if word in self.word_to_row else self._hashed_row(word) for word in words
         ]
         if self.config.use_word_pairs:
-            rows += [self._hashed_row(f"{a} {b}") for a, b in zip(words, words[1:])]
+            for n in range(2, self.config.max_ngram + 1):
+                rows += [self._hashed_row(" ".join(words[i : i + n])) for i in range(len(words) - n + 1)]
         return rows
 
     def forward(self, prompts: str | Sequence[str]) -> torch.Tensor:

@@ -28,6 +28,8 @@ class StackGANTrainingConfig:
     # dataset's `embeddings` column, e.g. char-CNN-RNN), or a transformers model id / local path.
     text_encoder: str = "bag-of-words"
     text_embedding_dim: int = 256  # width of the bag-of-words encoder
+    bag_of_words_max_ngram: int = 2  # 3: also word triples ("crown is red")
+    bag_of_words_hash_buckets: int = 2048
     text_pooling: Literal["auto", "pooled", "mean"] = "auto"
 
     # Networks (the official birds values by default)

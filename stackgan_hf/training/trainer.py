@@ -114,7 +114,12 @@ def _build_text_encoder(config: StackGANTrainingConfig, dataset, stage1_pipeline
         vocabulary = HashedBagOfWordsEncoder.build_vocabulary(
             c for captions in dataset["captions"] for c in captions
         )
-        encoder = HashedBagOfWordsEncoder(vocabulary=vocabulary, embedding_dim=config.text_embedding_dim)
+        encoder = HashedBagOfWordsEncoder(
+            vocabulary=vocabulary,
+            embedding_dim=config.text_embedding_dim,
+            num_hash_buckets=config.bag_of_words_hash_buckets,
+            max_ngram=config.bag_of_words_max_ngram,
+        )
         return encoder, None, config.text_embedding_dim
     encoder, tokenizer = load_text_encoder(config.text_encoder)
     return encoder, tokenizer, text_embedding_dim(encoder)
