@@ -26,9 +26,10 @@ from pathlib import Path
 
 from stackgan_hf.config import parse_config
 from stackgan_hf.data import load_stackgan_dataset
-from stackgan_hf.evaluation import ImageClassifier, train_dataset_classifier
+from stackgan_hf.evaluation import train_dataset_classifier
+from stackgan_hf.evaluation.classifier import load_or_train
 from stackgan_hf.evaluation.compare import (
-    markdown_table,
+    comparison_table,
     run_variants,
     text_encoder_variants,
     upsampling_variants,
@@ -72,11 +73,15 @@ def main(argv=None) -> list[dict]:
 
     size = 304 if args.ablation else 76  # real images at the largest resolution a variant generates
     train_split, test = split(base.dataset_split, size), split("test", size)
-    if args.classifier and (Path(args.classifier) / "config.json").is_file():
-        classifier = ImageClassifier.from_pretrained(args.classifier)
+
+    def train_judge():
+        return train_dataset_classifier(train_split, steps=args.classifier_steps, seed=base.seed)
+
+    if args.classifier:
+        classifier = load_or_train(args.classifier, train_judge)
     else:
-        classifier = train_dataset_classifier(train_split, steps=args.classifier_steps, seed=base.seed)
-        classifier.save_pretrained(args.classifier or runs_dir / "classifier")
+        classifier = train_judge()
+        classifier.save_pretrained(runs_dir / "classifier")
     records = run_variants(
         base,
         variants,
@@ -91,7 +96,7 @@ def main(argv=None) -> list[dict]:
     output_dir.mkdir(parents=True, exist_ok=True)
     title = "Upsampling ablation" if args.ablation else "Text encoders"
     command = "python scripts/compare_text_encoders.py " + " ".join(sys.argv[1:] if argv is None else argv)
-    table = markdown_table(records)
+    table = comparison_table(records)
     (output_dir / "table.md").write_text(
         f"# {title}: {base.dataset}, seed {base.seed}\n\n{table}\n"
         f"{args.num_samples} samples per variant, captions of the `test` split. Command:\n\n    {command}\n"

@@ -28,7 +28,8 @@ import numpy as np
 def _stackgan(args) -> dict:
     from stackgan_hf import StackGANPipeline
     from stackgan_hf.data import load_stackgan_dataset
-    from stackgan_hf.evaluation import ImageClassifier, evaluate_stackgan, inception_network
+    from stackgan_hf.evaluation import evaluate_stackgan, inception_network
+    from stackgan_hf.evaluation.classifier import load_or_train
     from stackgan_hf.evaluation.stackgan import train_dataset_classifier
 
     def split(name):
@@ -42,12 +43,12 @@ def _stackgan(args) -> dict:
 
     train, test = split("train"), split(args.split)
     classifier_dir = Path(args.classifier or _default_classifier_dir(args))
-    if (classifier_dir / "config.json").is_file():
-        classifier = ImageClassifier.from_pretrained(classifier_dir)
-    else:
+
+    def train_judge():
         print(f"Training the evaluation classifier on {len(train)} real images -> {classifier_dir}")
-        classifier = train_dataset_classifier(train, steps=args.classifier_steps, seed=args.seed)
-        classifier.save_pretrained(classifier_dir)
+        return train_dataset_classifier(train, steps=args.classifier_steps, seed=args.seed)
+
+    classifier = load_or_train(classifier_dir, train_judge)
     feature = logits = None
     if args.feature == "inception":
         feature = inception_network(args.inception_weights, "2048")
@@ -84,7 +85,7 @@ def _default_classifier_dir(args) -> str:
 
 def _ddpm(args) -> dict:
     from diffusion.data import load_mnist
-    from stackgan_hf.evaluation import ImageClassifier
+    from stackgan_hf.evaluation.classifier import load_or_train
     from stackgan_hf.evaluation.mnist import evaluate_mnist_samples, train_mnist_classifier
 
     samples = np.load(args.samples)
@@ -93,14 +94,14 @@ def _ddpm(args) -> dict:
             f"{args.samples}: expected uint8 [N, 28, 28] digits, got {samples.dtype} {samples.shape}."
         )
     classifier_dir = Path(args.classifier or "outputs/eval_classifiers/mnist")
-    if (classifier_dir / "config.json").is_file():
-        classifier = ImageClassifier.from_pretrained(classifier_dir)
-    else:
+
+    def train_judge():
         train = load_mnist(args.dataset, args.dataset_dir, split="train").with_format("numpy")
         print(f"Training the MNIST classifier on {len(train)} digits -> {classifier_dir}")
         images = np.stack([np.asarray(image) for image in train["image"]])
-        classifier = train_mnist_classifier(images, np.asarray(train["label"]), steps=args.classifier_steps)
-        classifier.save_pretrained(classifier_dir)
+        return train_mnist_classifier(images, np.asarray(train["label"]), steps=args.classifier_steps)
+
+    classifier = load_or_train(classifier_dir, train_judge)
     test = load_mnist(args.dataset, args.dataset_dir, split="test")
     real = np.stack([np.asarray(image) for image in test["image"]])
     metrics = evaluate_mnist_samples(samples, real, np.asarray(test["label"]), classifier)

@@ -24,6 +24,7 @@ import torch
 
 from stackgan_hf import StackGANPipeline
 from stackgan_hf.data import load_stackgan_dataset
+from stackgan_hf.evaluation.compare import METRIC_HEADER, metric_cells, real_image_cells
 from stackgan_hf.report import (
     architecture_tables,
     confusion_matrix,
@@ -124,40 +125,12 @@ def _metrics_section(paths) -> str:
     text = ""
     for path in paths:
         metrics = json.loads(Path(path).read_text())
-        rows = []
-        for stage, values in metrics.get("stages", {}).items():
-            attributes = values.get("attribute_accuracy", {})
-            rows.append(
-                (
-                    stage,
-                    f"{values['fid']:.2f}",
-                    f"{values['is_mean']:.2f} ± {values['is_std']:.2f}",
-                    f"{attributes['mean_colour']:.3f}" if attributes else "–",
-                    f"{attributes['all_colours']:.3f}" if attributes else "–",
-                    f"{metrics.get('coverage', {}).get(stage, float('nan')):.3f}"
-                    if "coverage" in metrics
-                    else "–",
-                    f"{values['clip_score']:.2f}" if "clip_score" in values else "–",
-                )
-            )
-        if "real" in metrics:
-            real = metrics["real"]["attribute_accuracy"]
-            rows.append(
-                (
-                    "real images",
-                    "–",
-                    "–",
-                    f"{real['mean_colour']:.3f}",
-                    f"{real['all_colours']:.3f}",
-                    f"{metrics.get('coverage', {}).get('real', float('nan')):.3f}",
-                    "–",
-                )
-            )
+        rows = [[stage, *metric_cells(metrics, stage, with_std=True)] for stage in metrics.get("stages", {})]
+        real = real_image_cells(metrics)
+        if real:
+            rows.append(["real images", *real])
         text += f"`{path}` ({metrics['num_samples']} samples, features: {metrics.get('feature', '?')}):\n\n"
-        text += markdown_table(
-            ["", "FID ↓", "IS ↑", "colour acc.", "all 3 colours", "coverage", "CLIP score"], rows
-        )
-        text += "\n"
+        text += markdown_table(["", *METRIC_HEADER], rows) + "\n"
     return text
 
 

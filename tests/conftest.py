@@ -30,6 +30,19 @@ def fresh_accelerate_state():
     GradientState._reset_state()
 
 
+# Tiny StackGAN training values shared by the training, evaluation and report tests.
+TINY_TRAINING = dict(
+    text_embedding_dim=16,
+    noise_dim=8,
+    condition_dim=4,
+    generator_channels=16,
+    discriminator_channels=4,
+    num_residual_blocks=1,
+    train_batch_size=4,
+    sample_steps=1000,
+    report_to="none",
+)
+
 CAPTIONS = [
     "this bird has a red crown and blue wings",
     "a small yellow bird with a short black beak",
@@ -58,6 +71,21 @@ def write_tiny_clip_tokenizer(directory) -> dict[str, int]:
     return vocab
 
 
+def tiny_clip_text_kwargs(vocab: dict[str, int], num_hidden_layers: int) -> dict:
+    """A 32-wide CLIP text configuration (32 positions) for the character-level vocabulary ``vocab``."""
+    return dict(
+        vocab_size=len(vocab),
+        hidden_size=32,
+        intermediate_size=64,
+        num_hidden_layers=num_hidden_layers,
+        num_attention_heads=4,
+        max_position_embeddings=32,
+        bos_token_id=vocab["<|startoftext|>"],
+        eos_token_id=vocab["<|endoftext|>"],
+        pad_token_id=vocab["<|endoftext|>"],
+    )
+
+
 @pytest.fixture(scope="session")
 def tiny_clip(tmp_path_factory):
     """A 2-layer, 32-wide CLIPTextModel (32 positions) and its character-level tokenizer."""
@@ -66,17 +94,7 @@ def tiny_clip(tmp_path_factory):
     directory = tmp_path_factory.mktemp("tiny-clip")
     vocab = write_tiny_clip_tokenizer(directory)
     tokenizer = CLIPTokenizer.from_pretrained(directory, model_max_length=32)
-    config = CLIPTextConfig(
-        vocab_size=len(vocab),
-        hidden_size=32,
-        intermediate_size=64,
-        num_hidden_layers=2,
-        num_attention_heads=4,
-        max_position_embeddings=32,
-        bos_token_id=vocab["<|startoftext|>"],
-        eos_token_id=vocab["<|endoftext|>"],
-        pad_token_id=vocab["<|endoftext|>"],
-    )
+    config = CLIPTextConfig(**tiny_clip_text_kwargs(vocab, num_hidden_layers=2))
     torch.manual_seed(0)
     return CLIPTextModel(config).eval(), tokenizer
 

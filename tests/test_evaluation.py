@@ -12,7 +12,7 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 import torch
-from conftest import make_tiny_pipeline
+from conftest import TINY_TRAINING, make_tiny_pipeline
 from mnist_fixture import synthetic_digits
 
 from stackgan_hf import HashedBagOfWordsEncoder
@@ -99,23 +99,13 @@ def test_inception_path_says_how_to_get_it():
 @pytest.fixture(scope="module")
 def tiny_clip_model(tmp_path_factory):
     """A tiny CLIPModel + CLIPProcessor built from configs (vision 32 px, character-level tokenizer)."""
-    from conftest import write_tiny_clip_tokenizer
+    from conftest import tiny_clip_text_kwargs, write_tiny_clip_tokenizer
     from transformers import CLIPConfig, CLIPImageProcessor, CLIPModel, CLIPProcessor, CLIPTokenizer
 
     directory = tmp_path_factory.mktemp("tiny-clip-full")
     vocab = write_tiny_clip_tokenizer(directory)
     tokenizer = CLIPTokenizer.from_pretrained(directory, model_max_length=32)
-    text = dict(
-        vocab_size=len(vocab),
-        hidden_size=32,
-        intermediate_size=64,
-        num_hidden_layers=1,
-        num_attention_heads=4,
-        max_position_embeddings=32,
-        bos_token_id=vocab["<|startoftext|>"],
-        eos_token_id=vocab["<|endoftext|>"],
-        pad_token_id=vocab["<|endoftext|>"],
-    )
+    text = tiny_clip_text_kwargs(vocab, num_hidden_layers=1)
     vision = dict(
         hidden_size=32,
         intermediate_size=64,
@@ -288,8 +278,8 @@ def test_evaluate_script_end_to_end(tmp_path):
 
 def test_comparison_trains_each_variant_under_one_judge(birds, bird_classifier, tmp_path):
     from stackgan_hf.evaluation.compare import (
+        comparison_table,
         encoder_name,
-        markdown_table,
         run_variants,
         text_encoder_variants,
         upsampling_variants,
@@ -303,19 +293,11 @@ def test_comparison_trains_each_variant_under_one_judge(birds, bird_classifier, 
         "a/b",
     ]
     base = StackGANTrainingConfig(
+        **TINY_TRAINING,
         dataset="synthetic-birds",
         synthetic_num_images=16,
-        text_embedding_dim=16,
-        noise_dim=8,
-        condition_dim=4,
-        generator_channels=16,
-        discriminator_channels=4,
-        num_residual_blocks=1,
-        train_batch_size=4,
         max_train_steps=2,
         stage2_max_train_steps=1,
-        sample_steps=1000,
-        report_to="none",
         seed=3,
     )
     records = run_variants(
@@ -324,7 +306,7 @@ def test_comparison_trains_each_variant_under_one_judge(birds, bird_classifier, 
     assert [r["variant"] for r in records] == ["nearest", "pixel_shuffle"]
     nearest, shuffle = (r["parameters"]["stage1_generator"] for r in records)
     assert shuffle > nearest  # a sub-pixel convolution has r^2 times the output channels
-    table = markdown_table(records)
+    table = comparison_table(records)
     assert table.count("| nearest |") == 2 and table.count("| pixel_shuffle |") == 2
     assert "real images (ceiling)" in table
     assert (tmp_path / "pixel_shuffle" / "evaluation.json").is_file()

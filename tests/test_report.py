@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from conftest import TINY_TRAINING
 
 from stackgan_hf.models import StackGANStage1Generator, count_parameters
 from stackgan_hf.report import confusion_matrix, layer_table, load_discriminator, table_of_contents
@@ -23,22 +24,14 @@ def tiny_run(tmp_path_factory):
 
     output = tmp_path_factory.mktemp("report-run") / "run"
     config = StackGANTrainingConfig(
+        **TINY_TRAINING,
         output_dir=str(output),
         stage="both",
         dataset="synthetic-birds",
         synthetic_num_images=16,
-        text_embedding_dim=16,
-        noise_dim=8,
-        condition_dim=4,
-        generator_channels=16,
-        discriminator_channels=4,
-        num_residual_blocks=1,
-        train_batch_size=4,
         max_train_steps=2,
         stage2_max_train_steps=2,
         checkpointing_steps=2,
-        sample_steps=1000,
-        report_to="none",
         seed=0,
     )
     train(config)

@@ -12,6 +12,7 @@ import PIL.Image
 import pytest
 import torch
 import yaml
+from conftest import TINY_TRAINING
 from cub_fixture import make_cub_tree
 
 import stackgan_hf.training.step as step_module
@@ -25,16 +26,8 @@ from stackgan_hf.visualization import plot_training_history
 
 REPO = Path(__file__).resolve().parents[1]
 TINY = dict(
-    text_embedding_dim=16,
-    noise_dim=8,
-    condition_dim=4,
-    generator_channels=16,
-    discriminator_channels=4,
-    num_residual_blocks=1,
-    train_batch_size=4,
+    TINY_TRAINING,
     logging_steps=1,
-    sample_steps=1000,
-    report_to="none",
     mixed_precision="no",  # exact comparisons; bf16 has its own tests (test_fast_path.py)
 )
 

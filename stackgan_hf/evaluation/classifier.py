@@ -13,7 +13,8 @@ The classifier is a diffusers ``ModelMixin``: ``save_pretrained`` / ``from_pretr
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -84,6 +85,17 @@ class ImageClassifier(ModelMixin, ConfigMixin):
                 outputs[name].append(logits.argmax(dim=1).cpu().numpy())
         self.train(was_training)
         return {name: np.concatenate(values) for name, values in outputs.items()}
+
+
+def load_or_train(directory: str | Path, train: Callable[[], ImageClassifier]) -> ImageClassifier:
+    """The classifier saved in ``directory``; where there is none, ``train()``'s, saved there, so that
+    successive evaluations share one judge."""
+    directory = Path(directory)
+    if (directory / "config.json").is_file():
+        return ImageClassifier.from_pretrained(directory)
+    classifier = train()
+    classifier.save_pretrained(directory)
+    return classifier
 
 
 def fit_classifier(

@@ -15,6 +15,7 @@ from pathlib import Path
 
 from ..models import count_parameters
 from ..pipeline_stackgan import StackGANPipeline
+from ..report import markdown_table
 from ..training import StackGANTrainingConfig, train
 from .classifier import ImageClassifier
 from .stackgan import evaluate_stackgan
@@ -97,36 +98,54 @@ def run_variants(
     return records
 
 
+METRIC_HEADER = ["FID ↓", "IS ↑", "colour acc. ↑", "all 3 colours ↑", "coverage ↑", "CLIP score ↑"]
+
+
 def _cell(value, digits=3) -> str:
     return "–" if value is None else f"{value:.{digits}f}" if isinstance(value, float) else str(value)
 
 
-def markdown_table(records: Sequence[dict]) -> str:
-    """One row per variant and stage: FID, IS, colour accuracy (all three right), coverage, CLIP score,
-    generator parameters and training time."""
-    header = (
-        "| variant | stage | FID ↓ | IS ↑ | colour acc. ↑ | all 3 colours ↑ | coverage ↑ | CLIP score ↑ "
-        "| G params | train time |\n|---|---|---|---|---|---|---|---|---|---|"
-    )
-    lines = [header]
-    for record in records:
-        metrics = record["metrics"]
-        for stage, values in metrics["stages"].items():
-            attributes = values.get("attribute_accuracy", {})
-            coverage = metrics.get("coverage", {}).get(stage)
-            lines.append(
-                f"| {record['variant']} | {stage} | {_cell(values['fid'], 2)} "
-                f"| {_cell(values['is_mean'], 2)} "
-                f"| {_cell(attributes.get('mean_colour'))} | {_cell(attributes.get('all_colours'))} "
-                f"| {_cell(coverage)} | {_cell(values.get('clip_score'), 2)} "
-                f"| {record['parameters'].get(stage + '_generator', 0):,} | {record['train_seconds']:.0f} s |"
-            )
-    real = next((r["metrics"].get("real") for r in records if r["metrics"].get("real")), None)
+def metric_cells(metrics: dict, stage: str, with_std: bool = False) -> list[str]:
+    """One stage of an :func:`~stackgan_hf.evaluation.evaluate_stackgan` result, as the cells of
+    :data:`METRIC_HEADER` ("–" where a metric does not apply)."""
+    values = metrics["stages"][stage]
+    attributes = values.get("attribute_accuracy", {})
+    inception = _cell(values["is_mean"], 2) + (f" ± {values['is_std']:.2f}" if with_std else "")
+    return [
+        _cell(values["fid"], 2),
+        inception,
+        _cell(attributes.get("mean_colour")),
+        _cell(attributes.get("all_colours")),
+        _cell(metrics.get("coverage", {}).get(stage)),
+        _cell(values.get("clip_score"), 2),
+    ]
+
+
+def real_image_cells(metrics: dict) -> list[str] | None:
+    """The real images' ceiling in :data:`METRIC_HEADER` cells; None when the result has none."""
+    real = metrics.get("real")
+    if not real:
+        return None
+    accuracy = real["attribute_accuracy"]
+    coverage = metrics.get("coverage", {}).get("real")
+    return ["–", "–", _cell(accuracy["mean_colour"]), _cell(accuracy["all_colours"]), _cell(coverage), "–"]
+
+
+def comparison_table(records: Sequence[dict]) -> str:
+    """One row per variant and stage: :data:`METRIC_HEADER`, generator parameters and training time; then
+    the real images' ceiling."""
+    rows = [
+        [
+            record["variant"],
+            stage,
+            *metric_cells(record["metrics"], stage),
+            f"{record['parameters'].get(stage + '_generator', 0):,}",
+            f"{record['train_seconds']:.0f} s",
+        ]
+        for record in records
+        for stage in record["metrics"]["stages"]
+    ]
+    real = next((real_image_cells(r["metrics"]) for r in records if r["metrics"].get("real")), None)
     if real:
-        accuracy = real["attribute_accuracy"]
-        coverage = records[0]["metrics"].get("coverage", {}).get("real")
-        lines.append(
-            f"| real images (ceiling) | – | – | – | {_cell(accuracy['mean_colour'])} "
-            f"| {_cell(accuracy['all_colours'])} | {_cell(coverage)} | – | – | – |"
-        )
-    return "\n".join(lines) + "\n"
+        rows.append(["real images (ceiling)", "–", *real, "–", "–"])
+    return markdown_table(["variant", "stage", *METRIC_HEADER, "G params", "train time"], rows)

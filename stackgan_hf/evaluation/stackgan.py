@@ -178,17 +178,19 @@ def evaluate_stackgan(
     rows = test.select(sorted(set(indices)))
     position = {index: i for i, index in enumerate(sorted(set(indices)))}
     results: dict = {"num_samples": num_samples, "num_real": len(rows), "stages": {}}
+    # Real images: decoded once, cropped once per size (64 for the judge, each stage's for its FID).
+    real_images = rows["image"]
+    sizes = {STAGE_SIZE[stage] for stage in generated} | ({64} if birds else set())
+    real_crops = {size: center_crops(real_images, size) for size in sizes}
     truth = {}
     if birds:
-        truth = {name: np.asarray(rows[name])[[position[i] for i in indices]] for name in COLOUR_HEADS}
-        real64 = center_crops(rows["image"], 64)
-        real_predicted = classifier.predict(real64)
         real_truth = {name: np.asarray(rows[name]) for name in COLOUR_HEADS}
+        truth = {name: values[[position[i] for i in indices]] for name, values in real_truth.items()}
+        real_predicted = classifier.predict(real_crops[64])
         results["real"] = {"attribute_accuracy": _attribute_scores(real_predicted, real_truth)}
 
     for stage, images in generated.items():
-        size = STAGE_SIZE[stage]
-        real = (center_crops(rows["image"], size) + 1) / 2
+        real = (real_crops[STAGE_SIZE[stage]] + 1) / 2
         metrics = {"fid": frechet_distance(real, images, feature)}
         metrics["is_mean"], metrics["is_std"] = inception_score(images, logits)
         if clip_model is not None:
