@@ -29,7 +29,9 @@ from stackgan_hf.data import load_stackgan_dataset
 from stackgan_hf.evaluation import train_dataset_classifier
 from stackgan_hf.evaluation.classifier import load_or_train
 from stackgan_hf.evaluation.compare import (
+    Variant,
     comparison_table,
+    conditioning_variants,
     run_variants,
     text_encoder_variants,
     upsampling_variants,
@@ -42,7 +44,14 @@ QUICKSTART = Path(__file__).resolve().parents[1] / "configs" / "stackgan" / "qui
 def main(argv=None) -> list[dict]:
     parser = argparse.ArgumentParser(add_help=False)
     parser.add_argument("--encoders", nargs="+", default=["bag-of-words"])
-    parser.add_argument("--ablation", choices=["upsampling"], default=None)
+    parser.add_argument("--ablation", choices=["upsampling", "conditioning"], default=None)
+    parser.add_argument("--variants", nargs="+", default=None, help="conditioning variants to run")
+    parser.add_argument(
+        "--steps_per_variant",
+        nargs="+",
+        default=[],
+        help="NAME=STEPS: a variant's own Stage-I budget (to give slower variants the same CPU time)",
+    )
     parser.add_argument("--runs_dir", default=None, help="where the trained variants go")
     parser.add_argument("--num_samples", type=int, default=500)
     parser.add_argument("--classifier", default=None, help="evaluation classifier folder (else trained)")
@@ -60,7 +69,17 @@ def main(argv=None) -> list[dict]:
     base = parse_config(StackGANTrainingConfig, rest)
     output_dir = Path(base.output_dir)
     runs_dir = Path(args.runs_dir or output_dir / "runs")
-    variants = upsampling_variants() if args.ablation else text_encoder_variants(args.encoders)
+    if args.ablation == "upsampling":
+        variants = upsampling_variants()
+    elif args.ablation == "conditioning":
+        variants = conditioning_variants(args.variants)
+    else:
+        variants = text_encoder_variants(args.encoders)
+    budgets = dict(item.split("=", 1) for item in args.steps_per_variant)
+    variants = [
+        Variant(v.name, {**v.overrides, "max_train_steps": int(budgets[v.name])}) if v.name in budgets else v
+        for v in variants
+    ]
 
     def split(name, size):
         return load_stackgan_dataset(
@@ -71,7 +90,9 @@ def main(argv=None) -> list[dict]:
             seed=base.seed,
         )
 
-    size = 304 if args.ablation else 76  # real images at the largest resolution a variant generates
+    size = (
+        304 if args.ablation == "upsampling" else 76
+    )  # real images at the largest resolution a variant generates
     train_split, test = split(base.dataset_split, size), split("test", size)
 
     def train_judge():
@@ -94,7 +115,9 @@ def main(argv=None) -> list[dict]:
         reuse_runs=args.reuse_runs,
     )
     output_dir.mkdir(parents=True, exist_ok=True)
-    title = "Upsampling ablation" if args.ablation else "Text encoders"
+    title = {"upsampling": "Upsampling ablation", "conditioning": "Conditioning ablation"}.get(
+        args.ablation, "Text encoders"
+    )
     command = "python scripts/compare_text_encoders.py " + " ".join(sys.argv[1:] if argv is None else argv)
     table = comparison_table(records)
     (output_dir / "table.md").write_text(

@@ -76,7 +76,7 @@ def _stackgan(args) -> dict:
 
 
 def _default_classifier_dir(args) -> str:
-    if args.dataset == "synthetic-birds":
+    if args.dataset in ("synthetic-birds", "synthetic-birds-oracle"):  # same images: one judge
         name = f"synthetic-birds-{args.synthetic_num_images}-seed{args.data_seed}"
     else:
         name = re.sub(r"[^A-Za-z0-9_.-]+", "_", str(Path(args.dataset).resolve()).strip("/"))

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import base64
 import html
-import json
 import re
 import shutil
 import subprocess
@@ -28,6 +27,7 @@ from .models import (
     StackGANStage2Discriminator,
     StackGANStage2Generator,
     count_parameters,
+    discriminator_condition,
 )
 
 # ----------------------------------------------------------------------------------------------------------
@@ -74,7 +74,7 @@ def architecture_tables(stage1_config: dict, stage2_config: dict | None, discrim
     text, noise = torch.zeros(1, dim), torch.zeros(1, g1.config.noise_dim)
     tables = {"Stage-I generator": (layer_table(g1, text, noise), count_parameters(g1))}
     d1 = StackGANStage1Discriminator(**discriminators[1])
-    condition = torch.zeros(1, d1.config.condition_dim)
+    condition = torch.zeros(1, d1.config.text_embedding_dim or d1.config.condition_dim)
     tables["Stage-I discriminator"] = (
         layer_table(d1, torch.zeros(1, 3, 64, 64), condition),
         count_parameters(d1),
@@ -86,7 +86,7 @@ def architecture_tables(stage1_config: dict, stage2_config: dict | None, discrim
             count_parameters(g2),
         )
         d2 = StackGANStage2Discriminator(**discriminators[2])
-        condition = torch.zeros(1, d2.config.condition_dim)
+        condition = torch.zeros(1, d2.config.text_embedding_dim or d2.config.condition_dim)
         tables["Stage-II discriminator"] = (
             layer_table(d2, torch.zeros(1, 3, 256, 256), condition),
             count_parameters(d2),
@@ -98,30 +98,14 @@ def architecture_tables(stage1_config: dict, stage2_config: dict | None, discrim
 # The discriminator's confusion matrix
 # ----------------------------------------------------------------------------------------------------------
 
-CATEGORIES = ("real, matching text", "real, mismatched text", "generated")
-
 
 def load_discriminator(run_dir: Path, stage: int):
-    """The run's discriminator: ``discriminator/`` (saved at the end of training) or, for older runs, the
-    newest checkpoint's second model, rebuilt from the run's config."""
+    """The run's final discriminator, ``run_dir/discriminator/`` (saved at the end of training)."""
     cls = StackGANStage1Discriminator if stage == 1 else StackGANStage2Discriminator
-    if (run_dir / "discriminator" / "config.json").is_file():
-        return cls.from_pretrained(run_dir / "discriminator")
-    from safetensors.torch import load_file
-
-    from .training_utils import list_checkpoints
-
-    checkpoints = list_checkpoints(run_dir)
-    if not checkpoints:
-        raise FileNotFoundError(f"{run_dir}: no discriminator/ folder and no checkpoint to read it from.")
-    config = json.loads((run_dir / f"stage{stage}_summary.json").read_text())["config"]
-    discriminator = cls(
-        condition_dim=config["condition_dim"],
-        base_channels=config["discriminator_channels"],  # Stage-II's run config holds its own width
-        use_unconditional_logits=config["use_unconditional_logits"],
-    )
-    discriminator.load_state_dict(load_file(checkpoints[-1] / "model_1.safetensors"))
-    return discriminator
+    folder = Path(run_dir) / "discriminator"
+    if not (folder / "config.json").is_file():
+        raise FileNotFoundError(f"{folder}: no discriminator saved there (it is written when a run ends).")
+    return cls.from_pretrained(folder)
 
 
 @torch.inference_mode()
@@ -150,7 +134,8 @@ def confusion_matrix(
     for row, images in enumerate(kinds):
         for start in range(0, len(images), batch_size):
             chunk = images[start : start + batch_size].float()
-            logits = discriminator(chunk, mu[start : start + batch_size], return_dict=False)[1].flatten()
+            condition = discriminator_condition(discriminator, text, mu)[start : start + batch_size]
+            logits = discriminator(chunk, condition, return_dict=False)[1].flatten()
             accepted = int((logits > 0).sum())
             counts[row] += (accepted, len(logits) - accepted)
     discriminator.eval()

@@ -7,6 +7,9 @@ from pathlib import Path
 import datasets
 
 SYNTHETIC_BIRDS = "synthetic-birds"
+# Synthetic birds whose `embeddings` are their attribute one-hots: a development diagnostic that separates
+# what the GAN cannot draw from what a text encoder cannot say (train with --text_encoder precomputed).
+SYNTHETIC_BIRDS_ORACLE = "synthetic-birds-oracle"
 
 
 def load_stackgan_dataset(
@@ -30,8 +33,8 @@ def load_stackgan_dataset(
             ``captions`` / ``class_id``. A caption column holding one string per row becomes a 1-item list.
         synthetic_num_images / synthetic_image_size: size of the generated synthetic-birds split.
     """
-    if dataset == SYNTHETIC_BIRDS:
-        from .synthetic_birds import load_synthetic_birds
+    if dataset in (SYNTHETIC_BIRDS, SYNTHETIC_BIRDS_ORACLE):
+        from .synthetic_birds import add_oracle_embeddings, load_synthetic_birds
 
         splits = load_synthetic_birds(
             num_train=synthetic_num_images,
@@ -39,7 +42,7 @@ def load_stackgan_dataset(
             image_size=synthetic_image_size,
             seed=seed,
         )
-        return splits[split]
+        return add_oracle_embeddings(splits[split]) if dataset == SYNTHETIC_BIRDS_ORACLE else splits[split]
     path = Path(dataset)
     if path.is_dir() and ((path / "dataset_dict.json").is_file() or (path / "dataset_info.json").is_file()):
         loaded = datasets.load_from_disk(str(path))

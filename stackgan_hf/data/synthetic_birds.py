@@ -53,6 +53,7 @@ from PIL import Image, ImageDraw
 
 __all__ = [
     "ATTRIBUTES",
+    "add_oracle_embeddings",
     "BACKGROUNDS",
     "BEAK_COLOR",
     "COLORS",
@@ -669,3 +670,26 @@ def load_synthetic_birds(
             for split, number in (("train", num_train), ("test", num_test))
         }
     )
+
+
+def oracle_embedding(crown: int, wing: int, breast: int) -> np.ndarray:
+    """The ``[24]`` oracle condition of a colour combination: the three colours' one-hots, standardised
+    (each unit has mean 0 and variance 1 over uniformly drawn colours)."""
+    one_hot = np.zeros(3 * len(COLOR_NAMES), dtype=np.float32)
+    for part, colour in enumerate((crown, wing, breast)):
+        one_hot[part * len(COLOR_NAMES) + colour] = 1.0
+    share = 1.0 / len(COLOR_NAMES)
+    return (one_hot - share) / math.sqrt(share * (1 - share))
+
+
+def add_oracle_embeddings(dataset: datasets.Dataset) -> datasets.Dataset:
+    """``dataset`` with an ``embeddings`` column ``[NUM_CAPTIONS, 24]``: every caption's "embedding" is the
+    exact attribute code of :func:`oracle_embedding`. A development diagnostic (``--dataset
+    synthetic-birds-oracle --text_encoder precomputed``): a perfect text encoder, so what the GAN still
+    gets wrong is the GAN's."""
+    codes = [
+        np.repeat(oracle_embedding(c, w, b)[None], NUM_CAPTIONS, axis=0).tolist()
+        for c, w, b in zip(dataset["crown_color"], dataset["wing_color"], dataset["breast_color"])
+    ]
+    feature = datasets.Array2D((NUM_CAPTIONS, 3 * len(COLOR_NAMES)), "float32")
+    return dataset.add_column("embeddings", codes, feature=feature)

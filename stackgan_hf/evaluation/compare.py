@@ -46,6 +46,35 @@ def upsampling_variants() -> list[Variant]:
     return [Variant(mode, {"upsample_mode": mode, "stage": "both"}) for mode in ("nearest", "pixel_shuffle")]
 
 
+def conditioning_variants(names: Sequence[str] | None = None) -> list[Variant]:
+    """The text-conditioning ablation (Stage-I): the StackGAN-Pytorch conditioning, the paper's (LeakyReLU
+    CA and the discriminator's own text projection, now the default), and each option from the field on
+    top of the paper's, one at a time. ``names`` picks a subset (in this order) or adds ``a+b`` combinations
+    of the options."""
+    paper = {"stage": "1", "ca_activation": "leaky_relu", "discriminator_condition": "text"}
+    options = {
+        "pytorch_parity": {"stage": "1", "ca_activation": "relu", "discriminator_condition": "generator_mu"},
+        "paper": paper,
+        "hinge_ma_gp": {"adversarial_loss": "hinge", "ma_gp_weight": 2.0},
+        "dfgan_adam": {"adam_betas": [0.0, 0.9], "generator_lr": 1e-4, "discriminator_lr": 4e-4},
+        "diffaugment": {"diffaugment": "translation,cutout"},
+        "diffaugment_color": {"diffaugment": "color,translation,cutout"},
+        "spectral_norm": {"discriminator_norm": "spectral"},
+        "projection": {"discriminator_head": "projection"},
+        "ema": {"use_ema": True},
+        "more_birds": {"synthetic_num_images": 16384},
+    }
+    variants = []
+    for name in names or list(options):
+        overrides = dict(paper)
+        for part in name.split("+"):
+            if part not in options:
+                raise ValueError(f"Unknown conditioning variant {part!r}: choose from {list(options)}.")
+            overrides.update(options[part])
+        variants.append(Variant(name, overrides))
+    return variants
+
+
 def run_variants(
     base: StackGANTrainingConfig,
     variants: Sequence[Variant],

@@ -1,8 +1,8 @@
 """StackGAN networks as diffusers models (``ModelMixin`` + ``ConfigMixin``)."""
 
 from .conditioning import ConditioningAugmentation, ConditioningAugmentationOutput
+from .discriminator import StackGANDiscriminatorOutput, discriminator_condition
 from .stage1 import (
-    StackGANDiscriminatorOutput,
     StackGANGeneratorOutput,
     StackGANStage1Discriminator,
     StackGANStage1Generator,
@@ -18,6 +18,7 @@ __all__ = [
     "StackGANStage1Generator",
     "StackGANStage2Discriminator",
     "StackGANStage2Generator",
+    "discriminator_condition",
 ]
 
 

@@ -13,6 +13,8 @@ from torch import nn
 
 from .layers import init_stackgan_weights_
 
+CA_ACTIVATIONS = {"leaky_relu": lambda: nn.LeakyReLU(0.2), "relu": nn.ReLU}
+
 
 @dataclass
 class ConditioningAugmentationOutput(BaseOutput):
@@ -26,22 +28,32 @@ class ConditioningAugmentationOutput(BaseOutput):
 class ConditioningAugmentation(ModelMixin, ConfigMixin):
     """Maps a text embedding to a Gaussian and samples a condition code from it.
 
-    A fully connected layer + ReLU gives ``mu`` and ``logvar`` (each ``condition_dim`` wide); the code is
-    ``c = mu + exp(logvar / 2) * eps`` with ``eps ~ N(0, I)``. Sampling smooths the sparse text-embedding
-    manifold; the trainer adds ``KL(N(mu, sigma) || N(0, I))`` to the generator loss.
+    A fully connected layer + an activation gives ``mu`` and ``logvar`` (each ``condition_dim`` wide); the
+    code is ``c = mu + exp(logvar / 2) * eps`` with ``eps ~ N(0, I)``. Sampling smooths the sparse
+    text-embedding manifold; the trainer adds ``KL(N(mu, sigma) || N(0, I))`` to the generator loss.
+
+    The activation is LeakyReLU(0.2) as in the TF original (``generate_condition``). The PyTorch port's ReLU
+    (``activation="relu"``, kept for parity) forces ``mu >= 0`` and ``logvar >= 0``, i.e. ``sigma >= 1``:
+    while the KL term pulls ``mu`` to 0 the code becomes mostly unit noise, and units pushed below 0 never
+    get a gradient again.
 
     Args:
         text_embedding_dim: ``D``, width of the text embedding (1024 for char-CNN-RNN, 512 for CLIP ViT-B/32).
         condition_dim: width of the condition code (128 in StackGAN).
+        activation: ``"leaky_relu"`` (TF StackGAN, the default) or ``"relu"`` (StackGAN-Pytorch).
 
     Shapes: ``text_embeddings [B, D] -> condition, mu, logvar [B, condition_dim]``.
     """
 
     @register_to_config
-    def __init__(self, text_embedding_dim: int = 1024, condition_dim: int = 128):
+    def __init__(
+        self, text_embedding_dim: int = 1024, condition_dim: int = 128, activation: str = "leaky_relu"
+    ):
         super().__init__()
+        if activation not in CA_ACTIVATIONS:
+            raise ValueError(f"activation must be one of {tuple(CA_ACTIVATIONS)}, got {activation!r}.")
         self.fc = nn.Linear(text_embedding_dim, condition_dim * 2)
-        self.act = nn.ReLU(inplace=True)
+        self.act = CA_ACTIVATIONS[activation]()
         init_stackgan_weights_(self)
 
     def forward(

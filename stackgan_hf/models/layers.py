@@ -94,50 +94,6 @@ class ResidualBlock(nn.Module):
         return self.act(hidden_states + self.block(hidden_states))
 
 
-def down_block(in_channels: int, out_channels: int, batch_norm: bool = True) -> nn.Sequential:
-    """Halves the resolution: 4x4 conv, stride 2, then BatchNorm (optional) and LeakyReLU(0.2).
-
-    ``[B, in_channels, H, W] -> [B, out_channels, H/2, W/2]``.
-    """
-    layers: list[nn.Module] = [nn.Conv2d(in_channels, out_channels, 4, stride=2, padding=1, bias=False)]
-    if batch_norm:
-        layers.append(nn.BatchNorm2d(out_channels))
-    layers.append(nn.LeakyReLU(0.2, inplace=True))
-    return nn.Sequential(*layers)
-
-
-class DiscriminatorLogits(nn.Module):
-    """One logit per image from a ``[B, C, 4, 4]`` feature map, optionally conditioned on a text code.
-
-    Conditional: the ``[B, condition_dim]`` code is tiled to 4x4, concatenated with the features, mixed by
-    a 3x3 conv + BN + LeakyReLU, then a 4x4 conv gives ``[B]`` logits. Unconditional: the 4x4 conv alone.
-    Logits are returned without a sigmoid: losses use ``BCEWithLogits``, which is safe under mixed precision.
-    """
-
-    def __init__(self, feature_channels: int, condition_dim: int = 0):
-        super().__init__()
-        self.condition_dim = condition_dim
-        if condition_dim > 0:
-            self.joint = nn.Sequential(
-                conv3x3(feature_channels + condition_dim, feature_channels),
-                nn.BatchNorm2d(feature_channels),
-                nn.LeakyReLU(0.2, inplace=True),
-            )
-        else:
-            self.joint = nn.Identity()
-        self.to_logit = nn.Conv2d(feature_channels, 1, kernel_size=4, stride=4)
-
-    def forward(self, features: torch.Tensor, condition: torch.Tensor | None = None) -> torch.Tensor:
-        if self.condition_dim > 0:
-            if condition is None:
-                raise ValueError(
-                    "This logits head is conditional: pass a `condition` of shape [B, condition_dim]."
-                )
-            tiled = condition[:, :, None, None].expand(-1, -1, features.shape[2], features.shape[3])
-            features = torch.cat([features, tiled.to(features.dtype)], dim=1)
-        return self.to_logit(self.joint(features)).flatten()
-
-
 @torch.no_grad()
 def init_stackgan_weights_(model: nn.Module, std: float = 0.02) -> None:
     """StackGAN's initialisation: conv/linear weights ~ N(0, std), biases 0, BatchNorm scale ~ N(1, std).

@@ -11,14 +11,22 @@ from diffusers.utils import BaseOutput
 from torch import nn
 
 from .conditioning import ConditioningAugmentation
-from .layers import (
-    DiscriminatorLogits,
-    UpBlock,
-    check_upsample_mode,
-    conv3x3,
+from .discriminator import (
+    StackGANDiscriminatorMixin,
+    StackGANDiscriminatorOutput,
+    apply_spectral_norm_,
+    build_heads,
+    check_discriminator_options,
     down_block,
-    init_stackgan_weights_,
 )
+from .layers import UpBlock, check_upsample_mode, conv3x3, init_stackgan_weights_
+
+__all__ = [
+    "StackGANDiscriminatorOutput",
+    "StackGANGeneratorOutput",
+    "StackGANStage1Discriminator",
+    "StackGANStage1Generator",
+]
 
 
 @dataclass
@@ -28,16 +36,6 @@ class StackGANGeneratorOutput(BaseOutput):
     images: torch.Tensor
     mu: torch.Tensor
     logvar: torch.Tensor
-
-
-@dataclass
-class StackGANDiscriminatorOutput(BaseOutput):
-    """``features`` ``[B, 8 * base_channels, 4, 4]``; ``conditional_logits`` ``[B]`` (when a condition
-    was given); ``unconditional_logits`` ``[B]`` (when the model has that head)."""
-
-    features: torch.Tensor
-    conditional_logits: torch.Tensor | None = None
-    unconditional_logits: torch.Tensor | None = None
 
 
 class StackGANStage1Generator(ModelMixin, ConfigMixin):
@@ -53,6 +51,8 @@ class StackGANStage1Generator(ModelMixin, ConfigMixin):
         condition_dim: width of the CA code (128).
         base_channels: generator width ``Ng`` (128); the first feature map has ``8 * Ng`` channels.
         upsample_mode: ``"nearest"`` (the paper) or ``"pixel_shuffle"``.
+        ca_activation: the conditioning augmentation's activation, ``"leaky_relu"`` (TF StackGAN) or
+            ``"relu"`` (StackGAN-Pytorch); see :class:`ConditioningAugmentation`.
 
     Shapes: ``text_embeddings [B, D]``, ``noise [B, noise_dim] -> images [B, 3, 64, 64]``, ``mu, logvar
     [B, condition_dim]``.
@@ -66,13 +66,14 @@ class StackGANStage1Generator(ModelMixin, ConfigMixin):
         condition_dim: int = 128,
         base_channels: int = 128,
         upsample_mode: str = "nearest",
+        ca_activation: str = "leaky_relu",
     ):
         super().__init__()
         check_upsample_mode(upsample_mode)
         if base_channels % 2:
             raise ValueError(f"base_channels must be even, got {base_channels}.")
         width = base_channels * 8
-        self.conditioning = ConditioningAugmentation(text_embedding_dim, condition_dim)
+        self.conditioning = ConditioningAugmentation(text_embedding_dim, condition_dim, ca_activation)
         self.project = nn.Sequential(
             nn.Linear(noise_dim + condition_dim, width * 4 * 4, bias=False),
             nn.BatchNorm1d(width * 4 * 4),
@@ -106,51 +107,24 @@ class StackGANStage1Generator(ModelMixin, ConfigMixin):
         return StackGANGeneratorOutput(images=images, mu=mu, logvar=logvar)
 
 
-class StackGANDiscriminatorMixin:
-    """Shared forward of the two discriminators: ``encode`` the image, then apply the logit heads.
-
-    Subclasses set ``image_size`` and build ``image_encoder``, ``conditional_head``, ``unconditional_head``.
-    """
-
-    image_size: int
-
-    def encode(self, images: torch.Tensor) -> torch.Tensor:
-        size = self.image_size
-        if images.ndim != 4 or tuple(images.shape[1:]) != (3, size, size):
-            raise ValueError(f"images must have shape [B, 3, {size}, {size}], got {list(images.shape)}.")
-        return self.image_encoder(images)
-
-    def forward(
-        self,
-        images: torch.Tensor,
-        condition: torch.Tensor | None = None,
-        return_dict: bool = True,
-    ) -> StackGANDiscriminatorOutput | tuple:
-        """Scores images; ``condition`` is the CA mean ``mu`` ``[B, condition_dim]`` of the matching text."""
-        features = self.encode(images)
-        conditional = self.conditional_head(features, condition) if condition is not None else None
-        unconditional = self.unconditional_head(features) if self.unconditional_head is not None else None
-        if not return_dict:
-            return features, conditional, unconditional
-        return StackGANDiscriminatorOutput(
-            features=features, conditional_logits=conditional, unconditional_logits=unconditional
-        )
-
-
 class StackGANStage1Discriminator(StackGANDiscriminatorMixin, ModelMixin, ConfigMixin):
     """Stage-I matching-aware discriminator for 64x64 images.
 
     Four stride-2 down-blocks encode the image to ``[B, 8 * base_channels, 4, 4]``; the conditional head
-    scores (image, text) pairs with the text's CA mean ``mu``; the optional unconditional head (StackGAN-v2)
-    scores realism alone. Outputs are logits.
+    scores (image, text) pairs; the optional unconditional head (StackGAN-v2) scores realism alone. Outputs
+    are logits. See :mod:`stackgan_hf.models.discriminator` for the text path, heads and normalisation.
 
     Args:
-        condition_dim: width of the CA code the conditional head takes (128).
+        condition_dim: width of the text code the conditional head takes (128).
         base_channels: discriminator width ``Nd`` (64).
         use_unconditional_logits: also build the unconditional head.
+        text_embedding_dim: ``D`` to own a text projection (FC + LeakyReLU to ``condition_dim``) and take
+            the raw text embedding; ``None`` to take the generator's CA mean instead (StackGAN-Pytorch).
+        conditional_head_type: ``"concat"`` (the paper) or ``"projection"`` (Miyato and Koyama, 2018).
+        norm: ``"batch"`` (the paper), ``"spectral"`` or ``"none"``.
 
-    Shapes: ``images [B, 3, 64, 64]``, ``condition [B, condition_dim]`` -> ``features [B, 8 Nd, 4, 4]``,
-    ``conditional_logits [B]``, ``unconditional_logits [B]``.
+    Shapes: ``images [B, 3, 64, 64]``, ``condition [B, D]`` (or ``[B, condition_dim]``) -> ``features
+    [B, 8 Nd, 4, 4]``, ``conditional_logits [B]``, ``unconditional_logits [B]``.
     """
 
     image_size = 64
@@ -161,15 +135,20 @@ class StackGANStage1Discriminator(StackGANDiscriminatorMixin, ModelMixin, Config
         condition_dim: int = 128,
         base_channels: int = 64,
         use_unconditional_logits: bool = False,
+        text_embedding_dim: int | None = None,
+        conditional_head_type: str = "concat",
+        norm: str = "batch",
     ):
         super().__init__()
-        ndf = base_channels
+        check_discriminator_options(norm, conditional_head_type)
+        ndf, batch_norm = base_channels, norm == "batch"
         self.image_encoder = nn.Sequential(
             down_block(3, ndf, batch_norm=False),  # 32x32
-            down_block(ndf, ndf * 2),  # 16x16
-            down_block(ndf * 2, ndf * 4),  # 8x8
-            down_block(ndf * 4, ndf * 8),  # 4x4
+            down_block(ndf, ndf * 2, batch_norm),  # 16x16
+            down_block(ndf * 2, ndf * 4, batch_norm),  # 8x8
+            down_block(ndf * 4, ndf * 8, batch_norm),  # 4x4
         )
-        self.conditional_head = DiscriminatorLogits(ndf * 8, condition_dim)
-        self.unconditional_head = DiscriminatorLogits(ndf * 8) if use_unconditional_logits else None
+        build_heads(self, ndf * 8, self.config)
         init_stackgan_weights_(self)
+        if norm == "spectral":
+            apply_spectral_norm_(self)

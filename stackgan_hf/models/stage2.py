@@ -8,16 +8,16 @@ from diffusers.configuration_utils import register_to_config
 from torch import nn
 
 from .conditioning import ConditioningAugmentation
-from .layers import (
-    DiscriminatorLogits,
-    ResidualBlock,
-    UpBlock,
-    check_upsample_mode,
-    conv3x3,
+from .discriminator import (
+    StackGANDiscriminatorMixin,
+    apply_spectral_norm_,
+    build_heads,
+    check_discriminator_options,
+    conv_block,
     down_block,
-    init_stackgan_weights_,
 )
-from .stage1 import StackGANDiscriminatorMixin, StackGANGeneratorOutput
+from .layers import ResidualBlock, UpBlock, check_upsample_mode, conv3x3, init_stackgan_weights_
+from .stage1 import StackGANGeneratorOutput
 
 
 class StackGANStage2Generator(ModelMixin, ConfigMixin):
@@ -34,6 +34,7 @@ class StackGANStage2Generator(ModelMixin, ConfigMixin):
         base_channels: generator width ``Ng`` (128).
         num_residual_blocks: residual blocks at 16x16 (4 in the official birds configuration).
         upsample_mode: ``"nearest"`` (the paper) or ``"pixel_shuffle"``.
+        ca_activation: ``"leaky_relu"`` (TF StackGAN) or ``"relu"`` (StackGAN-Pytorch).
 
     Shapes: ``stage1_images [B, 3, 64, 64]`` in ``[-1, 1]``, ``text_embeddings [B, D]`` ->
     ``images [B, 3, 256, 256]`` in ``[-1, 1]``, ``mu, logvar [B, condition_dim]``.
@@ -47,13 +48,14 @@ class StackGANStage2Generator(ModelMixin, ConfigMixin):
         base_channels: int = 128,
         num_residual_blocks: int = 4,
         upsample_mode: str = "nearest",
+        ca_activation: str = "leaky_relu",
     ):
         super().__init__()
         check_upsample_mode(upsample_mode)
         if base_channels % 4:
             raise ValueError(f"base_channels must be a multiple of 4, got {base_channels}.")
         ngf = base_channels
-        self.conditioning = ConditioningAugmentation(text_embedding_dim, condition_dim)
+        self.conditioning = ConditioningAugmentation(text_embedding_dim, condition_dim, ca_activation)
         self.image_encoder = nn.Sequential(
             conv3x3(3, ngf),
             nn.ReLU(inplace=True),  # 64x64
@@ -105,39 +107,39 @@ class StackGANStage2Discriminator(StackGANDiscriminatorMixin, ModelMixin, Config
     """Stage-II matching-aware discriminator for 256x256 images.
 
     Six stride-2 down-blocks take the image to ``[B, 32 * base_channels, 4, 4]``; two 3x3 conv blocks bring
-    it back to ``8 * base_channels`` channels; the same conditional / unconditional logit heads as Stage-I.
+    it back to ``8 * base_channels`` channels; the same heads and options as Stage-I
+    (:class:`~stackgan_hf.models.StackGANStage1Discriminator`).
 
-    Args:
-        condition_dim: width of the CA code the conditional head takes (128).
-        base_channels: discriminator width ``Nd`` (64).
-        use_unconditional_logits: also build the unconditional head.
-
-    Shapes: ``images [B, 3, 256, 256]``, ``condition [B, condition_dim]`` -> ``features [B, 8 Nd, 4, 4]``,
-    ``conditional_logits [B]``, ``unconditional_logits [B]``.
+    Shapes: ``images [B, 3, 256, 256]``, ``condition [B, D]`` (or ``[B, condition_dim]``) -> ``features
+    [B, 8 Nd, 4, 4]``, ``conditional_logits [B]``, ``unconditional_logits [B]``.
     """
 
     image_size = 256
 
     @register_to_config
     def __init__(
-        self, condition_dim: int = 128, base_channels: int = 64, use_unconditional_logits: bool = False
+        self,
+        condition_dim: int = 128,
+        base_channels: int = 64,
+        use_unconditional_logits: bool = False,
+        text_embedding_dim: int | None = None,
+        conditional_head_type: str = "concat",
+        norm: str = "batch",
     ):
         super().__init__()
-        ndf = base_channels
+        check_discriminator_options(norm, conditional_head_type)
+        ndf, batch_norm = base_channels, norm == "batch"
         self.image_encoder = nn.Sequential(
             down_block(3, ndf, batch_norm=False),  # 128x128
-            down_block(ndf, ndf * 2),  # 64x64
-            down_block(ndf * 2, ndf * 4),  # 32x32
-            down_block(ndf * 4, ndf * 8),  # 16x16
-            down_block(ndf * 8, ndf * 16),  # 8x8
-            down_block(ndf * 16, ndf * 32),  # 4x4
-            conv3x3(ndf * 32, ndf * 16),
-            nn.BatchNorm2d(ndf * 16),
-            nn.LeakyReLU(0.2, inplace=True),
-            conv3x3(ndf * 16, ndf * 8),
-            nn.BatchNorm2d(ndf * 8),
-            nn.LeakyReLU(0.2, inplace=True),
+            down_block(ndf, ndf * 2, batch_norm),  # 64x64
+            down_block(ndf * 2, ndf * 4, batch_norm),  # 32x32
+            down_block(ndf * 4, ndf * 8, batch_norm),  # 16x16
+            down_block(ndf * 8, ndf * 16, batch_norm),  # 8x8
+            down_block(ndf * 16, ndf * 32, batch_norm),  # 4x4
+            conv_block(ndf * 32, ndf * 16, batch_norm),
+            conv_block(ndf * 16, ndf * 8, batch_norm),
         )
-        self.conditional_head = DiscriminatorLogits(ndf * 8, condition_dim)
-        self.unconditional_head = DiscriminatorLogits(ndf * 8) if use_unconditional_logits else None
+        build_heads(self, ndf * 8, self.config)
         init_stackgan_weights_(self)
+        if norm == "spectral":
+            apply_spectral_norm_(self)

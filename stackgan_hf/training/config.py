@@ -41,6 +41,22 @@ class StackGANTrainingConfig:
     upsample_mode: Literal["nearest", "pixel_shuffle"] = "nearest"
     use_unconditional_logits: bool = False
 
+    # Text conditioning (the defaults are the paper's and the TF original's)
+    # The CA's activation: LeakyReLU(0.2) as TF StackGAN; "relu" as StackGAN-Pytorch (kept for parity).
+    ca_activation: Literal["leaky_relu", "relu"] = "leaky_relu"
+    # What the discriminator is conditioned on: "text", its own FC + LeakyReLU compression of the raw text
+    # embedding (paper section 3.2, TF `context_embedding`); "generator_mu", the generator's CA mean
+    # (StackGAN-Pytorch, kept for parity).
+    discriminator_condition: Literal["text", "generator_mu"] = "text"
+
+    # Options beyond StackGAN-v1, all off by default (see README "Conditioning options")
+    discriminator_head: Literal["concat", "projection"] = "concat"  # projection: Miyato and Koyama 2018
+    discriminator_norm: Literal["batch", "spectral", "none"] = "batch"
+    adversarial_loss: Literal["bce", "hinge"] = "bce"  # hinge: DF-GAN
+    ma_gp_weight: float = 0.0  # DF-GAN's matching-aware gradient penalty (DF-GAN: 2.0)
+    ma_gp_power: float = 6.0
+    diffaugment: str = ""  # DiffAugment policy, e.g. "translation,cutout" ("color" changes colours)
+
     # Optimisation (StackGAN: Adam 2e-4, betas (0.5, 0.999), halved every lr_decay_epochs, KL weight 2)
     train_batch_size: int = 64
     num_train_epochs: int = 600
@@ -78,6 +94,10 @@ class StackGANTrainingConfig:
     report_to: Literal["tensorboard", "none"] = "tensorboard"
     logging_steps: int = 10
     sample_steps: int = 500
+    # Conditioning diagnostics (dead CA units, mu's norm, the discriminator's accuracy on real/matching and
+    # real/mismatched pairs of a fixed held-out batch), every logging_steps, in the logs and the history.
+    diagnostics_split: str | None = "test"  # None or a missing split: no held-out diagnostics
+    diagnostics_batch_size: int = 64
     validation_prompts: list[str] = field(default_factory=list)  # empty: 8 captions of the dataset
 
     # Hub

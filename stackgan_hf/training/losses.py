@@ -15,9 +15,34 @@ def kl_divergence(mu: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
     return torch.mean(-0.5 * (1 + logvar - mu.pow(2) - logvar.exp()))
 
 
+ADVERSARIAL_LOSSES = ("bce", "hinge")
+
+
 def _bce(logits: torch.Tensor, target: float) -> torch.Tensor:
     logits = logits.float()
     return F.binary_cross_entropy_with_logits(logits, torch.full_like(logits, target))
+
+
+def _discriminator_term(logits: torch.Tensor, real: bool, loss: str) -> torch.Tensor:
+    """One term of the discriminator loss: ``logits`` should be scored real (``real=True``) or fake.
+    ``"bce"``: binary cross-entropy on logits (StackGAN); ``"hinge"``: ``mean(relu(1 -+ logits))``
+    (DF-GAN, SAGAN)."""
+    if loss == "bce":
+        return _bce(logits, 1.0 if real else 0.0)
+    if loss == "hinge":
+        logits = logits.float()
+        return F.relu(1.0 - logits).mean() if real else F.relu(1.0 + logits).mean()
+    raise ValueError(f"adversarial loss must be one of {ADVERSARIAL_LOSSES}, got {loss!r}.")
+
+
+def _generator_term(logits: torch.Tensor, loss: str) -> torch.Tensor:
+    """The generator's term for one head: non-saturating BCE towards "real", or the hinge generator loss
+    ``-mean(logits)``."""
+    if loss == "bce":
+        return _bce(logits, 1.0)
+    if loss == "hinge":
+        return -logits.float().mean()
+    raise ValueError(f"adversarial loss must be one of {ADVERSARIAL_LOSSES}, got {loss!r}.")
 
 
 @dataclass
@@ -34,31 +59,58 @@ def discriminator_loss(
     fake_logits: torch.Tensor,
     real_unconditional: torch.Tensor | None = None,
     fake_unconditional: torch.Tensor | None = None,
+    loss: str = "bce",
 ) -> DiscriminatorLosses:
-    """Matching-aware loss: ``real/matching + (real/mismatched + fake) / 2``.
+    """Matching-aware loss, exactly as StackGAN-Pytorch's ``compute_discriminator_loss``.
 
-    With the optional unconditional head (StackGAN-v2), its real and fake terms are averaged into the
-    conditional real and fake terms, as the official PyTorch code does.
+    Without the unconditional head: ``total = real + (mismatched + fake) / 2``.
+    With it (StackGAN-v2): ``total = (real + uncond_real) / 2 + (fake + mismatched + uncond_fake) / 3``,
+    and the reported ``real`` and ``fake`` terms are the averages of their conditional and unconditional
+    parts. ``loss``: ``"bce"`` (the paper) or ``"hinge"``.
     """
-    real = _bce(real_logits, 1.0)
-    mismatched = _bce(mismatched_logits, 0.0)
-    fake = _bce(fake_logits, 0.0)
-    if real_unconditional is not None and fake_unconditional is not None:
-        real = (real + _bce(real_unconditional, 1.0)) / 2
-        fake = (fake + _bce(fake_unconditional, 0.0)) / 2
+    real = _discriminator_term(real_logits, True, loss)
+    mismatched = _discriminator_term(mismatched_logits, False, loss)
+    fake = _discriminator_term(fake_logits, False, loss)
+    if real_unconditional is None or fake_unconditional is None:
+        return DiscriminatorLosses(
+            total=real + (mismatched + fake) / 2, real=real, mismatched=mismatched, fake=fake
+        )
+    real_u = _discriminator_term(real_unconditional, True, loss)
+    fake_u = _discriminator_term(fake_unconditional, False, loss)
     return DiscriminatorLosses(
-        total=real + (mismatched + fake) / 2, real=real, mismatched=mismatched, fake=fake
+        total=(real + real_u) / 2 + (fake + mismatched + fake_u) / 3,
+        real=(real + real_u) / 2,
+        mismatched=mismatched,
+        fake=(fake + fake_u) / 2,
     )
 
 
 def generator_adversarial_loss(
-    fake_logits: torch.Tensor, fake_unconditional: torch.Tensor | None = None
+    fake_logits: torch.Tensor, fake_unconditional: torch.Tensor | None = None, loss: str = "bce"
 ) -> torch.Tensor:
-    """Non-saturating generator loss: the fakes should be scored real (and matching)."""
-    loss = _bce(fake_logits, 1.0)
+    """The fakes should be scored real (and matching): StackGAN-Pytorch's ``compute_generator_loss``, the
+    conditional term plus (with the unconditional head) the unconditional one, a sum."""
+    total = _generator_term(fake_logits, loss)
     if fake_unconditional is not None:
-        loss = (loss + _bce(fake_unconditional, 1.0)) / 2
-    return loss
+        total = total + _generator_term(fake_unconditional, loss)
+    return total
+
+
+def matching_aware_gradient_penalty(
+    real_logits: torch.Tensor,
+    images: torch.Tensor,
+    text: torch.Tensor,
+    weight: float = 2.0,
+    power: float = 6.0,
+) -> torch.Tensor:
+    """DF-GAN's matching-aware zero-centred gradient penalty (Tao et al., CVPR 2022, eq. 4):
+    ``weight * mean_i(||(d D / d image_i, d D / d text_i)||_2 ^ power)`` on real, matching pairs; it
+    flattens the discriminator's surface around them so the generator gets smooth gradients towards
+    images that match their text. ``images`` and ``text`` must be the leaves ``real_logits`` was computed
+    from, with ``requires_grad`` set; weight 2 and power 6 are DF-GAN's."""
+    grads = torch.autograd.grad(real_logits.float().sum(), (images, text), create_graph=True)
+    norms = torch.cat([g.float().flatten(1) for g in grads], dim=1).norm(dim=1)
+    return weight * norms.pow(power).mean()
 
 
 def _colour_statistics(images: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:

@@ -9,13 +9,31 @@ from dataclasses import dataclass
 
 import torch
 
+from ..models.discriminator import discriminator_condition
+from .augment import diff_augment
 from .losses import (
     DiscriminatorLosses,
     colour_consistency_loss,
     discriminator_loss,
     generator_adversarial_loss,
     kl_divergence,
+    matching_aware_gradient_penalty,
 )
+
+
+@dataclass(frozen=True)
+class AdversarialOptions:
+    """How the two networks play, beyond StackGAN-v1 (whose values are the defaults).
+
+    ``loss``: ``"bce"`` (StackGAN) or ``"hinge"`` (DF-GAN); ``ma_gp_weight`` > 0 adds DF-GAN's
+    matching-aware gradient penalty with ``ma_gp_power`` (DF-GAN: 2 and 6); ``diffaugment``: the DiffAugment
+    policy applied to every image the discriminator sees, e.g. ``("translation", "cutout")``.
+    """
+
+    loss: str = "bce"
+    ma_gp_weight: float = 0.0
+    ma_gp_power: float = 6.0
+    diffaugment: tuple[str, ...] = ()
 
 
 @dataclass
@@ -27,6 +45,8 @@ class StepOutputs:
     real_logits: torch.Tensor
     mismatched_logits: torch.Tensor
     fake_logits: torch.Tensor
+    mu: torch.Tensor
+    gradient_penalty: torch.Tensor | None = None
 
 
 def stackgan_step(
@@ -42,16 +62,21 @@ def stackgan_step(
     kl_coefficient: float,
     stage1_generator=None,
     color_consistency_coefficient: float = 0.0,
+    options: AdversarialOptions = AdversarialOptions(),
     autocast: Callable[[], contextlib.AbstractContextManager] = contextlib.nullcontext,
     backward: Callable[[torch.Tensor], None] = torch.Tensor.backward,
 ) -> StepOutputs:
     """Stage-I when ``stage1_generator`` is None, else Stage-II over that frozen Stage-I generator.
 
-    The discriminator learns real/matching -> 1, real/mismatched -> 0, fake -> 0; then the generator learns
-    to have its fakes scored real, plus ``kl_coefficient`` times the CA's KL term (and, in Stage-II, the
-    optional colour-consistency term). ``rng`` draws the noise and the CA samples; ``autocast`` and
-    ``backward`` are accelerate's (mixed precision, gradient scaling, DDP) or plain PyTorch's.
+    The discriminator learns real/matching -> real, real/mismatched -> fake, generated -> fake (conditioned
+    on the raw text through its own projection, or on the generator's CA mean: see
+    :func:`~stackgan_hf.models.discriminator_condition`); then the generator learns to have its fakes
+    scored real, plus ``kl_coefficient`` times the CA's KL term (and, in Stage-II, the optional
+    colour-consistency term). ``options`` adds the non-StackGAN-v1 choices. ``rng`` draws the noise, the CA
+    samples and the augmentations; ``autocast`` and ``backward`` are accelerate's (mixed precision,
+    gradient scaling, DDP) or plain PyTorch's.
     """
+    augment = (lambda images: diff_augment(images, options.diffaugment, rng)) if options.diffaugment else None
     with autocast():
         noise = torch.randn(real.shape[0], noise_dim, generator=rng, device=real.device)
         if stage1_generator is None:
@@ -60,18 +85,35 @@ def stackgan_step(
             with torch.no_grad():
                 low_res = stage1_generator(text, noise, generator=rng).images
             fake, mu, logvar = generator(low_res, text, generator=rng, return_dict=False)
-        condition = mu.detach()
-        _, real_logits, real_uncond = discriminator(real, condition, return_dict=False)
-        _, mismatched_logits, _ = discriminator(mismatched, condition, return_dict=False)
-        _, fake_logits, fake_uncond = discriminator(fake.detach(), condition, return_dict=False)
-        d_losses = discriminator_loss(real_logits, mismatched_logits, fake_logits, real_uncond, fake_uncond)
+        condition = discriminator_condition(discriminator, text, mu)
+        real_in, mismatched_in, fake_in = real, mismatched, fake.detach()
+        if augment is not None:
+            real_in, mismatched_in, fake_in = augment(real_in), augment(mismatched_in), augment(fake_in)
+        penalty = None
+        if options.ma_gp_weight > 0:
+            real_in = real_in.detach().requires_grad_(True)
+            condition = condition.detach().requires_grad_(True)
+        _, real_logits, real_uncond = discriminator(real_in, condition, return_dict=False)
+        _, mismatched_logits, _ = discriminator(mismatched_in, condition, return_dict=False)
+        _, fake_logits, fake_uncond = discriminator(fake_in, condition, return_dict=False)
+        d_losses = discriminator_loss(
+            real_logits, mismatched_logits, fake_logits, real_uncond, fake_uncond, loss=options.loss
+        )
+        d_total = d_losses.total
+        if options.ma_gp_weight > 0:
+            penalty = matching_aware_gradient_penalty(
+                real_logits, real_in, condition, options.ma_gp_weight, options.ma_gp_power
+            )
+            d_total = d_total + penalty
+            condition = condition.detach()
     d_optimizer.zero_grad(set_to_none=True)
-    backward(d_losses.total)
+    backward(d_total)
     d_optimizer.step()
 
     with autocast():
-        _, fake_logits_g, fake_uncond_g = discriminator(fake, condition, return_dict=False)
-        adversarial = generator_adversarial_loss(fake_logits_g, fake_uncond_g)
+        fake_in = augment(fake) if augment is not None else fake
+        _, fake_logits_g, fake_uncond_g = discriminator(fake_in, condition, return_dict=False)
+        adversarial = generator_adversarial_loss(fake_logits_g, fake_uncond_g, loss=options.loss)
         kl = kl_divergence(mu, logvar)
         g_loss = adversarial + kl_coefficient * kl
         if stage1_generator is not None and color_consistency_coefficient > 0:
@@ -79,4 +121,14 @@ def stackgan_step(
     g_optimizer.zero_grad(set_to_none=True)
     backward(g_loss)
     g_optimizer.step()
-    return StepOutputs(d_losses, g_loss, adversarial, kl, real_logits, mismatched_logits, fake_logits)
+    return StepOutputs(
+        d_losses,
+        g_loss,
+        adversarial,
+        kl,
+        real_logits,
+        mismatched_logits,
+        fake_logits,
+        mu.detach(),
+        penalty.detach() if penalty is not None else None,
+    )

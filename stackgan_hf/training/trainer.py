@@ -52,9 +52,11 @@ from ..training_utils import (
     tensorboard_hparams,
 )
 from ..visualization import captioned_grid
+from .augment import parse_policy
 from .config import StackGANTrainingConfig
+from .diagnostics import conditioning_diagnostics, load_heldout_batch
 from .losses import discriminator_accuracy
-from .step import stackgan_step
+from .step import AdversarialOptions, stackgan_step
 
 logger = logging.getLogger(__name__)
 
@@ -133,6 +135,7 @@ def _models(config: StackGANTrainingConfig, stage: int, dim: int):
             condition_dim=config.condition_dim,
             base_channels=config.generator_channels,
             upsample_mode=config.upsample_mode,
+            ca_activation=config.ca_activation,
         )
         discriminator_class = StackGANStage1Discriminator
     else:
@@ -142,14 +145,27 @@ def _models(config: StackGANTrainingConfig, stage: int, dim: int):
             base_channels=config.generator_channels,
             num_residual_blocks=config.num_residual_blocks,
             upsample_mode=config.upsample_mode,
+            ca_activation=config.ca_activation,
         )
         discriminator_class = StackGANStage2Discriminator
     discriminator = discriminator_class(
         condition_dim=config.condition_dim,
         base_channels=config.discriminator_channels,
         use_unconditional_logits=config.use_unconditional_logits,
+        text_embedding_dim=dim if config.discriminator_condition == "text" else None,
+        conditional_head_type=config.discriminator_head,
+        norm=config.discriminator_norm,
     )
     return generator, discriminator
+
+
+def adversarial_options(config: StackGANTrainingConfig) -> AdversarialOptions:
+    return AdversarialOptions(
+        loss=config.adversarial_loss,
+        ma_gp_weight=float(config.ma_gp_weight),
+        ma_gp_power=float(config.ma_gp_power),
+        diffaugment=parse_policy(config.diffaugment),
+    )
 
 
 def train_stage(
@@ -196,6 +212,7 @@ def train_stage(
     view = StackGANTrainingView(
         dataset, crop_size=CROP_SIZE[stage], seed=config.seed, embedding_mode=config.embedding_mode
     )
+    heldout = load_heldout_batch(config, CROP_SIZE[stage], logger)
     loader = torch.utils.data.DataLoader(
         dataset.with_transform(view),
         batch_size=config.train_batch_size,
@@ -279,6 +296,10 @@ def train_stage(
             batch["caption"], text_encoder, tokenizer, config.text_pooling, accelerator.device
         )
 
+    if heldout is not None:
+        heldout = heldout.embedded(embed, accelerator.device, memory_format)
+    options = adversarial_options(config)
+
     # 4. The loop.
     progress = tqdm(
         range(max_steps),
@@ -317,6 +338,7 @@ def train_stage(
                 kl_coefficient=config.kl_coefficient,
                 stage1_generator=stage1_generator,
                 color_consistency_coefficient=config.color_consistency_coefficient,
+                options=options,
                 autocast=accelerator.autocast,
                 backward=accelerator.backward,
             )
@@ -356,6 +378,17 @@ def train_stage(
                 "d_acc_fake": accuracy["fake"],
                 "lr": schedules[0].get_last_lr()[0],
             }
+            if step.gradient_penalty is not None:
+                record["d_gradient_penalty"] = step.gradient_penalty.item()
+            if global_step % config.logging_steps == 0 or global_step == max_steps:
+                record.update(
+                    conditioning_diagnostics(
+                        accelerator.unwrap_model(generator),
+                        accelerator.unwrap_model(discriminator),
+                        step.mu,
+                        heldout,
+                    )
+                )
             last_record = record
             if accelerator.is_main_process:
                 with history_path.open("a") as handle:

@@ -1,0 +1,205 @@
+"""What the two StackGAN discriminators share: how the text reaches them, their logit heads, their
+normalisation, and the forward pass.
+
+How the text reaches the discriminator (``text_embedding_dim``):
+
+* an int (the default in training): the discriminator owns a compression of the *raw* text embedding, a
+  fully connected layer + LeakyReLU(0.2) to ``condition_dim`` (the paper, section 3.2, and the TF original's
+  ``context_embedding``). ``forward`` then takes the text embedding itself.
+* ``None``: it takes the generator's CA mean ``mu`` (StackGAN-Pytorch's choice, kept for parity). When the
+  generator's CA collapses, such a discriminator goes blind to the text.
+
+The conditional head (``conditional_head_type``):
+
+* ``"concat"`` (the paper): the code is tiled over the 4x4 features, concatenated, mixed by a 3x3 conv,
+  and a 4x4 conv gives the logit.
+* ``"projection"`` (Miyato and Koyama, 2018): ``logit = psi(features) + <embed(code), sum_xy features>``,
+  an unconditional term plus an inner product between the text code and the pooled image features.
+
+Normalisation (``norm``): ``"batch"`` (the paper: BatchNorm after every strided conv but the first),
+``"spectral"`` (no BatchNorm; spectral normalisation of every conv and linear layer, Miyato et al. 2018),
+or ``"none"`` (no BatchNorm, as DF-GAN, whose zero-centred gradient penalty keeps D smooth instead).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+from diffusers.utils import BaseOutput
+from torch import nn
+
+from .layers import conv3x3
+
+DISCRIMINATOR_NORMS = ("batch", "spectral", "none")
+CONDITIONAL_HEADS = ("concat", "projection")
+
+
+@dataclass
+class StackGANDiscriminatorOutput(BaseOutput):
+    """``features`` ``[B, 8 * base_channels, 4, 4]``; ``conditional_logits`` ``[B]`` (when a condition
+    was given); ``unconditional_logits`` ``[B]`` (when the model has that head)."""
+
+    features: torch.Tensor
+    conditional_logits: torch.Tensor | None = None
+    unconditional_logits: torch.Tensor | None = None
+
+
+def check_discriminator_options(norm: str, conditional_head_type: str) -> None:
+    if norm not in DISCRIMINATOR_NORMS:
+        raise ValueError(f"norm must be one of {DISCRIMINATOR_NORMS}, got {norm!r}.")
+    if conditional_head_type not in CONDITIONAL_HEADS:
+        raise ValueError(
+            f"conditional_head_type must be one of {CONDITIONAL_HEADS}, got {conditional_head_type!r}."
+        )
+
+
+def down_block(in_channels: int, out_channels: int, batch_norm: bool = True) -> nn.Sequential:
+    """Halves the resolution: 4x4 conv, stride 2, then BatchNorm (optional) and LeakyReLU(0.2).
+
+    ``[B, in_channels, H, W] -> [B, out_channels, H/2, W/2]``.
+    """
+    layers: list[nn.Module] = [nn.Conv2d(in_channels, out_channels, 4, stride=2, padding=1, bias=False)]
+    if batch_norm:
+        layers.append(nn.BatchNorm2d(out_channels))
+    layers.append(nn.LeakyReLU(0.2, inplace=True))
+    return nn.Sequential(*layers)
+
+
+def conv_block(in_channels: int, out_channels: int, batch_norm: bool = True) -> nn.Sequential:
+    """3x3 conv (stride 1), BatchNorm (optional), LeakyReLU(0.2): ``[B, in, H, W] -> [B, out, H, W]``."""
+    layers: list[nn.Module] = [conv3x3(in_channels, out_channels)]
+    if batch_norm:
+        layers.append(nn.BatchNorm2d(out_channels))
+    layers.append(nn.LeakyReLU(0.2, inplace=True))
+    return nn.Sequential(*layers)
+
+
+class DiscriminatorLogits(nn.Module):
+    """One logit per image from a ``[B, C, 4, 4]`` feature map, optionally conditioned on a text code.
+
+    Conditional: the ``[B, condition_dim]`` code is tiled to 4x4, concatenated with the features, mixed by
+    a 3x3 conv (+ BN) + LeakyReLU, then a 4x4 conv gives ``[B]`` logits. Unconditional: the 4x4 conv alone.
+    Logits are returned without a sigmoid: losses use ``BCEWithLogits``, which is safe under mixed precision.
+    """
+
+    def __init__(self, feature_channels: int, condition_dim: int = 0, batch_norm: bool = True):
+        super().__init__()
+        self.condition_dim = condition_dim
+        if condition_dim > 0:
+            self.joint = conv_block(feature_channels + condition_dim, feature_channels, batch_norm)
+        else:
+            self.joint = nn.Identity()
+        self.to_logit = nn.Conv2d(feature_channels, 1, kernel_size=4, stride=4)
+
+    def forward(self, features: torch.Tensor, condition: torch.Tensor | None = None) -> torch.Tensor:
+        if self.condition_dim > 0:
+            if condition is None:
+                raise ValueError(
+                    "This logits head is conditional: pass a `condition` of shape [B, condition_dim]."
+                )
+            tiled = condition[:, :, None, None].expand(-1, -1, features.shape[2], features.shape[3])
+            features = torch.cat([features, tiled.to(features.dtype)], dim=1)
+        return self.to_logit(self.joint(features)).flatten()
+
+
+class ProjectionLogits(nn.Module):
+    """Projection head (Miyato and Koyama, 2018): ``psi(features) + <embed(code), sum over x, y of
+    features>``; ``[B, C, 4, 4]`` features and a ``[B, condition_dim]`` code -> ``[B]`` logits."""
+
+    def __init__(self, feature_channels: int, condition_dim: int):
+        super().__init__()
+        self.condition_dim = condition_dim
+        self.to_logit = nn.Conv2d(feature_channels, 1, kernel_size=4, stride=4)
+        self.embed = nn.Linear(condition_dim, feature_channels, bias=False)
+
+    def forward(self, features: torch.Tensor, condition: torch.Tensor | None = None) -> torch.Tensor:
+        if condition is None:
+            raise ValueError(
+                "This logits head is conditional: pass a `condition` of shape [B, condition_dim]."
+            )
+        pooled = features.float().sum(dim=(2, 3))
+        projection = (self.embed(condition.to(self.embed.weight.dtype)).float() * pooled).sum(dim=1)
+        return self.to_logit(features).flatten() + projection.to(features.dtype)
+
+
+def build_heads(module: nn.Module, feature_channels: int, config) -> None:
+    """Sets ``text_projection``, ``conditional_head`` and ``unconditional_head`` on a discriminator from
+    its config (``text_embedding_dim``, ``condition_dim``, ``conditional_head_type``, ``norm``,
+    ``use_unconditional_logits``)."""
+    batch_norm = config.norm == "batch"
+    module.text_projection = None
+    if config.text_embedding_dim is not None:
+        module.text_projection = nn.Sequential(
+            nn.Linear(config.text_embedding_dim, config.condition_dim), nn.LeakyReLU(0.2)
+        )
+    if config.conditional_head_type == "projection":
+        module.conditional_head = ProjectionLogits(feature_channels, config.condition_dim)
+    else:
+        module.conditional_head = DiscriminatorLogits(feature_channels, config.condition_dim, batch_norm)
+    module.unconditional_head = (
+        DiscriminatorLogits(feature_channels) if config.use_unconditional_logits else None
+    )
+
+
+def apply_spectral_norm_(module: nn.Module) -> None:
+    """Spectral normalisation on every conv and linear layer of ``module`` (after initialisation)."""
+    for child in list(module.modules()):
+        if isinstance(child, (nn.Conv2d, nn.Linear)):
+            nn.utils.parametrizations.spectral_norm(child)
+
+
+class StackGANDiscriminatorMixin:
+    """Shared forward of the two discriminators: ``encode`` the image, compress the text (when the model
+    owns that projection), then apply the logit heads.
+
+    Subclasses set ``image_size`` and build ``image_encoder`` and the heads (:func:`build_heads`).
+    """
+
+    image_size: int
+
+    @property
+    def takes_text_embeddings(self) -> bool:
+        """True: ``forward``'s ``condition`` is the raw text embedding; False: the generator's CA mean."""
+        return self.config.text_embedding_dim is not None
+
+    def encode(self, images: torch.Tensor) -> torch.Tensor:
+        size = self.image_size
+        if images.ndim != 4 or tuple(images.shape[1:]) != (3, size, size):
+            raise ValueError(f"images must have shape [B, 3, {size}, {size}], got {list(images.shape)}.")
+        return self.image_encoder(images)
+
+    def forward(
+        self,
+        images: torch.Tensor,
+        condition: torch.Tensor | None = None,
+        return_dict: bool = True,
+    ) -> StackGANDiscriminatorOutput | tuple:
+        """Scores images. ``condition``: the matching text's embedding ``[B, text_embedding_dim]`` when the
+        model has its own text projection, else the generator's CA mean ``mu`` ``[B, condition_dim]``."""
+        features = self.encode(images)
+        conditional = None
+        if condition is not None:
+            if self.text_projection is not None:
+                expected = self.config.text_embedding_dim
+                if condition.ndim != 2 or condition.shape[1] != expected:
+                    raise ValueError(
+                        f"This discriminator takes the text embedding [B, {expected}] as its condition, "
+                        f"got {list(condition.shape)}."
+                    )
+                condition = self.text_projection(condition.to(self.text_projection[0].weight.dtype))
+            conditional = self.conditional_head(features, condition)
+        unconditional = self.unconditional_head(features) if self.unconditional_head is not None else None
+        if not return_dict:
+            return features, conditional, unconditional
+        return StackGANDiscriminatorOutput(
+            features=features, conditional_logits=conditional, unconditional_logits=unconditional
+        )
+
+
+def discriminator_condition(discriminator: nn.Module, text_embeddings: torch.Tensor, mu: torch.Tensor):
+    """What ``discriminator`` (possibly DDP-wrapped) is conditioned on: the raw text embeddings when it owns
+    a text projection, else the generator's CA mean, detached (the discriminator must not train the CA)."""
+    model = getattr(discriminator, "module", discriminator)
+    model = getattr(model, "_orig_mod", model)  # torch.compile
+    return text_embeddings if model.takes_text_embeddings else mu.detach()

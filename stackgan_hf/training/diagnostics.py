@@ -1,0 +1,137 @@
+"""Is the text getting through? Diagnostics of the conditioning path, logged during training.
+
+* ``ca_dead_units``: the share of the CA mean's units that carry no text information on a fixed held-out
+  batch (standard deviation over the batch below 1e-3; with the ReLU CA these are units stuck at 0);
+* ``mu_norm``: the mean L2 norm of the CA mean ``mu`` on that batch;
+* ``heldout_acc_real`` / ``heldout_acc_mismatched``: the discriminator's accuracy on the held-out batch's
+  real images with their own captions (scored real) and with the caption of a held-out image of another
+  class (scored fake). A discriminator that ignores the text sits at about 0.5 on the second or trades one
+  for the other; a text-aware one gets both.
+
+The held-out batch comes from another split of the training dataset (``diagnostics_split``, default
+``test``), through the training view at epoch 0 (one fixed crop and caption per image). Scoring uses the
+discriminator as training does (BatchNorm on batch statistics) without changing its state: its buffers
+(BatchNorm running statistics, spectral-norm vectors) are restored afterwards, so the run's arithmetic is
+the same with or without diagnostics.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+
+import torch
+
+from ..data import StackGANTrainingView, collate_training_batch, load_stackgan_dataset
+from ..models.discriminator import discriminator_condition
+
+DEAD_UNIT_STD = 1e-3
+
+
+@dataclasses.dataclass
+class HeldOutBatch:
+    """Fixed held-out images with one caption each; ``text`` is filled by :meth:`embedded`."""
+
+    pixel_values: torch.Tensor
+    captions: list[str]
+    embeddings: torch.Tensor | None
+    class_ids: torch.Tensor
+    text: torch.Tensor | None = None
+
+    def embedded(self, embed, device, memory_format=torch.contiguous_format) -> HeldOutBatch:
+        """The batch on ``device`` with ``text`` = ``embed({"caption": ..., "embedding": ...})``."""
+        batch = {"caption": self.captions}
+        if self.embeddings is not None:
+            batch["embedding"] = self.embeddings
+        pixels = self.pixel_values.to(device).contiguous(memory_format=memory_format)
+        with torch.no_grad():
+            text = embed(batch).float()
+        return dataclasses.replace(self, pixel_values=pixels, text=text)
+
+
+def load_heldout_batch(config, crop_size: int, logger: logging.Logger | None = None) -> HeldOutBatch | None:
+    """The first ``diagnostics_batch_size`` rows of ``config.diagnostics_split``; None (with a warning)
+    when diagnostics are off, the split does not exist or has fewer than two classes."""
+    if not config.diagnostics_split or config.diagnostics_batch_size < 2:
+        return None
+    try:
+        split = load_stackgan_dataset(
+            config.dataset,
+            split=config.diagnostics_split,
+            image_column=config.image_column,
+            caption_column=config.caption_column,
+            class_column=config.class_column,
+            synthetic_num_images=config.synthetic_num_images,
+            synthetic_image_size=crop_size * 76 // 64,
+            seed=config.seed,
+        )
+        rows = split.select(range(min(config.diagnostics_batch_size, len(split))))
+        if "embeddings" in rows.column_names and config.text_encoder != "precomputed":
+            rows = rows.remove_columns("embeddings")
+        view = StackGANTrainingView(
+            rows, crop_size=crop_size, seed=config.seed, embedding_mode=config.embedding_mode
+        )
+    except (ValueError, KeyError, FileNotFoundError) as error:
+        if logger is not None:
+            logger.warning("No held-out diagnostics (split %r): %s", config.diagnostics_split, error)
+        return None
+    items = rows.with_transform(view)[:]
+    batch = collate_training_batch(
+        [{key: values[i] for key, values in items.items()} for i in range(len(rows))]
+    )
+    return HeldOutBatch(
+        pixel_values=batch["pixel_values"],
+        captions=batch["caption"],
+        embeddings=batch.get("embedding"),
+        class_ids=batch["class_id"],
+    )
+
+
+def mu_statistics(mu: torch.Tensor) -> dict[str, float]:
+    """``ca_dead_units`` and ``mu_norm`` of a ``[B, condition_dim]`` batch of CA means."""
+    mu = mu.detach().float()
+    return {
+        "ca_dead_units": (mu.std(dim=0) < DEAD_UNIT_STD).float().mean().item(),
+        "mu_norm": mu.norm(dim=1).mean().item(),
+    }
+
+
+@torch.no_grad()
+def conditioning_diagnostics(
+    generator,
+    discriminator,
+    training_mu: torch.Tensor,
+    heldout: HeldOutBatch | None,
+) -> dict[str, float]:
+    """The module docstring's diagnostics; without a held-out batch, only the CA statistics of the
+    training batch's ``mu``."""
+    if heldout is None or heldout.text is None:
+        return mu_statistics(training_mu)
+    text = heldout.text.to(generator.conditioning.fc.weight.dtype)
+    mu = generator.conditioning(text, return_dict=False)[1]
+    values = mu_statistics(mu)
+    # Pairs (image i, caption of image i + 1), kept where the two images are of different classes.
+    wrong_text = text.roll(1, dims=0)
+    wrong_mu = mu.roll(1, dims=0)
+    other_class = heldout.class_ids != heldout.class_ids.roll(1, dims=0)
+    buffers = {name: buffer.clone() for name, buffer in discriminator.named_buffers()}
+    was_training = discriminator.training
+    discriminator.train()
+    try:
+        images = heldout.pixel_values.to(next(discriminator.parameters()).dtype)
+        matching = discriminator(images, discriminator_condition(discriminator, text, mu), return_dict=False)[
+            1
+        ]
+        mismatched = discriminator(
+            images, discriminator_condition(discriminator, wrong_text, wrong_mu), return_dict=False
+        )[1]
+    finally:
+        for name, buffer in discriminator.named_buffers():
+            buffer.copy_(buffers[name])
+        discriminator.train(was_training)
+    values["heldout_acc_real"] = (matching > 0).float().mean().item()
+    if other_class.any():
+        values["heldout_acc_mismatched"] = (
+            (mismatched[other_class.to(mismatched.device)] < 0).float().mean().item()
+        )
+    return values

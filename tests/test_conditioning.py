@@ -1,0 +1,243 @@
+"""Text conditioning: the CA activation, the discriminator's own text projection, the losses pinned to the
+official formulas on hand-made logits, the options beyond StackGAN-v1, and the training diagnostics."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import numpy as np
+import pytest
+import torch
+from conftest import TINY_D, TINY_TRAINING
+
+from stackgan_hf.data import load_stackgan_dataset
+from stackgan_hf.data.synthetic_birds import oracle_embedding
+from stackgan_hf.models import (
+    ConditioningAugmentation,
+    StackGANStage1Discriminator,
+    StackGANStage1Generator,
+    StackGANStage2Discriminator,
+    discriminator_condition,
+)
+from stackgan_hf.training import StackGANTrainingConfig, train
+from stackgan_hf.training.augment import diff_augment, parse_policy
+from stackgan_hf.training.diagnostics import mu_statistics
+from stackgan_hf.training.losses import (
+    discriminator_loss,
+    generator_adversarial_loss,
+    matching_aware_gradient_penalty,
+)
+from stackgan_hf.training.step import AdversarialOptions, stackgan_step
+
+# Hand-made logits and the official formulas written out with plain math on them.
+REAL = torch.tensor([2.0, -1.0])
+WRONG = torch.tensor([0.5, -3.0])
+FAKE = torch.tensor([-2.0, 1.5])
+REAL_U = torch.tensor([1.0, 0.0])
+FAKE_U = torch.tensor([-0.5, 3.0])
+
+
+def _bce(logits, target):
+    """Binary cross-entropy of sigmoid(logits) against a constant label, averaged (nn.BCELoss)."""
+    values = []
+    for x in logits.tolist():
+        p = 1 / (1 + math.exp(-x))
+        values.append(-(target * math.log(p) + (1 - target) * math.log(1 - p)))
+    return sum(values) / len(values)
+
+
+def _hinge(logits, real):
+    return sum(max(0.0, 1 - x) if real else max(0.0, 1 + x) for x in logits.tolist()) / len(logits)
+
+
+def test_discriminator_loss_is_stackgan_pytorchs_without_the_unconditional_head():
+    losses = discriminator_loss(REAL, WRONG, FAKE)
+    expected = _bce(REAL, 1) + (_bce(FAKE, 0) + _bce(WRONG, 0)) * 0.5
+    assert losses.total.item() == pytest.approx(expected, rel=1e-6)
+    assert losses.real.item() == pytest.approx(_bce(REAL, 1), rel=1e-6)
+    assert losses.mismatched.item() == pytest.approx(_bce(WRONG, 0), rel=1e-6)
+    assert losses.fake.item() == pytest.approx(_bce(FAKE, 0), rel=1e-6)
+
+
+def test_discriminator_loss_with_the_unconditional_head_weights_as_the_official_code():
+    # code/miscc/utils.py: errD = (real + uncond_real) / 2 + (fake + wrong + uncond_fake) / 3
+    losses = discriminator_loss(REAL, WRONG, FAKE, REAL_U, FAKE_U)
+    expected = (_bce(REAL, 1) + _bce(REAL_U, 1)) / 2 + (_bce(FAKE, 0) + _bce(WRONG, 0) + _bce(FAKE_U, 0)) / 3
+    assert losses.total.item() == pytest.approx(expected, rel=1e-6)
+    assert losses.real.item() == pytest.approx((_bce(REAL, 1) + _bce(REAL_U, 1)) / 2, rel=1e-6)
+    assert losses.fake.item() == pytest.approx((_bce(FAKE, 0) + _bce(FAKE_U, 0)) / 2, rel=1e-6)
+
+
+def test_generator_loss_is_the_sum_of_conditional_and_unconditional_terms():
+    assert generator_adversarial_loss(FAKE).item() == pytest.approx(_bce(FAKE, 1), rel=1e-6)
+    expected = _bce(FAKE, 1) + _bce(FAKE_U, 1)
+    assert generator_adversarial_loss(FAKE, FAKE_U).item() == pytest.approx(expected, rel=1e-6)
+
+
+def test_hinge_losses():
+    losses = discriminator_loss(REAL, WRONG, FAKE, loss="hinge")
+    expected = _hinge(REAL, True) + (_hinge(WRONG, False) + _hinge(FAKE, False)) / 2
+    assert losses.total.item() == pytest.approx(expected, rel=1e-6)
+    assert generator_adversarial_loss(FAKE, loss="hinge").item() == pytest.approx(-FAKE.mean().item())
+    with pytest.raises(ValueError, match="adversarial loss"):
+        discriminator_loss(REAL, WRONG, FAKE, loss="wasserstein")
+
+
+def test_matching_aware_gradient_penalty_is_dfgans_formula():
+    images = torch.randn(3, 2, 2, 2, requires_grad=True)
+    text = torch.randn(3, 4, requires_grad=True)
+    weights = torch.randn(2 * 2 * 2)
+    logits = (images.flatten(1) * weights).sum(1) + 0.5 * text.pow(2).sum(1)
+    penalty = matching_aware_gradient_penalty(logits, images, text, weight=2.0, power=6.0)
+    # d logit / d image = weights; d logit / d text = text
+    norms = torch.sqrt(weights.pow(2).sum() + text.detach().pow(2).sum(1))
+    assert penalty.item() == pytest.approx((2.0 * norms.pow(6).mean()).item(), rel=1e-5)
+    penalty.backward()  # differentiable (create_graph): the discriminator can descend it
+    assert text.grad is not None
+
+
+def test_ca_activation_leaky_relu_lets_mu_go_negative_and_relu_does_not():
+    torch.manual_seed(0)
+    text = torch.randn(64, 16)
+    leaky = ConditioningAugmentation(16, 8)
+    relu = ConditioningAugmentation(16, 8, activation="relu")
+    relu.load_state_dict(leaky.state_dict())
+    _, mu, logvar = leaky(text, return_dict=False)
+    assert leaky.config.activation == "leaky_relu"
+    assert (mu < 0).any() and (logvar < 0).any()
+    _, mu_relu, logvar_relu = relu(text, return_dict=False)
+    assert (mu_relu >= 0).all() and (logvar_relu >= 0).all()  # sigma >= 1: the parity behaviour
+    with pytest.raises(ValueError, match="activation"):
+        ConditioningAugmentation(16, 8, activation="tanh")
+
+
+@pytest.mark.parametrize("head", ["concat", "projection"])
+@pytest.mark.parametrize("norm", ["batch", "spectral", "none"])
+def test_discriminator_with_its_own_text_projection(head, norm, tmp_path):
+    torch.manual_seed(0)
+    d = StackGANStage1Discriminator(**TINY_D, text_embedding_dim=12, conditional_head_type=head, norm=norm)
+    assert d.takes_text_embeddings
+    images, text = torch.randn(3, 3, 64, 64), torch.randn(3, 12)
+    out = d(images, text)
+    assert out.conditional_logits.shape == (3,)
+    has_bn = any(isinstance(m, torch.nn.BatchNorm2d) for m in d.modules())
+    assert has_bn == (norm == "batch")
+    # The text matters: another text gives other logits for the same images.
+    assert not torch.allclose(out.conditional_logits, d(images, torch.randn(3, 12)).conditional_logits)
+    with pytest.raises(ValueError, match=r"text embedding \[B, 12\]"):
+        d(images, torch.randn(3, 4))
+    d.save_pretrained(tmp_path)
+    loaded = StackGANStage1Discriminator.from_pretrained(tmp_path)
+    d.eval(), loaded.eval()
+    torch.testing.assert_close(loaded(images, text).conditional_logits, d(images, text).conditional_logits)
+
+
+def test_discriminator_condition_picks_text_or_generator_mu():
+    text, mu = torch.randn(2, 12), torch.randn(2, 4, requires_grad=True)
+    own = StackGANStage2Discriminator(**TINY_D, text_embedding_dim=12)
+    parity = StackGANStage2Discriminator(**TINY_D)
+    assert discriminator_condition(own, text, mu) is text
+    condition = discriminator_condition(parity, text, mu)
+    assert torch.equal(condition, mu) and not condition.requires_grad
+
+
+def test_diffaugment_is_seeded_differentiable_and_shape_preserving():
+    assert parse_policy("color, translation,cutout") == ("color", "translation", "cutout")
+    assert parse_policy("") == ()
+    with pytest.raises(ValueError, match="DiffAugment"):
+        parse_policy("rotation")
+    images = torch.rand(4, 3, 16, 16, requires_grad=True) * 2 - 1
+    policy = parse_policy("color,translation,cutout")
+    a = diff_augment(images, policy, torch.Generator().manual_seed(1))
+    b = diff_augment(images, policy, torch.Generator().manual_seed(1))
+    assert a.shape == images.shape and torch.equal(a, b)
+    assert not torch.equal(a, diff_augment(images, policy, torch.Generator().manual_seed(2)))
+    a.sum().backward()
+    # Cutout zeroes a quarter of each image (a square of half the side, maybe cut by the border).
+    cut = diff_augment(torch.ones(8, 1, 16, 16), ("cutout",), torch.Generator().manual_seed(0))
+    zeros = (cut == 0).flatten(1).float().mean(1)
+    assert ((zeros > 0) & (zeros <= 0.25)).all()
+    # Translation moves by whole pixels and fills with zeros.
+    ramp = torch.arange(16.0).expand(1, 1, 16, 16).repeat(4, 1, 1, 1) + 1
+    moved = diff_augment(ramp, ("translation",), torch.Generator().manual_seed(3))
+    assert set(moved.unique().tolist()) <= set(range(0, 17))
+
+
+def _step(options, d_kwargs):
+    torch.manual_seed(0)
+    g = StackGANStage1Generator(text_embedding_dim=12, noise_dim=8, condition_dim=4, base_channels=16)
+    d = StackGANStage1Discriminator(**TINY_D, **d_kwargs)
+    g_opt, d_opt = torch.optim.Adam(g.parameters()), torch.optim.Adam(d.parameters())
+    text, real, wrong = torch.randn(4, 12), torch.rand(4, 3, 64, 64) * 2 - 1, torch.rand(4, 3, 64, 64) * 2 - 1
+    return stackgan_step(
+        g, d, g_opt, d_opt, text, real, wrong, torch.Generator().manual_seed(0), 8, 1.0, options=options
+    )
+
+
+def test_step_with_every_option_trains_both_networks():
+    options = AdversarialOptions(loss="hinge", ma_gp_weight=2.0, diffaugment=("translation", "cutout"))
+    out = _step(options, dict(text_embedding_dim=12, conditional_head_type="projection", norm="spectral"))
+    assert out.gradient_penalty is not None and out.gradient_penalty.item() >= 0
+    assert torch.isfinite(out.d_losses.total) and torch.isfinite(out.g_loss)
+    assert out.mu.shape == (4, 4)
+    parity = _step(AdversarialOptions(), {})
+    assert parity.gradient_penalty is None
+
+
+def test_mu_statistics_count_units_without_text_information():
+    mu = torch.zeros(8, 4)
+    mu[:, 0] = torch.arange(8.0)
+    mu[:, 1] = 3.0  # constant: no information either
+    stats = mu_statistics(mu)
+    assert stats["ca_dead_units"] == pytest.approx(0.75)
+    assert stats["mu_norm"] == pytest.approx(torch.linalg.norm(mu, dim=1).mean().item())
+
+
+def test_oracle_embeddings_are_the_standardised_attribute_one_hots():
+    code = oracle_embedding(0, 1, 7)
+    assert code.shape == (24,)
+    assert set(np.flatnonzero(code > 0).tolist()) == {0, 9, 23}
+    assert code.mean() == pytest.approx(0.0, abs=1e-6)
+    rows = load_stackgan_dataset("synthetic-birds-oracle", synthetic_num_images=8, synthetic_image_size=76)
+    first = rows[0]
+    np.testing.assert_allclose(
+        np.asarray(first["embeddings"])[3],
+        oracle_embedding(first["crown_color"], first["wing_color"], first["breast_color"]),
+    )
+
+
+def test_training_logs_the_conditioning_diagnostics(tmp_path):
+    config = StackGANTrainingConfig(
+        **{**TINY_TRAINING, "train_batch_size": 8},
+        output_dir=str(tmp_path / "run"),
+        stage="1",
+        dataset="synthetic-birds",
+        synthetic_num_images=32,
+        max_train_steps=4,
+        logging_steps=2,
+        checkpointing_steps=100,
+        diagnostics_batch_size=8,
+        adversarial_loss="hinge",
+        ma_gp_weight=2.0,
+        diffaugment="translation",
+    )
+    train(config)
+    records = [
+        json.loads(line) for line in (tmp_path / "run" / "stage1_history.jsonl").read_text().splitlines()
+    ]
+    logged = [r for r in records if r["step"] % 2 == 0]
+    for record in logged:
+        for key in (
+            "ca_dead_units",
+            "mu_norm",
+            "heldout_acc_real",
+            "heldout_acc_mismatched",
+            "d_gradient_penalty",
+        ):
+            assert key in record, key
+        assert 0 <= record["heldout_acc_mismatched"] <= 1
+    saved = json.loads((tmp_path / "run" / "discriminator" / "config.json").read_text())
+    assert saved["text_embedding_dim"] == TINY_TRAINING["text_embedding_dim"]
+    generator = json.loads((tmp_path / "run" / "stage1_generator" / "config.json").read_text())
+    assert generator["ca_activation"] == "leaky_relu"
