@@ -241,3 +241,22 @@ def test_training_logs_the_conditioning_diagnostics(tmp_path):
     assert saved["text_embedding_dim"] == TINY_TRAINING["text_embedding_dim"]
     generator = json.loads((tmp_path / "run" / "stage1_generator" / "config.json").read_text())
     assert generator["ca_activation"] == "leaky_relu"
+
+
+def test_stage2_image_skip_starts_from_the_upsampled_stage1_image():
+    from stackgan_hf.models import StackGANStage2Generator
+
+    torch.manual_seed(0)
+    plain = StackGANStage2Generator(
+        text_embedding_dim=8, condition_dim=4, base_channels=8, num_residual_blocks=1
+    )
+    assert plain.config.image_skip is False  # StackGAN-v1
+    skip = StackGANStage2Generator(
+        text_embedding_dim=8, condition_dim=4, base_channels=8, num_residual_blocks=1, image_skip=True
+    )
+    low = torch.rand(2, 3, 64, 64) * 1.6 - 0.8
+    images = skip(low, torch.randn(2, 8)).images
+    upsampled = torch.nn.functional.interpolate(low, size=256, mode="bilinear", align_corners=False)
+    assert images.shape == (2, 3, 256, 256)
+    torch.testing.assert_close(images, upsampled.clamp(-0.999, 0.999), atol=1e-5, rtol=0)
+    assert not torch.allclose(plain(low, torch.randn(2, 8)).images, upsampled, atol=0.05)

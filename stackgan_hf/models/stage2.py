@@ -35,6 +35,10 @@ class StackGANStage2Generator(ModelMixin, ConfigMixin):
         num_residual_blocks: residual blocks at 16x16 (4 in the official birds configuration).
         upsample_mode: ``"nearest"`` (the paper) or ``"pixel_shuffle"``.
         ca_activation: ``"leaky_relu"`` (TF StackGAN) or ``"relu"`` (StackGAN-Pytorch).
+        image_skip: not in StackGAN-v1 (off by default): the network predicts a change to the bilinearly
+            upsampled Stage-I image instead of the image itself, ``tanh(atanh(up(stage1)) + out)``, so it
+            starts (its last conv zero) as exactly Stage-I's picture, with its caption-following colours,
+            and learns to add detail.
 
     Shapes: ``stage1_images [B, 3, 64, 64]`` in ``[-1, 1]``, ``text_embeddings [B, D]`` ->
     ``images [B, 3, 256, 256]`` in ``[-1, 1]``, ``mu, logvar [B, condition_dim]``.
@@ -49,6 +53,7 @@ class StackGANStage2Generator(ModelMixin, ConfigMixin):
         num_residual_blocks: int = 4,
         upsample_mode: str = "nearest",
         ca_activation: str = "leaky_relu",
+        image_skip: bool = False,
     ):
         super().__init__()
         check_upsample_mode(upsample_mode)
@@ -80,6 +85,8 @@ class StackGANStage2Generator(ModelMixin, ConfigMixin):
         )
         self.to_image = nn.Sequential(conv3x3(ngf // 4, 3), nn.Tanh())
         init_stackgan_weights_(self)
+        if image_skip:
+            nn.init.zeros_(self.to_image[0].weight)  # start as exactly the upsampled Stage-I image
 
     def forward(
         self,
@@ -97,7 +104,17 @@ class StackGANStage2Generator(ModelMixin, ConfigMixin):
         image_code = self.image_encoder(stage1_images.to(condition.dtype))
         tiled = condition[:, :, None, None].expand(-1, -1, image_code.shape[2], image_code.shape[3])
         hidden = self.joint(torch.cat([image_code, tiled], dim=1))
-        images = self.to_image(self.up_blocks(self.residual_blocks(hidden)))
+        features = self.up_blocks(self.residual_blocks(hidden))
+        if self.config.image_skip:
+            base = nn.functional.interpolate(
+                stage1_images.to(features.dtype),
+                size=features.shape[-2:],
+                mode="bilinear",
+                align_corners=False,
+            )
+            images = torch.tanh(torch.atanh(base.clamp(-0.999, 0.999)) + self.to_image[0](features))
+        else:
+            images = self.to_image(features)
         if not return_dict:
             return images, mu, logvar
         return StackGANGeneratorOutput(images=images, mu=mu, logvar=logvar)

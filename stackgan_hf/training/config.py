@@ -56,6 +56,8 @@ class StackGANTrainingConfig:
     ma_gp_weight: float = 0.0  # DF-GAN's matching-aware gradient penalty (DF-GAN: 2.0)
     ma_gp_power: float = 6.0
     diffaugment: str = ""  # DiffAugment policy, e.g. "translation,cutout" ("color" changes colours)
+    # Stage-II predicts a change to the upsampled Stage-I image (starts as Stage-I's picture)
+    stage2_image_skip: bool = False
 
     # Optimisation (StackGAN: Adam 2e-4, betas (0.5, 0.999), halved every lr_decay_epochs, KL weight 2)
     train_batch_size: int = 64
@@ -104,3 +106,41 @@ class StackGANTrainingConfig:
     push_to_hub: bool = False
     hub_model_id: str | None = None
     hub_private: bool = False
+
+
+def options_beyond_stackgan_v1(config: StackGANTrainingConfig) -> list[str]:
+    """One line per setting of ``config`` that is not StackGAN-v1 as the paper and the TF original train it
+    (for the model card and the logs); empty for the paper configs."""
+    notes = []
+    if config.ca_activation == "relu":
+        notes.append("conditioning augmentation with ReLU (StackGAN-Pytorch's) instead of LeakyReLU(0.2)")
+    if config.discriminator_condition == "generator_mu":
+        notes.append("discriminator conditioned on the generator's CA mean (StackGAN-Pytorch's)")
+    if config.discriminator_head == "projection":
+        notes.append("projection discriminator head (Miyato and Koyama, 2018)")
+    if config.discriminator_norm != "batch":
+        notes.append(f"discriminator normalisation: {config.discriminator_norm} instead of BatchNorm")
+    if config.adversarial_loss == "hinge":
+        notes.append("hinge adversarial loss (DF-GAN) instead of binary cross-entropy")
+    if config.ma_gp_weight > 0:
+        notes.append(
+            f"matching-aware gradient penalty (DF-GAN), weight {config.ma_gp_weight:g}, "
+            f"power {config.ma_gp_power:g}"
+        )
+    if config.diffaugment:
+        notes.append(f"DiffAugment ({config.diffaugment}) on every image the discriminator sees")
+    if tuple(config.adam_betas) != (0.5, 0.999):
+        notes.append(f"Adam betas {tuple(config.adam_betas)} instead of (0.5, 0.999)")
+    if config.use_unconditional_logits:
+        notes.append("an unconditional discriminator head (StackGAN-v2)")
+    if config.upsample_mode != "nearest":
+        notes.append(f"{config.upsample_mode} upsampling instead of nearest neighbour + conv")
+    if config.use_ema:
+        notes.append(f"exponential moving average of the generator (decay {config.ema_decay:g})")
+    if config.stage2_image_skip:
+        notes.append("Stage-II predicts a change to the upsampled Stage-I image (image skip)")
+    if config.color_consistency_coefficient > 0:
+        notes.append(
+            f"StackGAN++ colour-consistency term in Stage-II, weight {config.color_consistency_coefficient:g}"
+        )
+    return notes

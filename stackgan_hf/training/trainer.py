@@ -53,7 +53,7 @@ from ..training_utils import (
 )
 from ..visualization import captioned_grid
 from .augment import parse_policy
-from .config import StackGANTrainingConfig
+from .config import StackGANTrainingConfig, options_beyond_stackgan_v1
 from .diagnostics import conditioning_diagnostics, load_heldout_batch
 from .losses import discriminator_accuracy
 from .step import AdversarialOptions, stackgan_step
@@ -146,6 +146,7 @@ def _models(config: StackGANTrainingConfig, stage: int, dim: int):
             num_residual_blocks=config.num_residual_blocks,
             upsample_mode=config.upsample_mode,
             ca_activation=config.ca_activation,
+            image_skip=config.stage2_image_skip,
         )
         discriminator_class = StackGANStage2Discriminator
     discriminator = discriminator_class(
@@ -547,5 +548,8 @@ def _write_card(run_dir: Path, config: StackGANTrainingConfig, stage: int, summa
         text_encoder=config.text_encoder,
         summary=summary,
         config_yaml=json.dumps(config_to_dict(config), indent=2),
+        beyond_v1=options_beyond_stackgan_v1(config),
+        adversarial_loss=config.adversarial_loss,
+        kl_coefficient=config.kl_coefficient,
         sample_grid=samples[-1].relative_to(run_dir).as_posix() if samples else None,
     )
