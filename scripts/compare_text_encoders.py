@@ -33,6 +33,7 @@ from stackgan_hf.evaluation.compare import (
     comparison_table,
     conditioning_variants,
     run_variants,
+    stage2_variants,
     text_encoder_variants,
     upsampling_variants,
 )
@@ -44,7 +45,8 @@ QUICKSTART = Path(__file__).resolve().parents[1] / "configs" / "stackgan" / "qui
 def main(argv=None) -> list[dict]:
     parser = argparse.ArgumentParser(add_help=False)
     parser.add_argument("--encoders", nargs="+", default=["bag-of-words"])
-    parser.add_argument("--ablation", choices=["upsampling", "conditioning"], default=None)
+    parser.add_argument("--ablation", choices=["upsampling", "conditioning", "stage2"], default=None)
+    parser.add_argument("--stage1_model", default=None, help="--ablation stage2: the frozen Stage-I")
     parser.add_argument("--variants", nargs="+", default=None, help="conditioning variants to run")
     parser.add_argument(
         "--steps_per_variant",
@@ -73,6 +75,10 @@ def main(argv=None) -> list[dict]:
         variants = upsampling_variants()
     elif args.ablation == "conditioning":
         variants = conditioning_variants(args.variants)
+    elif args.ablation == "stage2":
+        if not args.stage1_model:
+            parser.error("--ablation stage2 needs --stage1_model")
+        variants = stage2_variants(args.stage1_model, args.variants)
     else:
         variants = text_encoder_variants(args.encoders)
     budgets = dict(item.split("=", 1) for item in args.steps_per_variant)
@@ -115,9 +121,11 @@ def main(argv=None) -> list[dict]:
         reuse_runs=args.reuse_runs,
     )
     output_dir.mkdir(parents=True, exist_ok=True)
-    title = {"upsampling": "Upsampling ablation", "conditioning": "Conditioning ablation"}.get(
-        args.ablation, "Text encoders"
-    )
+    title = {
+        "upsampling": "Upsampling ablation",
+        "conditioning": "Conditioning ablation",
+        "stage2": "Stage-II ablation",
+    }.get(args.ablation, "Text encoders")
     command = "python scripts/compare_text_encoders.py " + " ".join(sys.argv[1:] if argv is None else argv)
     table = comparison_table(records)
     (output_dir / "table.md").write_text(

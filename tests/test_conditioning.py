@@ -260,3 +260,44 @@ def test_stage2_image_skip_starts_from_the_upsampled_stage1_image():
     assert images.shape == (2, 3, 256, 256)
     torch.testing.assert_close(images, upsampled.clamp(-0.999, 0.999), atol=1e-5, rtol=0)
     assert not torch.allclose(plain(low, torch.randn(2, 8)).images, upsampled, atol=0.05)
+
+
+def test_affine_text_fusion_starts_as_the_plain_generator_and_learns_from_the_text():
+    torch.manual_seed(0)
+    plain = StackGANStage1Generator(text_embedding_dim=12, noise_dim=8, condition_dim=4, base_channels=16)
+    fused = StackGANStage1Generator(
+        text_embedding_dim=12, noise_dim=8, condition_dim=4, base_channels=16, text_fusion="affine"
+    )
+    missing, unexpected = fused.load_state_dict(plain.state_dict(), strict=False)
+    assert not unexpected and all("modulation" in key for key in missing)
+    text, noise = torch.randn(4, 12), torch.randn(4, 8)
+    out_plain = plain(text, noise, generator=torch.Generator().manual_seed(1)).images
+    out_fused = fused(text, noise, generator=torch.Generator().manual_seed(1)).images
+    torch.testing.assert_close(out_fused, out_plain)  # zero-initialised modulation
+    out_fused.square().sum().backward()
+    assert fused.up_blocks[0].modulation.weight.grad.abs().sum() > 0
+    with pytest.raises(ValueError, match="text_fusion"):
+        StackGANStage1Generator(text_embedding_dim=12, text_fusion="attention")
+
+
+def test_ablation_variants_are_the_paper_plus_one_option():
+    from stackgan_hf.evaluation.compare import conditioning_variants, stage2_variants
+
+    variants = {
+        v.name: v.overrides for v in conditioning_variants(["pytorch_parity", "paper", "ema+projection"])
+    }
+    assert variants["pytorch_parity"]["ca_activation"] == "relu"
+    assert variants["paper"] == {
+        "stage": "1",
+        "ca_activation": "leaky_relu",
+        "discriminator_condition": "text",
+    }
+    assert (
+        variants["ema+projection"]["use_ema"]
+        and variants["ema+projection"]["discriminator_head"] == "projection"
+    )
+    with pytest.raises(ValueError, match="Unknown conditioning variant"):
+        conditioning_variants(["bigger_is_better"])
+    stage2 = {v.name: v.overrides for v in stage2_variants("some/stage1")}
+    assert stage2["v1"]["color_consistency_coefficient"] == 0.0 and not stage2["v1"].get("stage2_image_skip")
+    assert stage2["image_skip"]["stage2_image_skip"] and stage2["image_skip"]["stage1_model"] == "some/stage1"

@@ -61,8 +61,20 @@ def conditioning_variants(names: Sequence[str] | None = None) -> list[Variant]:
         "diffaugment_color": {"diffaugment": "color,translation,cutout"},
         "spectral_norm": {"discriminator_norm": "spectral"},
         "projection": {"discriminator_head": "projection"},
+        "affine_fusion": {"generator_text_fusion": "affine"},
         "ema": {"use_ema": True},
         "more_birds": {"synthetic_num_images": 16384},
+        # Hyper-parameters of the quickstart rather than options: the balance between the networks.
+        "d_half_width": {"discriminator_channels": 8},  # the paper's Ng:Nd = 2:1 (128:64)
+        "kl_0.1": {"kl_coefficient": 0.1},
+        "dfgan": {  # DF-GAN's discriminator training as a whole: no BatchNorm, hinge + MA-GP, its Adam
+            "discriminator_norm": "none",
+            "adversarial_loss": "hinge",
+            "ma_gp_weight": 2.0,
+            "adam_betas": [0.0, 0.9],
+            "generator_lr": 1e-4,
+            "discriminator_lr": 4e-4,
+        },
     }
     variants = []
     for name in names or list(options):
@@ -73,6 +85,22 @@ def conditioning_variants(names: Sequence[str] | None = None) -> list[Variant]:
             overrides.update(options[part])
         variants.append(Variant(name, overrides))
     return variants
+
+
+def stage2_variants(stage1_model: str, names: Sequence[str] | None = None) -> list[Variant]:
+    """Stage-II over one frozen Stage-I (``stage1_model``): StackGAN-v1, StackGAN++'s colour-consistency
+    term, the image skip, and both."""
+    options = {
+        "v1": {},
+        "colour_consistency": {"color_consistency_coefficient": 50.0},
+        "image_skip": {"stage2_image_skip": True},
+        "image_skip+colour_consistency": {"stage2_image_skip": True, "color_consistency_coefficient": 50.0},
+    }
+    base = {"stage": "2", "stage1_model": stage1_model, "color_consistency_coefficient": 0.0}
+    unknown = [name for name in names or [] if name not in options]
+    if unknown:
+        raise ValueError(f"Unknown Stage-II variant {unknown}: choose from {list(options)}.")
+    return [Variant(name, {**base, **options[name]}) for name in names or list(options)]
 
 
 def run_variants(

@@ -58,9 +58,16 @@ class UpBlock(nn.Module):
 
     ``"nearest"``: nearest-neighbour upsampling then a 3x3 conv (StackGAN's ``upBlock``);
     ``"pixel_shuffle"``: :class:`PixelShuffleUpsample`. Both are followed by BatchNorm and ReLU.
+
+    ``condition_dim`` > 0 (not StackGAN-v1): the BatchNorm output is modulated by the text code,
+    ``h * (1 + gamma(c)) + beta(c)`` per channel, with ``gamma`` and ``beta`` one linear layer of the code
+    (conditional BatchNorm, as in BigGAN, and DF-GAN's affine text fusion). The layer starts at zero, so
+    the block starts as the plain one.
     """
 
-    def __init__(self, in_channels: int, out_channels: int, upsample_mode: str = "nearest"):
+    def __init__(
+        self, in_channels: int, out_channels: int, upsample_mode: str = "nearest", condition_dim: int = 0
+    ):
         super().__init__()
         check_upsample_mode(upsample_mode)
         if upsample_mode == "nearest":
@@ -70,10 +77,23 @@ class UpBlock(nn.Module):
         else:
             self.upsample = PixelShuffleUpsample(in_channels, out_channels)
         self.norm = nn.BatchNorm2d(out_channels)
+        self.modulation = nn.Linear(condition_dim, 2 * out_channels) if condition_dim > 0 else None
         self.act = nn.ReLU(inplace=True)
 
-    def forward(self, hidden_states: torch.Tensor) -> torch.Tensor:
-        return self.act(self.norm(self.upsample(hidden_states)))
+    @torch.no_grad()
+    def zero_modulation_(self) -> None:
+        if self.modulation is not None:
+            self.modulation.weight.zero_()
+            self.modulation.bias.zero_()
+
+    def forward(self, hidden_states: torch.Tensor, condition: torch.Tensor | None = None) -> torch.Tensor:
+        hidden_states = self.norm(self.upsample(hidden_states))
+        if self.modulation is not None:
+            if condition is None:
+                raise ValueError("This block is text-modulated: pass the condition code.")
+            gamma, beta = self.modulation(condition.to(hidden_states.dtype)).chunk(2, dim=1)
+            hidden_states = hidden_states * (1 + gamma[:, :, None, None]) + beta[:, :, None, None]
+        return self.act(hidden_states)
 
 
 class ResidualBlock(nn.Module):

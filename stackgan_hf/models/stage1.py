@@ -53,6 +53,9 @@ class StackGANStage1Generator(ModelMixin, ConfigMixin):
         upsample_mode: ``"nearest"`` (the paper) or ``"pixel_shuffle"``.
         ca_activation: the conditioning augmentation's activation, ``"leaky_relu"`` (TF StackGAN) or
             ``"relu"`` (StackGAN-Pytorch); see :class:`ConditioningAugmentation`.
+        text_fusion: how the CA code reaches the image: ``"input"`` (StackGAN: concatenated with the noise
+            before the first layer) or ``"affine"`` (not StackGAN-v1: also modulating every up-block's
+            BatchNorm, see :class:`~stackgan_hf.models.layers.UpBlock`).
 
     Shapes: ``text_embeddings [B, D]``, ``noise [B, noise_dim] -> images [B, 3, 64, 64]``, ``mu, logvar
     [B, condition_dim]``.
@@ -67,9 +70,12 @@ class StackGANStage1Generator(ModelMixin, ConfigMixin):
         base_channels: int = 128,
         upsample_mode: str = "nearest",
         ca_activation: str = "leaky_relu",
+        text_fusion: str = "input",
     ):
         super().__init__()
         check_upsample_mode(upsample_mode)
+        if text_fusion not in ("input", "affine"):
+            raise ValueError(f"text_fusion must be 'input' or 'affine', got {text_fusion!r}.")
         if base_channels % 2:
             raise ValueError(f"base_channels must be even, got {base_channels}.")
         width = base_channels * 8
@@ -79,14 +85,17 @@ class StackGANStage1Generator(ModelMixin, ConfigMixin):
             nn.BatchNorm1d(width * 4 * 4),
             nn.ReLU(inplace=True),
         )
+        fused = condition_dim if text_fusion == "affine" else 0
         self.up_blocks = nn.Sequential(
-            UpBlock(width, width // 2, upsample_mode),  # 8x8
-            UpBlock(width // 2, width // 4, upsample_mode),  # 16x16
-            UpBlock(width // 4, width // 8, upsample_mode),  # 32x32
-            UpBlock(width // 8, width // 16, upsample_mode),  # 64x64
+            UpBlock(width, width // 2, upsample_mode, fused),  # 8x8
+            UpBlock(width // 2, width // 4, upsample_mode, fused),  # 16x16
+            UpBlock(width // 4, width // 8, upsample_mode, fused),  # 32x32
+            UpBlock(width // 8, width // 16, upsample_mode, fused),  # 64x64
         )
         self.to_image = nn.Sequential(conv3x3(width // 16, 3), nn.Tanh())
         init_stackgan_weights_(self)
+        for block in self.up_blocks:
+            block.zero_modulation_()
 
     def forward(
         self,
@@ -101,7 +110,9 @@ class StackGANStage1Generator(ModelMixin, ConfigMixin):
         condition, mu, logvar = self.conditioning(text_embeddings, generator=generator, return_dict=False)
         hidden = self.project(torch.cat([noise.to(condition.dtype), condition], dim=1))
         hidden = hidden.view(hidden.shape[0], -1, 4, 4)
-        images = self.to_image(self.up_blocks(hidden))
+        for block in self.up_blocks:
+            hidden = block(hidden, condition)
+        images = self.to_image(hidden)
         if not return_dict:
             return images, mu, logvar
         return StackGANGeneratorOutput(images=images, mu=mu, logvar=logvar)

@@ -50,6 +50,8 @@ class StackGANTrainingConfig:
     discriminator_condition: Literal["text", "generator_mu"] = "text"
 
     # Options beyond StackGAN-v1, all off by default (see README "Conditioning options")
+    # "affine": the CA code also modulates every Stage-I up-block's BatchNorm (conditional BN / DF-GAN)
+    generator_text_fusion: Literal["input", "affine"] = "input"
     discriminator_head: Literal["concat", "projection"] = "concat"  # projection: Miyato and Koyama 2018
     discriminator_norm: Literal["batch", "spectral", "none"] = "batch"
     adversarial_loss: Literal["bce", "hinge"] = "bce"  # hinge: DF-GAN
@@ -116,6 +118,8 @@ def options_beyond_stackgan_v1(config: StackGANTrainingConfig) -> list[str]:
         notes.append("conditioning augmentation with ReLU (StackGAN-Pytorch's) instead of LeakyReLU(0.2)")
     if config.discriminator_condition == "generator_mu":
         notes.append("discriminator conditioned on the generator's CA mean (StackGAN-Pytorch's)")
+    if config.generator_text_fusion == "affine":
+        notes.append("the CA code modulates every Stage-I up-block (conditional BatchNorm, DF-GAN-style)")
     if config.discriminator_head == "projection":
         notes.append("projection discriminator head (Miyato and Koyama, 2018)")
     if config.discriminator_norm != "batch":

@@ -136,6 +136,7 @@ def _models(config: StackGANTrainingConfig, stage: int, dim: int):
             base_channels=config.generator_channels,
             upsample_mode=config.upsample_mode,
             ca_activation=config.ca_activation,
+            text_fusion=config.generator_text_fusion,
         )
         discriminator_class = StackGANStage1Discriminator
     else:
