@@ -190,6 +190,10 @@ def train_stage(
     logging.getLogger("accelerate").setLevel(logging.WARNING)  # one line per saved file otherwise
     set_seed(config.seed)
     set_cpu_threads(accelerator, config.cpu_threads)
+    if accelerator.device.type == "cpu":
+        # Subnormal floats (weights and activations decaying towards 0) make CPU kernels 10-100x slower:
+        # a Stage-I step went from 0.08 s to 3.9 s mid-run. Flushing them to zero costs nothing measurable.
+        torch.set_flush_denormal(True)
     if accelerator.is_main_process:
         run_dir.mkdir(parents=True, exist_ok=True)
 
