@@ -8,7 +8,9 @@ samples. ``diffusers.DDPMPipeline.from_pretrained(output_dir)`` loads it as is.
 Exact resume: the sample order depends only on ``(seed, epoch)`` (``EpochShuffleSampler``), the noise and
 timesteps of each batch only on ``(seed, epoch, batch, process)``, and ``accelerator.save_state`` stores the
 model, optimiser, LR schedule, grad scaler and EMA; a run resumed from ``checkpoint-N`` therefore computes the
-same losses, step for step, as one that was never interrupted.
+same losses, step for step, as one that was never interrupted. Checkpoints and the final pipeline are written
+crash-safe and checkpoints are verified before loading (``stackgan_hf.training_utils``), so a run killed at
+any moment resumes with ``--resume_from_checkpoint latest``.
 """
 
 from __future__ import annotations
@@ -40,10 +42,10 @@ from stackgan_hf.config import config_to_dict
 from stackgan_hf.hub import model_card_template, require_hub_token, upload_output_dir, write_model_card
 from stackgan_hf.training_utils import (
     adam_kwargs,
-    checkpoint_step,
-    find_checkpoint,
     resolve_mixed_precision,
+    restore_checkpoint,
     save_checkpoint,
+    save_pretrained_atomically,
     seeded_generator,
     set_cpu_threads,
     tensorboard_hparams,
@@ -287,18 +289,13 @@ def train(config: DDPMTrainingConfig) -> DDPMTrainingResult:
             config=tensorboard_hparams(public_config),
         )
 
-    # Resume: restore every state, then skip the batches of the current epoch that were already consumed.
-    global_step = 0
-    if config.resume_from_checkpoint:
-        checkpoint = find_checkpoint(output_dir, config.resume_from_checkpoint)
-        if checkpoint is None:
-            logger.info("No checkpoint in %s: starting a new run.", output_dir)
-        else:
-            logger.info("Resuming from %s", checkpoint)
-            accelerator.load_state(str(checkpoint))
-            global_step = checkpoint_step(checkpoint)
+    # Resume: restore every state from the newest complete, verified checkpoint ("latest") or the named one,
+    # then skip the batches of the current epoch that were already consumed.
+    global_step = restore_checkpoint(accelerator, output_dir, config.resume_from_checkpoint)
     first_step = global_step
     first_epoch = global_step // num_update_steps_per_epoch
+    if global_step >= max_train_steps:  # killed while saving the final pipeline: only the save is left
+        first_epoch = num_epochs
     batches_to_skip = (global_step % num_update_steps_per_epoch) * config.gradient_accumulation_steps
 
     total_batch_size = (
@@ -407,7 +404,7 @@ def train(config: DDPMTrainingConfig) -> DDPMTrainingResult:
             ema_unet.copy_to(unet.parameters())
         unet.eval()
         pipeline = DDPMPipeline(unet=unet, scheduler=noise_scheduler)
-        pipeline.save_pretrained(str(output_dir))
+        save_pretrained_atomically(pipeline.save_pretrained, output_dir, "model_index.json")
         if config.num_validation_images > 0:
             sample_grid(unet, noise_scheduler, config, seed=config.seed).save(output_dir / "samples.png")
         summary = {

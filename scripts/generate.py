@@ -30,8 +30,11 @@ def main(argv=None) -> None:
         parser.error(str(error))
     if args.num_images < 1:
         parser.error("--num_images must be at least 1")
-    pipe = StackGANPipeline.from_pretrained(args.model)
-    result = generate_to_folder(pipe, prompts, args.num_images, args.seed, args.output_dir)
+    try:  # a missing model folder, an empty or wordless prompt: one line, not a traceback
+        pipe = StackGANPipeline.from_pretrained(args.model)
+        result = generate_to_folder(pipe, prompts, args.num_images, args.seed, args.output_dir)
+    except (ValueError, FileNotFoundError) as error:
+        parser.error(str(error))
     print(f"Wrote {len(result['images'])} image(s) and {result['grid']}")
 
 

@@ -6,13 +6,28 @@
 Every field of `diffusion.train.DDPMTrainingConfig` is a flag (`--help` lists them); flags override the YAML
 file. Examples: `--dataset_dir ../shared/data/mnist` (local parquet copy instead of `ylecun/mnist`),
 `--max_train_steps 20000`, `--mixed_precision bf16`, `--resume_from_checkpoint latest`,
-`--push_to_hub true --hub_model_id you/ddpm-mnist`. The output directory is a `DDPMPipeline`.
+`--push_to_hub true --hub_model_id you/ddpm-mnist`. The output directory is a `DDPMPipeline`. Bad input and
+faults the user can act on (a config key, missing data, a corrupt checkpoint, a full disk) end with one
+`error: ...` line and exit code 2.
 """
 
 from __future__ import annotations
 
+from diffusion.data import MnistDataError
 from diffusion.train import DDPMTrainingConfig, train
-from stackgan_hf.config import parse_config
+from stackgan_hf.config import ConfigError, parse_config
+from stackgan_hf.hub import HubTokenError
+from stackgan_hf.training_utils import CorruptCheckpointError, SaveFailedError, run_script
+
+# What a user can fix or act on; anything else is a bug and keeps its traceback.
+USER_ERRORS = (
+    ConfigError,
+    CorruptCheckpointError,
+    FileNotFoundError,
+    HubTokenError,
+    MnistDataError,
+    SaveFailedError,
+)
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -20,4 +35,4 @@ def main(argv: list[str] | None = None) -> None:
 
 
 if __name__ == "__main__":
-    main()
+    run_script(main, USER_ERRORS)

@@ -4,7 +4,9 @@
 
 With no arguments: the offline quickstart (synthetic birds, bag-of-words text encoder, Stage-I then
 Stage-II) writing a StackGANPipeline to outputs/quickstart. Every key of
-stackgan_hf.training.StackGANTrainingConfig is a flag; flags override the YAML file.
+stackgan_hf.training.StackGANTrainingConfig is a flag; flags override the YAML file. Bad input and faults
+the user can act on (a config key, missing data, a corrupt checkpoint, a full disk, a diverged loss) end
+with one `error: ...` line and exit code 2.
 """
 
 from __future__ import annotations
@@ -12,8 +14,22 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from stackgan_hf.config import parse_config
-from stackgan_hf.training import StackGANTrainingConfig, train
+from stackgan_hf.config import ConfigError, parse_config
+from stackgan_hf.data import CubFormatError
+from stackgan_hf.hub import HubTokenError
+from stackgan_hf.training import StackGANTrainingConfig, TrainingDivergedError, train
+from stackgan_hf.training_utils import CorruptCheckpointError, SaveFailedError, run_script
+
+# What a user can fix or act on; anything else is a bug and keeps its traceback.
+USER_ERRORS = (
+    ConfigError,
+    CubFormatError,
+    CorruptCheckpointError,
+    FileNotFoundError,
+    HubTokenError,
+    SaveFailedError,
+    TrainingDivergedError,
+)
 
 QUICKSTART = Path(__file__).resolve().parents[1] / "configs" / "stackgan" / "quickstart.yaml"
 
@@ -29,4 +45,4 @@ def main(argv=None) -> None:
 
 
 if __name__ == "__main__":
-    main()
+    run_script(main, USER_ERRORS)

@@ -92,6 +92,14 @@ class StackGANPipeline(DiffusionPipeline):
         ``token``, ``local_files_only``, ``force_download``) are honoured.
         """
         path = os.fspath(pretrained_model_name_or_path)
+        if os.path.isdir(path) and not os.path.isfile(os.path.join(path, "model_index.json")):
+            raise FileNotFoundError(
+                f"{path} has no model_index.json: not a saved pipeline (a training run that did not finish? "
+                "Resume it with --resume_from_checkpoint latest)."
+            )
+        # An absolute or ./ path, or one with more than one "/", names a folder, not a Hub repo id.
+        if not os.path.isdir(path) and (os.path.isabs(path) or path.startswith(".") or path.count("/") > 1):
+            raise FileNotFoundError(f"{path}: no such model folder (nor a Hub repo id such as user/name).")
         if not os.path.isdir(path):
             from huggingface_hub import snapshot_download
 

@@ -150,6 +150,9 @@ def test_errors_name_the_file(cub_tree, tmp_path):
     write_pickle(embeddings_file, [np.zeros((9, 16), np.float32)] * 6)
     with pytest.raises(CubFormatError, match=r"got \(6, 9, 16\)"):
         build(skip_corrupt=True)
+    write_pickle(embeddings_file, [np.zeros((10, 8), np.float32)] * 6)  # the test split's are 16-d
+    with pytest.raises(CubFormatError, match=r"test/char-CNN-RNN-embeddings.pickle: 16-d embeddings, .* 8-d"):
+        build(skip_corrupt=True)
     embeddings_file.unlink()
     with pytest.raises(CubFormatError, match="missing, while the other split has embeddings"):
         build(skip_corrupt=True)

@@ -70,3 +70,13 @@ def test_generate_rejects_bad_arguments(tmp_path, saved_pipeline, capsys):
         with pytest.raises(SystemExit):
             generate.main(argv)
     assert "--prompts_file" in capsys.readouterr().err
+    # Errors of the model or the prompt: argparse's one line and exit code 2, not a traceback.
+    for argv, message in (
+        (["--model", str(tmp_path / "no-such-model")], "no-such-model: no such model folder"),
+        (["--model", str(tmp_path)], "has no model_index.json: not a saved pipeline"),
+        (["--model", saved_pipeline, "--prompt", "   "], "`prompt` is empty"),
+    ):
+        with pytest.raises(SystemExit) as exit_info:
+            generate.main([*argv, "--prompt", "a bird"] if "--prompt" not in argv else argv)
+        assert exit_info.value.code == 2
+        assert message in capsys.readouterr().err.splitlines()[-1]

@@ -225,6 +225,13 @@ def _split_specs(
     if any(present) and not all(present):
         missing = [birds_dir / name / embeddings_file for name, ok in zip(SPLITS, present) if not ok]
         raise CubFormatError(f"{missing[0]}: missing, while the other split has embeddings.")
+    widths = {name: stackgan[name][2].shape[2] for name in SPLITS if stackgan[name][2] is not None}
+    if len(set(widths.values())) > 1:  # one text encoder for both splits, or the test rows are unreadable
+        train, test = (birds_dir / name / embeddings_file for name in ("train", "test"))
+        raise CubFormatError(
+            f"{test}: {widths['test']}-d embeddings, while {train} has {widths['train']}-d ones "
+            "(both splits must come from the same text encoder)."
+        )
     if split == "stackgan":
         return {name: _SplitSpec(*stackgan[name]) for name in SPLITS}
     if split != "cub":

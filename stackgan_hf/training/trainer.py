@@ -42,11 +42,11 @@ from ..pipeline_stackgan import StackGANPipeline
 from ..text import HashedBagOfWordsEncoder, encode_prompts, load_text_encoder, text_embedding_dim
 from ..training_utils import (
     adam_kwargs,
-    checkpoint_step,
-    find_checkpoint,
     list_checkpoints,
     resolve_mixed_precision,
+    restore_checkpoint,
     save_checkpoint,
+    save_pretrained_atomically,
     seeded_generator,
     set_cpu_threads,
     tensorboard_hparams,
@@ -272,18 +272,11 @@ def train_stage(
         ema.to(accelerator.device)
         accelerator.register_for_checkpointing(ema)
 
-    # 3. Resume.
-    global_step = 0
-    resume_path = (
-        find_checkpoint(run_dir, config.resume_from_checkpoint) if config.resume_from_checkpoint else None
-    )
-    if config.resume_from_checkpoint and resume_path is None:
-        logger.warning("No checkpoint in %s: starting a new run.", run_dir)
-    if resume_path is not None:
-        accelerator.print(f"Resuming from {resume_path}")
-        accelerator.load_state(str(resume_path))
-        global_step = checkpoint_step(resume_path)
+    # 3. Resume: the newest complete, verified checkpoint for "latest" (training_utils.restore_checkpoint).
+    global_step = restore_checkpoint(accelerator, run_dir, config.resume_from_checkpoint)
     first_epoch, resume_batches = divmod(global_step, steps_per_epoch)
+    if global_step >= max_steps:  # killed while saving the final pipeline: only the save is left to redo
+        first_epoch = num_epochs
 
     if accelerator.is_main_process and config.report_to != "none":
         accelerator.init_trackers(
@@ -438,11 +431,14 @@ def train_stage(
         if ema is not None:
             ema.copy_to(trained.parameters())
         pipeline = _pipeline(trained, stage1_generator, stage, text_encoder, tokenizer, config.text_pooling)
-        pipeline.save_pretrained(run_dir)
-        # Not part of the pipeline; kept for reports (confusion matrices) and for fine-tuning.
-        accelerator.unwrap_model(discriminator, keep_fp32_wrapper=False).save_pretrained(
-            run_dir / "discriminator"
+        # Not part of the pipeline; kept for reports (confusion matrices) and for fine-tuning. Saved first:
+        # the pipeline's model_index.json, moved into place last, marks the finished run.
+        save_pretrained_atomically(
+            accelerator.unwrap_model(discriminator, keep_fp32_wrapper=False).save_pretrained,
+            run_dir / "discriminator",
+            "config.json",
         )
+        save_pretrained_atomically(pipeline.save_pretrained, run_dir, "model_index.json")
         summary = {
             "stage": stage,
             "steps": global_step,
