@@ -112,7 +112,7 @@ def test_ca_activation_leaky_relu_lets_mu_go_negative_and_relu_does_not():
         ConditioningAugmentation(16, 8, activation="tanh")
 
 
-@pytest.mark.parametrize("head", ["concat", "projection"])
+@pytest.mark.parametrize("head", ["concat", "projection", "concat_projection"])
 @pytest.mark.parametrize("norm", ["batch", "spectral", "none"])
 def test_discriminator_with_its_own_text_projection(head, norm, tmp_path):
     torch.manual_seed(0)
@@ -301,3 +301,28 @@ def test_ablation_variants_are_the_paper_plus_one_option():
     stage2 = {v.name: v.overrides for v in stage2_variants("some/stage1")}
     assert stage2["v1"]["color_consistency_coefficient"] == 0.0 and not stage2["v1"].get("stage2_image_skip")
     assert stage2["image_skip"]["stage2_image_skip"] and stage2["image_skip"]["stage1_model"] == "some/stage1"
+
+
+@pytest.mark.parametrize("name", ["cub_stage1.yaml", "cub_stage2.yaml"])
+def test_the_paper_configs_stay_stackgan_v1(name):
+    from pathlib import Path
+
+    from stackgan_hf.config import parse_config
+    from stackgan_hf.training.config import options_beyond_stackgan_v1
+
+    path = Path(__file__).resolve().parents[1] / "configs" / "stackgan" / name
+    config = parse_config(StackGANTrainingConfig, ["--config", str(path)])
+    assert options_beyond_stackgan_v1(config) == []
+    assert config.ca_activation == "leaky_relu" and config.discriminator_condition == "text"
+
+
+def test_the_quickstart_names_its_options_beyond_stackgan_v1():
+    from pathlib import Path
+
+    from stackgan_hf.config import parse_config
+    from stackgan_hf.training.config import options_beyond_stackgan_v1
+
+    path = Path(__file__).resolve().parents[1] / "configs" / "stackgan" / "quickstart.yaml"
+    notes = options_beyond_stackgan_v1(parse_config(StackGANTrainingConfig, ["--config", str(path)]))
+    assert any("projection" in note for note in notes)
+    assert any("image skip" in note for note in notes)

@@ -61,12 +61,14 @@ def conditioning_variants(names: Sequence[str] | None = None) -> list[Variant]:
         "diffaugment_color": {"diffaugment": "color,translation,cutout"},
         "spectral_norm": {"discriminator_norm": "spectral"},
         "projection": {"discriminator_head": "projection"},
+        "concat_projection": {"discriminator_head": "concat_projection"},
         "affine_fusion": {"generator_text_fusion": "affine"},
         "ema": {"use_ema": True},
         "more_birds": {"synthetic_num_images": 16384},
         # Hyper-parameters of the quickstart rather than options: the balance between the networks.
         "d_half_width": {"discriminator_channels": 8},  # the paper's Ng:Nd = 2:1 (128:64)
         "kl_0.1": {"kl_coefficient": 0.1},
+        "word_triples": {"bag_of_words_max_ngram": 3, "bag_of_words_hash_buckets": 8192},
         "dfgan": {  # DF-GAN's discriminator training as a whole: no BatchNorm, hinge + MA-GP, its Adam
             "discriminator_norm": "none",
             "adversarial_loss": "hinge",

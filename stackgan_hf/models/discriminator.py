@@ -15,6 +15,9 @@ The conditional head (``conditional_head_type``):
   and a 4x4 conv gives the logit.
 * ``"projection"`` (Miyato and Koyama, 2018): ``logit = psi(features) + <embed(code), sum_xy features>``,
   an unconditional term plus an inner product between the text code and the pooled image features.
+* ``"concat_projection"``: the concat head's logit plus the projection term. The concat head can check
+  *where* each colour is (it convolves the features with the tiled code); the projection term gives the
+  generator a direct gradient towards the text's colours.
 
 Normalisation (``norm``): ``"batch"`` (the paper: BatchNorm after every strided conv but the first),
 ``"spectral"`` (no BatchNorm; spectral normalisation of every conv and linear layer, Miyato et al. 2018),
@@ -32,7 +35,7 @@ from torch import nn
 from .layers import conv3x3
 
 DISCRIMINATOR_NORMS = ("batch", "spectral", "none")
-CONDITIONAL_HEADS = ("concat", "projection")
+CONDITIONAL_HEADS = ("concat", "projection", "concat_projection")
 
 
 @dataclass
@@ -105,12 +108,17 @@ class DiscriminatorLogits(nn.Module):
 
 class ProjectionLogits(nn.Module):
     """Projection head (Miyato and Koyama, 2018): ``psi(features) + <embed(code), sum over x, y of
-    features>``; ``[B, C, 4, 4]`` features and a ``[B, condition_dim]`` code -> ``[B]`` logits."""
+    features>``; ``[B, C, 4, 4]`` features and a ``[B, condition_dim]`` code -> ``[B]`` logits.
+    ``with_concat``: ``psi`` is the concat head (:class:`DiscriminatorLogits`), which also sees the code."""
 
-    def __init__(self, feature_channels: int, condition_dim: int):
+    def __init__(self, feature_channels: int, condition_dim: int, with_concat: bool = False, batch_norm=True):
         super().__init__()
         self.condition_dim = condition_dim
-        self.to_logit = nn.Conv2d(feature_channels, 1, kernel_size=4, stride=4)
+        self.with_concat = with_concat
+        if with_concat:
+            self.concat = DiscriminatorLogits(feature_channels, condition_dim, batch_norm)
+        else:
+            self.to_logit = nn.Conv2d(feature_channels, 1, kernel_size=4, stride=4)
         self.embed = nn.Linear(condition_dim, feature_channels, bias=False)
 
     def forward(self, features: torch.Tensor, condition: torch.Tensor | None = None) -> torch.Tensor:
@@ -120,7 +128,8 @@ class ProjectionLogits(nn.Module):
             )
         pooled = features.float().sum(dim=(2, 3))
         projection = (self.embed(condition.to(self.embed.weight.dtype)).float() * pooled).sum(dim=1)
-        return self.to_logit(features).flatten() + projection.to(features.dtype)
+        base = self.concat(features, condition) if self.with_concat else self.to_logit(features).flatten()
+        return base + projection.to(features.dtype)
 
 
 def build_heads(module: nn.Module, feature_channels: int, config) -> None:
@@ -133,8 +142,11 @@ def build_heads(module: nn.Module, feature_channels: int, config) -> None:
         module.text_projection = nn.Sequential(
             nn.Linear(config.text_embedding_dim, config.condition_dim), nn.LeakyReLU(0.2)
         )
-    if config.conditional_head_type == "projection":
-        module.conditional_head = ProjectionLogits(feature_channels, config.condition_dim)
+    if config.conditional_head_type in ("projection", "concat_projection"):
+        with_concat = config.conditional_head_type == "concat_projection"
+        module.conditional_head = ProjectionLogits(
+            feature_channels, config.condition_dim, with_concat, batch_norm
+        )
     else:
         module.conditional_head = DiscriminatorLogits(feature_channels, config.condition_dim, batch_norm)
     module.unconditional_head = (

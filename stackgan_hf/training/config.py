@@ -52,7 +52,8 @@ class StackGANTrainingConfig:
     # Options beyond StackGAN-v1, all off by default (see README "Conditioning options")
     # "affine": the CA code also modulates every Stage-I up-block's BatchNorm (conditional BN / DF-GAN)
     generator_text_fusion: Literal["input", "affine"] = "input"
-    discriminator_head: Literal["concat", "projection"] = "concat"  # projection: Miyato and Koyama 2018
+    # projection: Miyato and Koyama 2018; concat_projection: the paper's concat head + the projection term
+    discriminator_head: Literal["concat", "projection", "concat_projection"] = "concat"
     discriminator_norm: Literal["batch", "spectral", "none"] = "batch"
     adversarial_loss: Literal["bce", "hinge"] = "bce"  # hinge: DF-GAN
     ma_gp_weight: float = 0.0  # DF-GAN's matching-aware gradient penalty (DF-GAN: 2.0)
@@ -122,6 +123,8 @@ def options_beyond_stackgan_v1(config: StackGANTrainingConfig) -> list[str]:
         notes.append("the CA code modulates every Stage-I up-block (conditional BatchNorm, DF-GAN-style)")
     if config.discriminator_head == "projection":
         notes.append("projection discriminator head (Miyato and Koyama, 2018)")
+    if config.discriminator_head == "concat_projection":
+        notes.append("discriminator head: the paper's concat head plus a projection term (Miyato and Koyama)")
     if config.discriminator_norm != "batch":
         notes.append(f"discriminator normalisation: {config.discriminator_norm} instead of BatchNorm")
     if config.adversarial_loss == "hinge":
