@@ -30,8 +30,10 @@ from stackgan_hf.evaluation import train_dataset_classifier
 from stackgan_hf.evaluation.classifier import load_or_train
 from stackgan_hf.evaluation.compare import (
     Variant,
+    collect_record,
     comparison_table,
     conditioning_variants,
+    diagnostics_table,
     run_variants,
     stage2_variants,
     text_encoder_variants,
@@ -61,6 +63,11 @@ def main(argv=None) -> list[dict]:
     parser.add_argument("--clip_model", default=None, help="CLIP folder or Hub id for the CLIP score")
     parser.add_argument(
         "--reuse_runs", action="store_true", help="evaluate variants already trained in --runs_dir again"
+    )
+    parser.add_argument(
+        "--collect",
+        action="store_true",
+        help="only write the tables from the evaluation.json of variants already trained in --runs_dir",
     )
     args, rest = parser.parse_known_args(sys.argv[1:] if argv is None else argv)
     if any(flag in ("-h", "--help") for flag in rest):
@@ -96,9 +103,11 @@ def main(argv=None) -> list[dict]:
             seed=base.seed,
         )
 
-    size = (
-        304 if args.ablation == "upsampling" else 76
-    )  # real images at the largest resolution a variant generates
+    if args.collect:
+        records = [collect_record(runs_dir / variant.name) for variant in variants]
+        return write_tables(args, base, records, argv)
+    # Real images at the largest resolution a variant generates.
+    size = 304 if args.ablation in ("upsampling", "stage2") else 76
     train_split, test = split(base.dataset_split, size), split("test", size)
 
     def train_judge():
@@ -120,6 +129,11 @@ def main(argv=None) -> list[dict]:
         args.clip_model,
         reuse_runs=args.reuse_runs,
     )
+    return write_tables(args, base, records, argv)
+
+
+def write_tables(args, base, records, argv) -> list[dict]:
+    output_dir = Path(base.output_dir)
     output_dir.mkdir(parents=True, exist_ok=True)
     title = {
         "upsampling": "Upsampling ablation",
@@ -128,6 +142,10 @@ def main(argv=None) -> list[dict]:
     }.get(args.ablation, "Text encoders")
     command = "python scripts/compare_text_encoders.py " + " ".join(sys.argv[1:] if argv is None else argv)
     table = comparison_table(records)
+    diagnostics = diagnostics_table(records)
+    if diagnostics:
+        table += "\nAt the end of training (held-out batch: the `test` split; `training/diagnostics.py`):\n\n"
+        table += diagnostics
     (output_dir / "table.md").write_text(
         f"# {title}: {base.dataset}, seed {base.seed}\n\n{table}\n"
         f"{args.num_samples} samples per variant, captions of the `test` split. Command:\n\n    {command}\n"

@@ -153,8 +153,60 @@ def run_variants(
                 "metrics": metrics,
             }
         )
+        records[-1]["diagnostics"] = final_diagnostics(run_dir)
         (run_dir / "evaluation.json").write_text(json.dumps(records[-1], indent=2) + "\n")
     return records
+
+
+DIAGNOSTIC_KEYS = ("heldout_acc_real", "heldout_acc_mismatched", "ca_dead_units", "mu_norm")
+
+
+def final_diagnostics(run_dir: str | Path) -> dict[str, dict]:
+    """Per stage, the last logged conditioning diagnostics and discriminator accuracies of a run (from its
+    ``stage<N>_history.jsonl``); empty for runs without them."""
+    found = {}
+    for stage in (1, 2):
+        path = Path(run_dir) / f"stage{stage}_history.jsonl"
+        if not path.is_file():
+            continue
+        records = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+        logged = [r for r in records if "heldout_acc_mismatched" in r] or records[-1:]
+        if logged:
+            last = logged[-1]
+            keys = (*DIAGNOSTIC_KEYS, "d_acc_fake", "g_loss_adversarial")
+            found[f"stage{stage}"] = {k: last[k] for k in keys if k in last} | {"step": last["step"]}
+    return found
+
+
+def collect_record(run_dir: str | Path) -> dict:
+    """The record a variant's run left in ``evaluation.json``, with its diagnostics (re-read)."""
+    record = json.loads((Path(run_dir) / "evaluation.json").read_text())
+    record["diagnostics"] = final_diagnostics(run_dir)
+    return record
+
+
+def diagnostics_table(records: Sequence[dict]) -> str:
+    """One row per variant and stage: the held-out discriminator accuracies, dead CA units, mu's norm and
+    the discriminator's accuracy on the last training batch of fakes; "" when no record has them."""
+    rows = []
+    for record in records:
+        for stage, values in record.get("diagnostics", {}).items():
+            cells = [_cell(values.get(key)) for key in (*DIAGNOSTIC_KEYS, "d_acc_fake", "g_loss_adversarial")]
+            rows.append([record["variant"], stage, str(values.get("step", "–")), *cells])
+    if not rows:
+        return ""
+    header = [
+        "variant",
+        "stage",
+        "step",
+        "D acc. real (held-out)",
+        "D acc. mismatched (held-out)",
+        "dead CA units",
+        "‖mu‖",
+        "D acc. fake (train batch)",
+        "G adversarial loss",
+    ]
+    return markdown_table(header, rows)
 
 
 METRIC_HEADER = ["FID ↓", "IS ↑", "colour acc. ↑", "all 3 colours ↑", "coverage ↑", "CLIP score ↑"]
