@@ -299,7 +299,7 @@ def test_ablation_variants_are_the_paper_plus_one_option():
     with pytest.raises(ValueError, match="Unknown conditioning variant"):
         conditioning_variants(["bigger_is_better"])
     stage2 = {v.name: v.overrides for v in stage2_variants("some/stage1")}
-    assert stage2["v1"]["color_consistency_coefficient"] == 0.0 and not stage2["v1"].get("stage2_image_skip")
+    assert stage2["v1"]["color_consistency_coefficient"] == 0.0 and stage2["v1"]["stage2_image_skip"] is False
     assert stage2["image_skip"]["stage2_image_skip"] and stage2["image_skip"]["stage1_model"] == "some/stage1"
 
 
@@ -326,3 +326,43 @@ def test_the_quickstart_names_its_options_beyond_stackgan_v1():
     notes = options_beyond_stackgan_v1(parse_config(StackGANTrainingConfig, ["--config", str(path)]))
     assert any("projection" in note for note in notes)
     assert any("image skip" in note for note in notes)
+
+
+def test_ablation_tables_carry_the_end_of_training_diagnostics(tmp_path):
+    from stackgan_hf.evaluation.compare import collect_record, diagnostics_table, final_diagnostics
+
+    run = tmp_path / "variant"
+    run.mkdir()
+    history = [
+        {"step": 1, "d_acc_fake": 0.5, "g_loss_adversarial": 1.0},
+        {
+            "step": 2,
+            "d_acc_fake": 0.75,
+            "g_loss_adversarial": 2.0,
+            "heldout_acc_real": 0.9,
+            "heldout_acc_mismatched": 0.8,
+            "ca_dead_units": 0.0,
+            "mu_norm": 3.0,
+        },
+        {"step": 3, "d_acc_fake": 1.0, "g_loss_adversarial": 3.0},
+    ]
+    (run / "stage1_history.jsonl").write_text("".join(json.dumps(r) + "\n" for r in history))
+    found = final_diagnostics(run)
+    assert found["stage1"]["step"] == 2 and found["stage1"]["heldout_acc_mismatched"] == 0.8
+    (run / "evaluation.json").write_text(json.dumps({"variant": "v", "metrics": {"stages": {}}}))
+    record = collect_record(run)
+    assert record["diagnostics"] == found
+    table = diagnostics_table([record])
+    assert "| v | stage1 | 2 | 0.900 | 0.800 | 0.000 | 3.000 | 0.750 | 2.000 |" in table
+    assert diagnostics_table([{"variant": "old", "metrics": {}}]) == ""
+
+
+def test_low_resolution_consistency_is_zero_for_an_upsampled_stage1_image_and_sees_where_colours_are():
+    from stackgan_hf.training.losses import colour_consistency_loss, low_resolution_consistency_loss
+
+    low = torch.rand(2, 3, 64, 64) * 2 - 1
+    high = torch.nn.functional.interpolate(low, scale_factor=4, mode="nearest")
+    assert low_resolution_consistency_loss(high, low).item() == pytest.approx(0.0, abs=1e-6)
+    mirrored = high.flip(-1)  # same colours, other places: the global colour statistics cannot tell
+    assert colour_consistency_loss(mirrored, low).item() == pytest.approx(0.0, abs=1e-5)
+    assert low_resolution_consistency_loss(mirrored, low).item() > 0.1

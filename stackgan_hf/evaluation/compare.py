@@ -97,8 +97,20 @@ def stage2_variants(stage1_model: str, names: Sequence[str] | None = None) -> li
         "colour_consistency": {"color_consistency_coefficient": 50.0},
         "image_skip": {"stage2_image_skip": True},
         "image_skip+colour_consistency": {"stage2_image_skip": True, "color_consistency_coefficient": 50.0},
+        "image_skip+low_res_consistency": {"stage2_image_skip": True, "stage2_low_res_consistency": 10.0},
+        "image_skip+colour_consistency+low_res_consistency": {
+            "stage2_image_skip": True,
+            "color_consistency_coefficient": 50.0,
+            "stage2_low_res_consistency": 10.0,
+        },
     }
-    base = {"stage": "2", "stage1_model": stage1_model, "color_consistency_coefficient": 0.0}
+    base = {
+        "stage": "2",
+        "stage1_model": stage1_model,
+        "color_consistency_coefficient": 0.0,
+        "stage2_image_skip": False,
+        "stage2_low_res_consistency": 0.0,
+    }
     unknown = [name for name in names or [] if name not in options]
     if unknown:
         raise ValueError(f"Unknown Stage-II variant {unknown}: choose from {list(options)}.")

@@ -61,6 +61,8 @@ class StackGANTrainingConfig:
     diffaugment: str = ""  # DiffAugment policy, e.g. "translation,cutout" ("color" changes colours)
     # Stage-II predicts a change to the upsampled Stage-I image (starts as Stage-I's picture)
     stage2_image_skip: bool = False
+    # Stage-II: weight of an L1 term between the Stage-II image average-pooled to 64x64 and its Stage-I image
+    stage2_low_res_consistency: float = 0.0
 
     # Optimisation (StackGAN: Adam 2e-4, betas (0.5, 0.999), halved every lr_decay_epochs, KL weight 2)
     train_batch_size: int = 64
@@ -146,6 +148,11 @@ def options_beyond_stackgan_v1(config: StackGANTrainingConfig) -> list[str]:
         notes.append(f"exponential moving average of the generator (decay {config.ema_decay:g})")
     if config.stage2_image_skip:
         notes.append("Stage-II predicts a change to the upsampled Stage-I image (image skip)")
+    if config.stage2_low_res_consistency > 0:
+        notes.append(
+            "Stage-II low-resolution consistency (L1 to the Stage-I image), "
+            f"weight {config.stage2_low_res_consistency:g}"
+        )
     if config.color_consistency_coefficient > 0:
         notes.append(
             f"StackGAN++ colour-consistency term in Stage-II, weight {config.color_consistency_coefficient:g}"

@@ -134,6 +134,15 @@ def colour_consistency_loss(
     return mean_weight * F.mse_loss(mean_high, mean_low) + covariance_weight * F.mse_loss(cov_high, cov_low)
 
 
+def low_resolution_consistency_loss(high_res: torch.Tensor, low_res: torch.Tensor) -> torch.Tensor:
+    """Mean absolute difference between each Stage-II image, average-pooled to its Stage-I image's size, and
+    that Stage-I image: Stage-II may add detail, but the colours *where they are* stay Stage-I's (StackGAN++'s
+    colour-consistency term matches only whole-image colour statistics). Not in StackGAN-v1."""
+    factor = high_res.shape[-1] // low_res.shape[-1]
+    pooled = F.avg_pool2d(high_res.float(), kernel_size=factor)
+    return F.l1_loss(pooled, low_res.float())
+
+
 @torch.no_grad()
 def discriminator_accuracy(real_logits, mismatched_logits, fake_logits) -> dict[str, float]:
     """Shares of real/matching pairs scored real, real/mismatched pairs scored fake and fakes scored fake."""

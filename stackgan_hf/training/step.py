@@ -17,6 +17,7 @@ from .losses import (
     discriminator_loss,
     generator_adversarial_loss,
     kl_divergence,
+    low_resolution_consistency_loss,
     matching_aware_gradient_penalty,
 )
 
@@ -63,6 +64,7 @@ def stackgan_step(
     stage1_generator=None,
     color_consistency_coefficient: float = 0.0,
     options: AdversarialOptions = AdversarialOptions(),
+    low_res_consistency_coefficient: float = 0.0,
     autocast: Callable[[], contextlib.AbstractContextManager] = contextlib.nullcontext,
     backward: Callable[[torch.Tensor], None] = torch.Tensor.backward,
 ) -> StepOutputs:
@@ -72,9 +74,9 @@ def stackgan_step(
     on the raw text through its own projection, or on the generator's CA mean: see
     :func:`~stackgan_hf.models.discriminator_condition`); then the generator learns to have its fakes
     scored real, plus ``kl_coefficient`` times the CA's KL term (and, in Stage-II, the optional
-    colour-consistency term). ``options`` adds the non-StackGAN-v1 choices. ``rng`` draws the noise, the CA
-    samples and the augmentations; ``autocast`` and ``backward`` are accelerate's (mixed precision,
-    gradient scaling, DDP) or plain PyTorch's.
+    colour-consistency and low-resolution consistency terms). ``options`` adds the non-StackGAN-v1
+    choices. ``rng`` draws the noise, the CA samples and the augmentations; ``autocast`` and ``backward``
+    are accelerate's (mixed precision, gradient scaling, DDP) or plain PyTorch's.
     """
     augment = (lambda images: diff_augment(images, options.diffaugment, rng)) if options.diffaugment else None
     with autocast():
@@ -118,6 +120,8 @@ def stackgan_step(
         g_loss = adversarial + kl_coefficient * kl
         if stage1_generator is not None and color_consistency_coefficient > 0:
             g_loss = g_loss + color_consistency_coefficient * colour_consistency_loss(fake, low_res)
+        if stage1_generator is not None and low_res_consistency_coefficient > 0:
+            g_loss = g_loss + low_res_consistency_coefficient * low_resolution_consistency_loss(fake, low_res)
     g_optimizer.zero_grad(set_to_none=True)
     backward(g_loss)
     g_optimizer.step()

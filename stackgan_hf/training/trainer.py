@@ -338,6 +338,7 @@ def train_stage(
                 stage1_generator=stage1_generator,
                 color_consistency_coefficient=config.color_consistency_coefficient,
                 options=options,
+                low_res_consistency_coefficient=config.stage2_low_res_consistency,
                 autocast=accelerator.autocast,
                 backward=accelerator.backward,
             )
