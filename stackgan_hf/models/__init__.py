@@ -40,13 +40,21 @@ def architecture_table(text_embedding_dim: int = 1024) -> str:
             StackGANStage1Generator(text_embedding_dim),
             "[B, D] + [B, 100] -> [B, 3, 64, 64]",
         ),
-        ("Stage-I discriminator", StackGANStage1Discriminator(), "[B, 3, 64, 64] + [B, 128] -> [B]"),
+        (
+            "Stage-I discriminator (with its own text projection, as the paper)",
+            StackGANStage1Discriminator(text_embedding_dim=text_embedding_dim),
+            "[B, 3, 64, 64] + [B, D] -> [B]",
+        ),
         (
             "Stage-II generator",
             StackGANStage2Generator(text_embedding_dim),
             "[B, 3, 64, 64] + [B, D] -> [B, 3, 256, 256]",
         ),
-        ("Stage-II discriminator", StackGANStage2Discriminator(), "[B, 3, 256, 256] + [B, 128] -> [B]"),
+        (
+            "Stage-II discriminator (with its own text projection, as the paper)",
+            StackGANStage2Discriminator(text_embedding_dim=text_embedding_dim),
+            "[B, 3, 256, 256] + [B, D] -> [B]",
+        ),
         (
             'Stage-I generator, `upsample_mode="pixel_shuffle"`',
             StackGANStage1Generator(text_embedding_dim, upsample_mode="pixel_shuffle"),
