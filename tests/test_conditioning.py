@@ -366,3 +366,30 @@ def test_low_resolution_consistency_is_zero_for_an_upsampled_stage1_image_and_se
     mirrored = high.flip(-1)  # same colours, other places: the global colour statistics cannot tell
     assert colour_consistency_loss(mirrored, low).item() == pytest.approx(0.0, abs=1e-5)
     assert low_resolution_consistency_loss(mirrored, low).item() > 0.1
+
+
+def test_heldout_matching_accuracy_over_a_whole_split(tmp_path):
+    from stackgan_hf import StackGANPipeline
+    from stackgan_hf.training.diagnostics import heldout_matching_accuracy
+
+    config = StackGANTrainingConfig(
+        **TINY_TRAINING,
+        output_dir=str(tmp_path / "run"),
+        stage="1",
+        dataset="synthetic-birds",
+        synthetic_num_images=24,
+        max_train_steps=2,
+        checkpointing_steps=100,
+    )
+    train(config)
+    pipeline = StackGANPipeline.from_pretrained(tmp_path / "run")
+    discriminator = StackGANStage1Discriminator.from_pretrained(tmp_path / "run" / "discriminator")
+    test = load_stackgan_dataset(
+        "synthetic-birds", split="test", synthetic_num_images=24, synthetic_image_size=76
+    )
+    before = {k: v.clone() for k, v in discriminator.state_dict().items()}
+    values = heldout_matching_accuracy(pipeline, discriminator, test, batch_size=4)
+    assert set(values) == {"heldout_acc_real", "heldout_acc_mismatched"}
+    assert all(0.0 <= v <= 1.0 for v in values.values())
+    for key, value in discriminator.state_dict().items():
+        assert torch.equal(value, before[key]), key  # scoring leaves the discriminator as it was

@@ -8,11 +8,12 @@
   class (scored fake). A discriminator that ignores the text sits at about 0.5 on the second or trades one
   for the other; a text-aware one gets both.
 
-The held-out batch comes from another split of the training dataset (``diagnostics_split``, default
-``test``), through the training view at epoch 0 (one fixed crop and caption per image). Scoring uses the
-discriminator as training does (BatchNorm on batch statistics) without changing its state: its buffers
-(BatchNorm running statistics, spectral-norm vectors) are restored afterwards, so the run's arithmetic is
-the same with or without diagnostics.
+The held-out batch is a seeded random subset of another split of the training dataset
+(``diagnostics_split``, default ``test``), through the training view at epoch 0 (one fixed crop and caption
+per image); mismatched pairs are (image i, caption of image i + 1) where the two differ in class.
+Scoring uses the discriminator as training does (BatchNorm on batch statistics) without changing its
+state: its buffers (BatchNorm running statistics, spectral-norm vectors) are restored afterwards, so the
+run's arithmetic is the same with or without diagnostics.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 
+import numpy as np
 import torch
 
 from ..data import StackGANTrainingView, collate_training_batch, load_stackgan_dataset
@@ -65,7 +67,10 @@ def load_heldout_batch(config, crop_size: int, logger: logging.Logger | None = N
             synthetic_image_size=crop_size * 76 // 64,
             seed=config.seed,
         )
-        rows = split.select(range(min(config.diagnostics_batch_size, len(split))))
+        # A seeded random subset: prepared CUB splits are sorted by class, so their first rows would give
+        # almost no pairs of different classes to score as mismatched.
+        picks = np.random.default_rng(config.seed).permutation(len(split))[: config.diagnostics_batch_size]
+        rows = split.select(picks.tolist())
         if "embeddings" in rows.column_names and config.text_encoder != "precomputed":
             rows = rows.remove_columns("embeddings")
         view = StackGANTrainingView(
@@ -135,3 +140,37 @@ def conditioning_diagnostics(
             (mismatched[other_class.to(mismatched.device)] < 0).float().mean().item()
         )
     return values
+
+
+def heldout_matching_accuracy(
+    pipeline, discriminator, dataset, crop_size: int = 64, seed: int = 0, batch_size: int = 64
+) -> dict[str, float]:
+    """The held-out diagnostics of a trained run over a whole split, not one batch: ``dataset`` in seeded
+    random batches of ``batch_size`` through the training view, each scored as in training by
+    ``discriminator`` with ``pipeline``'s text encoder (or the split's embeddings) and its Stage-I or
+    Stage-II generator's CA; returns the accuracies averaged over all real and all mismatched pairs."""
+    generator = pipeline.stage1_generator if crop_size == 64 else pipeline.stage2_generator
+    order = np.random.default_rng(seed).permutation(len(dataset)).tolist()
+    totals = {"heldout_acc_real": [0.0, 0], "heldout_acc_mismatched": [0.0, 0]}
+    for start in range(0, len(order) - 1, batch_size):
+        rows = dataset.select(order[start : start + batch_size])
+        if len(rows) < 2 or len(set(rows["class_id"])) < 2:
+            continue
+        view = StackGANTrainingView(rows, crop_size=crop_size, seed=seed)
+        items = rows.with_transform(view)[:]
+        batch = collate_training_batch([{k: v[i] for k, v in items.items()} for i in range(len(rows))])
+        if pipeline.text_encoder is None:
+            text = batch["embedding"]
+        else:
+            text = pipeline.encode_prompt(batch["caption"], torch.device("cpu"))
+        heldout = HeldOutBatch(batch["pixel_values"], batch["caption"], None, batch["class_id"], text.float())
+        values = conditioning_diagnostics(generator, discriminator, text, heldout)
+        pairs = {
+            "heldout_acc_real": len(rows),
+            "heldout_acc_mismatched": int((batch["class_id"] != batch["class_id"].roll(1)).sum()),
+        }
+        for key, count in pairs.items():
+            if key in values:
+                totals[key][0] += values[key] * count
+                totals[key][1] += count
+    return {key: total / count for key, (total, count) in totals.items() if count}
