@@ -207,22 +207,24 @@ def test_oracle_embeddings_are_the_standardised_attribute_one_hots():
     )
 
 
+def _train_tiny_stage1(tmp_path, **overrides) -> None:
+    """A tiny Stage-I run on synthetic birds in ``tmp_path / "run"``; ``overrides`` are config values."""
+    values = {**TINY_TRAINING, "stage": "1", "dataset": "synthetic-birds", "checkpointing_steps": 100}
+    train(StackGANTrainingConfig(**{**values, **overrides}, output_dir=str(tmp_path / "run")))
+
+
 def test_training_logs_the_conditioning_diagnostics(tmp_path):
-    config = StackGANTrainingConfig(
-        **{**TINY_TRAINING, "train_batch_size": 8},
-        output_dir=str(tmp_path / "run"),
-        stage="1",
-        dataset="synthetic-birds",
+    _train_tiny_stage1(
+        tmp_path,
+        train_batch_size=8,
         synthetic_num_images=32,
         max_train_steps=4,
         logging_steps=2,
-        checkpointing_steps=100,
         diagnostics_batch_size=8,
         adversarial_loss="hinge",
         ma_gp_weight=2.0,
         diffaugment="translation",
     )
-    train(config)
     records = [
         json.loads(line) for line in (tmp_path / "run" / "stage1_history.jsonl").read_text().splitlines()
     ]
@@ -372,16 +374,7 @@ def test_heldout_matching_accuracy_over_a_whole_split(tmp_path):
     from stackgan_hf import StackGANPipeline
     from stackgan_hf.training.diagnostics import heldout_matching_accuracy
 
-    config = StackGANTrainingConfig(
-        **TINY_TRAINING,
-        output_dir=str(tmp_path / "run"),
-        stage="1",
-        dataset="synthetic-birds",
-        synthetic_num_images=24,
-        max_train_steps=2,
-        checkpointing_steps=100,
-    )
-    train(config)
+    _train_tiny_stage1(tmp_path, synthetic_num_images=24, max_train_steps=2)
     pipeline = StackGANPipeline.from_pretrained(tmp_path / "run")
     discriminator = StackGANStage1Discriminator.from_pretrained(tmp_path / "run" / "discriminator")
     test = load_stackgan_dataset(

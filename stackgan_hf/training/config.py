@@ -158,3 +158,20 @@ def options_beyond_stackgan_v1(config: StackGANTrainingConfig) -> list[str]:
             f"StackGAN++ colour-consistency term in Stage-II, weight {config.color_consistency_coefficient:g}"
         )
     return notes
+
+
+def load_config_split(config: StackGANTrainingConfig, split: str, crop_size: int):
+    """``split`` of ``config.dataset`` as training reads it (column names, synthetic-birds size and seed),
+    with synthetic images drawn at the training view's load size for ``crop_size``."""
+    from ..data import load_stackgan_dataset
+
+    return load_stackgan_dataset(
+        config.dataset,
+        split=split,
+        image_column=config.image_column,
+        caption_column=config.caption_column,
+        class_column=config.class_column,
+        synthetic_num_images=config.synthetic_num_images,
+        synthetic_image_size=crop_size * 76 // 64,
+        seed=config.seed,
+    )

@@ -24,8 +24,9 @@ import logging
 import numpy as np
 import torch
 
-from ..data import StackGANTrainingView, collate_training_batch, load_stackgan_dataset
+from ..data import StackGANTrainingView, collate_training_batch
 from ..models.discriminator import discriminator_condition
+from .config import load_config_split
 
 DEAD_UNIT_STD = 1e-3
 
@@ -51,35 +52,9 @@ class HeldOutBatch:
         return dataclasses.replace(self, pixel_values=pixels, text=text)
 
 
-def load_heldout_batch(config, crop_size: int, logger: logging.Logger | None = None) -> HeldOutBatch | None:
-    """The first ``diagnostics_batch_size`` rows of ``config.diagnostics_split``; None (with a warning)
-    when diagnostics are off, the split does not exist or has fewer than two classes."""
-    if not config.diagnostics_split or config.diagnostics_batch_size < 2:
-        return None
-    try:
-        split = load_stackgan_dataset(
-            config.dataset,
-            split=config.diagnostics_split,
-            image_column=config.image_column,
-            caption_column=config.caption_column,
-            class_column=config.class_column,
-            synthetic_num_images=config.synthetic_num_images,
-            synthetic_image_size=crop_size * 76 // 64,
-            seed=config.seed,
-        )
-        # A seeded random subset: prepared CUB splits are sorted by class, so their first rows would give
-        # almost no pairs of different classes to score as mismatched.
-        picks = np.random.default_rng(config.seed).permutation(len(split))[: config.diagnostics_batch_size]
-        rows = split.select(picks.tolist())
-        if "embeddings" in rows.column_names and config.text_encoder != "precomputed":
-            rows = rows.remove_columns("embeddings")
-        view = StackGANTrainingView(
-            rows, crop_size=crop_size, seed=config.seed, embedding_mode=config.embedding_mode
-        )
-    except (ValueError, KeyError, FileNotFoundError) as error:
-        if logger is not None:
-            logger.warning("No held-out diagnostics (split %r): %s", config.diagnostics_split, error)
-        return None
+def _view_batch(rows, crop_size: int, seed: int, embedding_mode: str = "one") -> HeldOutBatch:
+    """``rows`` through the training view at epoch 0 (one fixed crop and caption each), as one batch."""
+    view = StackGANTrainingView(rows, crop_size=crop_size, seed=seed, embedding_mode=embedding_mode)
     items = rows.with_transform(view)[:]
     batch = collate_training_batch(
         [{key: values[i] for key, values in items.items()} for i in range(len(rows))]
@@ -90,6 +65,31 @@ def load_heldout_batch(config, crop_size: int, logger: logging.Logger | None = N
         embeddings=batch.get("embedding"),
         class_ids=batch["class_id"],
     )
+
+
+def _other_class(class_ids: torch.Tensor) -> torch.Tensor:
+    """The mismatched pairs (image i, caption of image i + 1) that are of different classes."""
+    return class_ids != class_ids.roll(1, dims=0)
+
+
+def load_heldout_batch(config, crop_size: int, logger: logging.Logger | None = None) -> HeldOutBatch | None:
+    """A seeded random subset of ``diagnostics_batch_size`` rows of ``config.diagnostics_split``; None (with
+    a warning) when diagnostics are off, the split does not exist or has fewer than two classes."""
+    if not config.diagnostics_split or config.diagnostics_batch_size < 2:
+        return None
+    try:
+        split = load_config_split(config, config.diagnostics_split, crop_size)
+        # A random subset: prepared CUB splits are sorted by class, so their first rows would give almost
+        # no pairs of different classes to score as mismatched.
+        picks = np.random.default_rng(config.seed).permutation(len(split))[: config.diagnostics_batch_size]
+        rows = split.select(picks.tolist())
+        if "embeddings" in rows.column_names and config.text_encoder != "precomputed":
+            rows = rows.remove_columns("embeddings")
+        return _view_batch(rows, crop_size, config.seed, config.embedding_mode)
+    except (ValueError, KeyError, FileNotFoundError) as error:
+        if logger is not None:
+            logger.warning("No held-out diagnostics (split %r): %s", config.diagnostics_split, error)
+        return None
 
 
 def mu_statistics(mu: torch.Tensor) -> dict[str, float]:
@@ -118,7 +118,7 @@ def conditioning_diagnostics(
     # Pairs (image i, caption of image i + 1), kept where the two images are of different classes.
     wrong_text = text.roll(1, dims=0)
     wrong_mu = mu.roll(1, dims=0)
-    other_class = heldout.class_ids != heldout.class_ids.roll(1, dims=0)
+    other_class = _other_class(heldout.class_ids)
     buffers = {name: buffer.clone() for name, buffer in discriminator.named_buffers()}
     was_training = discriminator.training
     discriminator.train()
@@ -156,18 +156,16 @@ def heldout_matching_accuracy(
         rows = dataset.select(order[start : start + batch_size])
         if len(rows) < 2 or len(set(rows["class_id"])) < 2:
             continue
-        view = StackGANTrainingView(rows, crop_size=crop_size, seed=seed)
-        items = rows.with_transform(view)[:]
-        batch = collate_training_batch([{k: v[i] for k, v in items.items()} for i in range(len(rows))])
+        batch = _view_batch(rows, crop_size, seed)
         if pipeline.text_encoder is None:
-            text = batch["embedding"]
+            text = batch.embeddings
         else:
-            text = pipeline.encode_prompt(batch["caption"], torch.device("cpu"))
-        heldout = HeldOutBatch(batch["pixel_values"], batch["caption"], None, batch["class_id"], text.float())
-        values = conditioning_diagnostics(generator, discriminator, text, heldout)
+            text = pipeline.encode_prompt(batch.captions, torch.device("cpu"))
+        batch.text = text.float()
+        values = conditioning_diagnostics(generator, discriminator, text, batch)
         pairs = {
             "heldout_acc_real": len(rows),
-            "heldout_acc_mismatched": int((batch["class_id"] != batch["class_id"].roll(1)).sum()),
+            "heldout_acc_mismatched": int(_other_class(batch.class_ids).sum()),
         }
         for key, count in pairs.items():
             if key in values:

@@ -31,7 +31,7 @@ from diffusers.training_utils import EMAModel
 from tqdm.auto import tqdm
 
 from ..config import config_to_dict
-from ..data import StackGANTrainingView, collate_training_batch, load_stackgan_dataset, preresize_images
+from ..data import StackGANTrainingView, collate_training_batch, preresize_images
 from ..models import (
     StackGANStage1Discriminator,
     StackGANStage1Generator,
@@ -53,7 +53,7 @@ from ..training_utils import (
 )
 from ..visualization import captioned_grid
 from .augment import parse_policy
-from .config import StackGANTrainingConfig, options_beyond_stackgan_v1
+from .config import StackGANTrainingConfig, load_config_split, options_beyond_stackgan_v1
 from .diagnostics import conditioning_diagnostics, load_heldout_batch
 from .losses import discriminator_accuracy
 from .step import AdversarialOptions, stackgan_step
@@ -198,16 +198,7 @@ def train_stage(
         run_dir.mkdir(parents=True, exist_ok=True)
 
     # 1. Data and text.
-    dataset = load_stackgan_dataset(
-        config.dataset,
-        split=config.dataset_split,
-        image_column=config.image_column,
-        caption_column=config.caption_column,
-        class_column=config.class_column,
-        synthetic_num_images=config.synthetic_num_images,
-        synthetic_image_size=CROP_SIZE[stage] * 76 // 64,
-        seed=config.seed,
-    )
+    dataset = load_config_split(config, config.dataset_split, CROP_SIZE[stage])
     if config.preresize_images:
         dataset = preresize_images(dataset, CROP_SIZE[stage])
     stage1_pipeline = StackGANPipeline.from_pretrained(stage1_model) if stage == 2 else None
