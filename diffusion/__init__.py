@@ -4,4 +4,5 @@
 - ``diffusion.train``: ``DDPMTrainingConfig`` and ``train(config)`` (accelerate; output: a ``DDPMPipeline``);
 - ``diffusion.sampling``: DDPM or DDIM sampling of a trained directory;
 - ``diffusion.visualize``: the report (forward/reverse process, samples, metrics).
+- ``diffusion.evaluation``: FID, classifier score and digit histogram of samples (an MNIST classifier).
 """

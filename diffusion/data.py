@@ -2,13 +2,14 @@
 
 Both sources have the schema of the Hub dataset ``ylecun/mnist``: ``image`` (``datasets.Image``, 28x28
 grayscale PNG) and ``label`` (``ClassLabel`` 0-9). ``load_mnist`` returns the raw ``datasets.Dataset``;
-``load_mnist_for_training`` adds a transform that yields ``pixel_values`` of shape ``[1, 28, 28]`` (or
-``[1, 32, 32]`` with ``pad_to_32``) in [-1, 1], the background (-1) extended into the padding.
+``load_mnist_for_training`` decodes it once into a uint8 tensor in memory and yields ``pixel_values`` of shape
+``[1, 28, 28]`` (or ``[1, 32, 32]`` with ``pad_to_32``) in [-1, 1], the background (-1) extended into the
+padding.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
@@ -118,6 +119,21 @@ def tensor_to_uint8(images: torch.Tensor | np.ndarray, crop_to_28: bool = True) 
     return np.round((np.clip(array, -1.0, 1.0) + 1.0) * 127.5).astype(np.uint8)
 
 
+class MnistTensors(torch.utils.data.Dataset):
+    """MNIST decoded once into one uint8 tensor ``[N, 1, S, S]`` (60,000 padded digits: 61 MB), so that a
+    training step never decodes a PNG; items are ``{"pixel_values": [1, S, S]}`` in [-1, 1]."""
+
+    def __init__(self, pixels: torch.Tensor, labels: torch.Tensor):
+        self.pixels = pixels
+        self.labels = labels
+
+    def __len__(self) -> int:
+        return len(self.pixels)
+
+    def __getitem__(self, index: int) -> dict:
+        return {"pixel_values": self.pixels[index].float() / 127.5 - 1.0}
+
+
 def load_mnist_for_training(
     dataset: str = MNIST_HUB_ID,
     dataset_dir: str | Path | None = None,
@@ -125,40 +141,19 @@ def load_mnist_for_training(
     pad_to_32: bool = True,
     max_samples: int | None = None,
     cache_dir: str | None = None,
-) -> Dataset:
-    """``load_mnist`` with a transform: each item is ``{"pixel_values": [1, S, S]}`` in [-1, 1]."""
+) -> MnistTensors:
+    """``load_mnist`` decoded into memory: each item is ``{"pixel_values": [1, S, S]}`` in [-1, 1], S = 32
+    with ``pad_to_32`` (the background extended into the padding), else 28."""
     mnist = load_mnist(dataset, dataset_dir, split, cache_dir)
     if max_samples is not None:
         mnist = mnist.select(range(min(max_samples, len(mnist))))
-
-    def transform(batch):
-        return {"pixel_values": images_to_tensor(batch["image"], pad_to_32)}
-
-    mnist.set_transform(transform, columns=["image"])
-    return mnist
-
-
-class EpochShuffleSampler(torch.utils.data.Sampler[int]):
-    """A random permutation that depends only on ``(seed, epoch)``, so that any epoch can be replayed.
-
-    The training loop calls ``set_epoch`` (through accelerate's dataloader) before each epoch; a resumed run
-    thus sees the same order as an uninterrupted one and skips the batches it had already consumed.
-    """
-
-    def __init__(self, num_samples: int, seed: int = 0):
-        self.num_samples = num_samples
-        self.seed = seed
-        self.epoch = 0
-
-    def set_epoch(self, epoch: int) -> None:
-        self.epoch = epoch
-
-    def __len__(self) -> int:
-        return self.num_samples
-
-    def __iter__(self) -> Iterator[int]:
-        generator = torch.Generator().manual_seed(self.seed * 1_000_003 + self.epoch)
-        return iter(torch.randperm(self.num_samples, generator=generator).tolist())
+    pixels = torch.from_numpy(
+        np.stack([np.asarray(image.convert("L")) for image in mnist["image"]])
+    ).unsqueeze(1)
+    if pad_to_32:
+        pad = (PADDED_SIZE - pixels.shape[-1]) // 2
+        pixels = torch.nn.functional.pad(pixels, (pad, pad, pad, pad), value=0)
+    return MnistTensors(pixels.contiguous(), torch.tensor(mnist["label"]))
 
 
 def write_mnist_parquet(

@@ -13,6 +13,8 @@ import numpy as np
 import torch
 from diffusers import DDIMPipeline, DDIMScheduler, DDPMPipeline
 
+from stackgan_hf.hub import check_model_path
+
 from .data import tensor_to_uint8
 
 Sampler = Literal["ddpm", "ddim"]
@@ -20,7 +22,7 @@ Sampler = Literal["ddpm", "ddim"]
 
 def load_pipeline(path: str | Path, sampler: Sampler = "ddpm") -> DDPMPipeline | DDIMPipeline:
     """The pipeline in ``path`` (a local ``DDPMPipeline`` folder or a Hub id), with DDPM or DDIM sampling."""
-    pipeline = DDPMPipeline.from_pretrained(path)
+    pipeline = DDPMPipeline.from_pretrained(check_model_path(path))
     if sampler == "ddpm":
         return pipeline
     if sampler == "ddim":

@@ -5,12 +5,12 @@
 standard ``DDPMPipeline`` directory (``unet/`` + ``scheduler/``, safetensors) with a model card and a grid of
 samples. ``diffusers.DDPMPipeline.from_pretrained(output_dir)`` loads it as is.
 
-Exact resume: the sample order depends only on ``(seed, epoch)`` (``EpochShuffleSampler``), the noise and
-timesteps of each batch only on ``(seed, epoch, batch, process)``, and ``accelerator.save_state`` stores the
-model, optimiser, LR schedule, grad scaler and EMA; a run resumed from ``checkpoint-N`` therefore computes the
-same losses, step for step, as one that was never interrupted. Checkpoints and the final pipeline are written
-crash-safe and checkpoints are verified before loading (``stackgan_hf.training_utils``), so a run killed at
-any moment resumes with ``--resume_from_checkpoint latest``.
+Exact resume: the sample order depends only on ``(seed, epoch)`` (accelerate's seedable sampler), the
+noise and timesteps of each batch only on ``(seed, epoch, batch, process)``, and ``accelerator.save_state``
+stores the model, optimiser, LR schedule, grad scaler and EMA; a run resumed from ``checkpoint-N`` therefore
+computes the same losses, step for step, as one that was never interrupted. Checkpoints and the final
+pipeline are written crash-safe and checkpoints are verified before loading (``stackgan_hf.training.utils``),
+so a run killed at any moment resumes with ``--resume_from_checkpoint latest``.
 """
 
 from __future__ import annotations
@@ -31,17 +31,19 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 from accelerate import Accelerator
-from accelerate.utils import ProjectConfiguration, set_seed
+from accelerate.logging import get_logger
+from accelerate.utils import DataLoaderConfiguration, ProjectConfiguration, set_seed
 from diffusers import DDIMPipeline, DDIMScheduler, DDPMPipeline, DDPMScheduler, UNet2DModel
 from diffusers.optimization import get_scheduler
-from diffusers.training_utils import EMAModel
+from diffusers.training_utils import EMAModel, compute_snr
 from diffusers.utils import make_image_grid
 from tqdm.auto import tqdm
 
-from stackgan_hf.config import config_to_dict
+from stackgan_hf.config import config_to_dict, require_at_least
 from stackgan_hf.hub import model_card_template, require_hub_token, upload_output_dir, write_model_card
-from stackgan_hf.training_utils import (
+from stackgan_hf.training.utils import (
     adam_kwargs,
+    register_pretrained_checkpoint_hooks,
     resolve_mixed_precision,
     restore_checkpoint,
     save_checkpoint,
@@ -51,9 +53,9 @@ from stackgan_hf.training_utils import (
     tensorboard_hparams,
 )
 
-from .data import MNIST_HUB_ID, EpochShuffleSampler, load_mnist_for_training
+from .data import MNIST_HUB_ID, load_mnist_for_training
 
-logger = logging.getLogger(__name__)
+logger = get_logger(__name__, log_level="INFO")  # accelerate's: logs on the main process only
 
 
 @dataclass
@@ -94,6 +96,9 @@ class DDPMTrainingConfig:
     adam_weight_decay: float = 0.0
     adam_epsilon: float = 1e-8
     max_grad_norm: float = 1.0
+    # Min-SNR-gamma loss weighting (Hang et al. 2023): weight min(SNR_t, gamma) / SNR_t for epsilon
+    # prediction (the paper uses gamma = 5); None: the plain MSE of Ho et al.
+    snr_gamma: float | None = None
     use_ema: bool = True
     ema_max_decay: float = 0.9999
     ema_inv_gamma: float = 1.0
@@ -117,6 +122,24 @@ class DDPMTrainingConfig:
     hub_model_id: str | None = None
     hub_token: str | None = None
     hub_private: bool = False
+
+    def __post_init__(self):
+        require_at_least(
+            self,
+            1,
+            "train_batch_size",
+            "num_train_epochs",
+            "max_train_steps",
+            "gradient_accumulation_steps",
+            "block_out_channels",
+            "layers_per_block",
+            "norm_num_groups",
+            "num_train_timesteps",
+            "checkpointing_steps",
+            "sample_steps",
+            "max_train_samples",
+        )
+        require_at_least(self, 0, "dataloader_num_workers", "lr_warmup_steps", "num_validation_images")
 
 
 @dataclass
@@ -193,6 +216,26 @@ def sample_grid(unet: UNet2DModel, noise_scheduler: DDPMScheduler, config: DDPMT
     return make_image_grid(images, rows=rows, cols=columns)
 
 
+def diffusion_loss(
+    prediction: torch.Tensor,
+    target: torch.Tensor,
+    timesteps: torch.Tensor,
+    noise_scheduler: DDPMScheduler,
+    snr_gamma: float | None = None,
+) -> torch.Tensor:
+    """The MSE of Ho et al., or with ``snr_gamma`` each image's MSE weighted by min(SNR_t, gamma) / SNR_t
+    (epsilon), min(SNR_t, gamma) (sample) or min(SNR_t, gamma) / (SNR_t + 1) (v), as diffusers' examples."""
+    if snr_gamma is None:
+        return F.mse_loss(prediction.float(), target.float())
+    snr = compute_snr(noise_scheduler, timesteps)
+    clipped = torch.clamp(snr, max=snr_gamma)
+    prediction_type = noise_scheduler.config.prediction_type
+    weights = {"epsilon": clipped / snr, "sample": clipped, "v_prediction": clipped / (snr + 1)}
+    weights = weights[prediction_type]
+    per_image = F.mse_loss(prediction.float(), target.float(), reduction="none").mean(dim=(1, 2, 3))
+    return (per_image * weights).mean()
+
+
 def describe_hardware(device: torch.device) -> str:
     if device.type == "cuda":
         return f"{torch.cuda.device_count()} x {torch.cuda.get_device_name(device)}"
@@ -201,19 +244,60 @@ def describe_hardware(device: torch.device) -> str:
     return f"CPU: {processor}, {len(cores)} cores, {torch.get_num_threads()} torch threads"
 
 
+@dataclass
+class _Run:
+    """What the loop of one ``train`` call works on: accelerate's prepared objects and the step counts."""
+
+    accelerator: Accelerator
+    unet: UNet2DModel
+    ema_unet: EMAModel | None
+    noise_scheduler: DDPMScheduler
+    optimizer: torch.optim.Optimizer
+    lr_scheduler: object
+    train_dataloader: torch.utils.data.DataLoader
+    num_images: int
+    steps_per_epoch: int
+    max_train_steps: int
+    num_epochs: int
+
+
 def train(config: DDPMTrainingConfig) -> DDPMTrainingResult:
     """Trains the DDPM described by ``config``; see the module docstring."""
-    hub_token = None
-    if config.push_to_hub:
-        hub_token = require_hub_token(config.hub_token)  # fail now, not after hours of training
-        if not config.hub_model_id:
-            raise ValueError("--push_to_hub needs --hub_model_id (e.g. your-name/ddpm-mnist).")
+    hub_token = _check_push_to_hub(config)  # fail now, not after hours of training
+    run = _build(config)
+    # Resume: every state from the newest complete, verified checkpoint ("latest") or the named one.
+    first_step = restore_checkpoint(run.accelerator, config.output_dir, config.resume_from_checkpoint)
+    start = time.perf_counter()
+    global_step, losses = _loop(config, run, first_step)
+    wall_time = time.perf_counter() - start
+    _finish(config, run, global_step, first_step, losses, wall_time, hub_token)
+    run.accelerator.end_training()
+    return DDPMTrainingResult(
+        output_dir=str(config.output_dir),
+        global_step=global_step,
+        first_step=first_step,
+        losses=losses,
+        wall_time_s=wall_time,
+    )
 
+
+def _check_push_to_hub(config: DDPMTrainingConfig) -> str | None:
+    if not config.push_to_hub:
+        return None
+    token = require_hub_token(config.hub_token)
+    if not config.hub_model_id:
+        raise ValueError("--push_to_hub needs --hub_model_id (e.g. your-name/ddpm-mnist).")
+    return token
+
+
+def _build(config: DDPMTrainingConfig) -> _Run:
+    """The accelerator, the data, the UNet, its noise schedule, EMA, optimiser and LR schedule, prepared."""
     output_dir = Path(config.output_dir)
     accelerator = Accelerator(
         gradient_accumulation_steps=config.gradient_accumulation_steps,
         mixed_precision=resolve_mixed_precision(config.mixed_precision),
         log_with=None if config.report_to == "none" else config.report_to,
+        dataloader_config=DataLoaderConfiguration(use_seedable_sampler=True, data_seed=config.seed),
         project_config=ProjectConfiguration(
             project_dir=str(output_dir), logging_dir=str(output_dir / config.logging_dir)
         ),
@@ -240,14 +324,13 @@ def train(config: DDPMTrainingConfig) -> DDPMTrainingResult:
     train_dataloader = torch.utils.data.DataLoader(
         dataset,
         batch_size=config.train_batch_size,
-        sampler=EpochShuffleSampler(len(dataset), seed=config.seed),
+        shuffle=True,  # accelerate's SeedableRandomSampler: the order of epoch e depends on (seed, e) only
         drop_last=True,
         num_workers=config.dataloader_num_workers,
     )
 
-    # Model, noise schedule, optimiser, LR schedule (linear warmup, then cosine decay by default).
+    # Model, noise schedule, EMA, optimiser, LR schedule (linear warmup, then cosine decay by default).
     unet = build_unet(config)
-    noise_scheduler = build_noise_scheduler(config)
     ema_unet = None
     if config.use_ema:
         ema_unet = EMAModel(
@@ -268,10 +351,10 @@ def train(config: DDPMTrainingConfig) -> DDPMTrainingResult:
         **adam_kwargs(accelerator.device),
     )
     unet, optimizer, train_dataloader = accelerator.prepare(unet, optimizer, train_dataloader)
+    register_pretrained_checkpoint_hooks(accelerator, lambda model: "unet")  # checkpoint-N/unet/
     # Counted on the prepared dataloader: with N processes, each sees 1/N of the batches.
-    num_update_steps_per_epoch = math.ceil(len(train_dataloader) / config.gradient_accumulation_steps)
-    max_train_steps = config.max_train_steps or config.num_train_epochs * num_update_steps_per_epoch
-    num_epochs = math.ceil(max_train_steps / num_update_steps_per_epoch)
+    steps_per_epoch = math.ceil(len(train_dataloader) / config.gradient_accumulation_steps)
+    max_train_steps = config.max_train_steps or config.num_train_epochs * steps_per_epoch
     lr_scheduler = get_scheduler(  # the prepared scheduler steps once per process at each optimiser step
         config.lr_scheduler,
         optimizer=optimizer,
@@ -282,161 +365,179 @@ def train(config: DDPMTrainingConfig) -> DDPMTrainingResult:
     if ema_unet is not None:
         ema_unet.to(accelerator.device)
         accelerator.register_for_checkpointing(ema_unet)  # saved and restored with save_state/load_state
-    public_config = {key: value for key, value in config_to_dict(config).items() if key != "hub_token"}
     if accelerator.is_main_process and config.report_to != "none":
-        accelerator.init_trackers(
-            "ddpm_mnist",
-            config=tensorboard_hparams(public_config),
-        )
-
-    # Resume: restore every state from the newest complete, verified checkpoint ("latest") or the named one,
-    # then skip the batches of the current epoch that were already consumed.
-    global_step = restore_checkpoint(accelerator, output_dir, config.resume_from_checkpoint)
-    first_step = global_step
-    first_epoch = global_step // num_update_steps_per_epoch
-    if global_step >= max_train_steps:  # killed while saving the final pipeline: only the save is left
-        first_epoch = num_epochs
-    batches_to_skip = (global_step % num_update_steps_per_epoch) * config.gradient_accumulation_steps
-
-    total_batch_size = (
-        config.train_batch_size * accelerator.num_processes * config.gradient_accumulation_steps
+        accelerator.init_trackers("ddpm_mnist", config=tensorboard_hparams(_public_config(config)))
+    return _Run(
+        accelerator,
+        unet,
+        ema_unet,
+        build_noise_scheduler(config),
+        optimizer,
+        lr_scheduler,
+        train_dataloader,
+        len(dataset),
+        steps_per_epoch,
+        max_train_steps,
+        math.ceil(max_train_steps / steps_per_epoch),
     )
+
+
+def _public_config(config: DDPMTrainingConfig) -> dict:
+    return {key: value for key, value in config_to_dict(config).items() if key != "hub_token"}
+
+
+def _loop(config: DDPMTrainingConfig, run: _Run, global_step: int) -> tuple[int, list[float]]:
+    """From ``global_step`` to ``run.max_train_steps``, skipping the batches of the current epoch that a
+    resumed run had already consumed; returns the final step and this call's losses."""
+    accelerator = run.accelerator
+    first_epoch = global_step // run.steps_per_epoch
+    if global_step >= run.max_train_steps:  # killed while saving the final pipeline: only the save is left
+        first_epoch = run.num_epochs
+    batches_to_skip = (global_step % run.steps_per_epoch) * config.gradient_accumulation_steps
+    total_batch_size = config.train_batch_size * accelerator.num_processes
+    total_batch_size *= config.gradient_accumulation_steps
     logger.info(
         "Training: %d images, %d epochs, %d steps, batch %d (total), from step %d",
-        len(dataset),
-        num_epochs,
-        max_train_steps,
+        run.num_images,
+        run.num_epochs,
+        run.max_train_steps,
         total_batch_size,
         global_step,
     )
     progress_bar = tqdm(
-        total=max_train_steps,
+        total=run.max_train_steps,
         initial=global_step,
         desc="Steps",
         disable=not accelerator.is_local_main_process,
     )
     losses: list[float] = []
-    start_time = time.perf_counter()
-    for epoch in range(first_epoch, num_epochs):
-        unet.train()
+    for epoch in range(first_epoch, run.num_epochs):
+        run.unet.train()
         skip = batches_to_skip if epoch == first_epoch else 0
-        epoch_dataloader = (
-            accelerator.skip_first_batches(train_dataloader, skip) if skip else train_dataloader
-        )
-        epoch_dataloader.set_epoch(epoch)  # the order of this epoch; also right after a resume
+        dataloader = run.train_dataloader
+        if skip:
+            dataloader = accelerator.skip_first_batches(dataloader, skip)
+        dataloader.set_epoch(epoch)  # the order of this epoch; also right after a resume
         step_loss = 0.0
-        for batch_index, batch in enumerate(epoch_dataloader, start=skip):
-            clean_images = batch["pixel_values"]
-            # Forward diffusion in closed form: x_t = sqrt(abar_t) x_0 + sqrt(1 - abar_t) eps.
+        for batch_index, batch in enumerate(dataloader, start=skip):
             generator = batch_generator(config.seed, epoch, batch_index, accelerator.process_index)
-            noise = torch.randn(clean_images.shape, generator=generator).to(clean_images.device)
-            timesteps = torch.randint(
-                0, noise_scheduler.config.num_train_timesteps, (clean_images.shape[0],), generator=generator
-            ).to(clean_images.device)
-            noisy_images = noise_scheduler.add_noise(clean_images, noise, timesteps)
-
-            with accelerator.accumulate(unet):
-                prediction = unet(noisy_images, timesteps).sample
-                if config.prediction_type == "epsilon":
-                    target = noise
-                elif config.prediction_type == "sample":
-                    target = clean_images
-                else:
-                    target = noise_scheduler.get_velocity(clean_images, noise, timesteps)
-                loss = F.mse_loss(prediction.float(), target.float())
-                accelerator.backward(loss)
-                if accelerator.sync_gradients:
-                    accelerator.clip_grad_norm_(unet.parameters(), config.max_grad_norm)
-                optimizer.step()
-                lr_scheduler.step()
-                optimizer.zero_grad()
-            step_loss += (
-                accelerator.reduce(loss.detach(), reduction="mean").item()
-                / config.gradient_accumulation_steps
-            )
-
+            step_loss += _training_step(config, run, batch["pixel_values"], generator)
             if not accelerator.sync_gradients:
                 continue
             # One optimiser step done.
-            if ema_unet is not None:
-                ema_unet.step(unet.parameters())
+            if run.ema_unet is not None:
+                run.ema_unet.step(run.unet.parameters())
             global_step += 1
             losses.append(step_loss)
-            logs = {"loss": step_loss, "lr": lr_scheduler.get_last_lr()[0], "epoch": epoch}
-            if ema_unet is not None:
-                logs["ema_decay"] = ema_unet.cur_decay_value
+            logs = {"loss": step_loss, "lr": run.lr_scheduler.get_last_lr()[0], "epoch": epoch}
+            if run.ema_unet is not None:
+                logs["ema_decay"] = run.ema_unet.cur_decay_value
             accelerator.log(logs, step=global_step)
             progress_bar.update(1)
             progress_bar.set_postfix(loss=f"{step_loss:.4f}", lr=f"{logs['lr']:.2e}")
             step_loss = 0.0
-
             if global_step % config.checkpointing_steps == 0:
-                path = save_checkpoint(accelerator, output_dir, global_step, config.checkpoints_total_limit)
+                limit = config.checkpoints_total_limit
+                path = save_checkpoint(accelerator, config.output_dir, global_step, limit)
                 logger.info("Saved state to %s", path)
             if config.sample_steps and global_step % config.sample_steps == 0 and accelerator.is_main_process:
-                model = accelerator.unwrap_model(unet)
-                if ema_unet is not None:
-                    ema_unet.store(model.parameters())
-                    ema_unet.copy_to(model.parameters())
-                grid = sample_grid(model.eval(), noise_scheduler, config, seed=config.seed)
-                if ema_unet is not None:
-                    ema_unet.restore(model.parameters())
-                model.train()
-                tracker = (
-                    accelerator.get_tracker("tensorboard", unwrap=True)
-                    if config.report_to != "none"
-                    else None
-                )
-                if tracker is not None:
-                    tracker.add_image("samples", np.asarray(grid), global_step, dataformats="HWC")
-            if global_step >= max_train_steps:
+                _log_sample_grid(config, run, global_step)
+            if global_step >= run.max_train_steps:
                 break
-        if global_step >= max_train_steps:
+        if global_step >= run.max_train_steps:
             break
     progress_bar.close()
-    wall_time = time.perf_counter() - start_time
+    return global_step, losses
 
-    # The final pipeline: EMA weights (if any) in a plain DDPMPipeline directory, a sample grid, a card.
+
+def _training_step(
+    config: DDPMTrainingConfig, run: _Run, clean_images: torch.Tensor, generator: torch.Generator
+) -> float:
+    """Forward diffusion in closed form, x_t = sqrt(abar_t) x_0 + sqrt(1 - abar_t) eps, then one
+    (accumulated) step on the prediction loss; returns this micro-batch's share of the step's loss."""
+    accelerator, noise_scheduler = run.accelerator, run.noise_scheduler
+    noise = torch.randn(clean_images.shape, generator=generator).to(clean_images.device)
+    timesteps = torch.randint(
+        0, noise_scheduler.config.num_train_timesteps, (clean_images.shape[0],), generator=generator
+    ).to(clean_images.device)
+    noisy_images = noise_scheduler.add_noise(clean_images, noise, timesteps)
+    with accelerator.accumulate(run.unet):
+        prediction = run.unet(noisy_images, timesteps).sample
+        if config.prediction_type == "epsilon":
+            target = noise
+        elif config.prediction_type == "sample":
+            target = clean_images
+        else:
+            target = noise_scheduler.get_velocity(clean_images, noise, timesteps)
+        loss = diffusion_loss(prediction, target, timesteps, noise_scheduler, config.snr_gamma)
+        accelerator.backward(loss)
+        if accelerator.sync_gradients:
+            accelerator.clip_grad_norm_(run.unet.parameters(), config.max_grad_norm)
+        run.optimizer.step()
+        run.lr_scheduler.step()
+        run.optimizer.zero_grad()
+    return accelerator.reduce(loss.detach(), reduction="mean").item() / config.gradient_accumulation_steps
+
+
+def _log_sample_grid(config: DDPMTrainingConfig, run: _Run, global_step: int) -> None:
+    """A DDIM grid of the EMA weights (if any) to tensorboard; the training weights are put back."""
+    model = run.accelerator.unwrap_model(run.unet)
+    if run.ema_unet is not None:
+        run.ema_unet.store(model.parameters())
+        run.ema_unet.copy_to(model.parameters())
+    grid = sample_grid(model.eval(), run.noise_scheduler, config, seed=config.seed)
+    if run.ema_unet is not None:
+        run.ema_unet.restore(model.parameters())
+    model.train()
+    if config.report_to != "none":
+        tracker = run.accelerator.get_tracker("tensorboard", unwrap=True)
+        tracker.add_image("samples", np.asarray(grid), global_step, dataformats="HWC")
+
+
+def _finish(
+    config: DDPMTrainingConfig,
+    run: _Run,
+    global_step: int,
+    first_step: int,
+    losses: list[float],
+    wall_time: float,
+    hub_token: str | None,
+) -> None:
+    """The final pipeline: EMA weights (if any) in a plain DDPMPipeline directory, a sample grid, the
+    training summary, a model card, and the upload when asked."""
+    accelerator = run.accelerator
     accelerator.wait_for_everyone()
-    if accelerator.is_main_process:
-        unet = accelerator.unwrap_model(unet)
-        if ema_unet is not None:
-            ema_unet.copy_to(unet.parameters())
-        unet.eval()
-        pipeline = DDPMPipeline(unet=unet, scheduler=noise_scheduler)
-        save_pretrained_atomically(pipeline.save_pretrained, output_dir, "model_index.json")
-        if config.num_validation_images > 0:
-            sample_grid(unet, noise_scheduler, config, seed=config.seed).save(output_dir / "samples.png")
-        summary = {
-            "global_step": global_step,
-            "steps_this_run": global_step - first_step,
-            "wall_time_s_this_run": round(wall_time, 1),
-            "steps_per_s": round((global_step - first_step) / wall_time, 4) if wall_time > 0 else None,
-            "final_loss_mean_last_100": float(np.mean(losses[-100:])) if losses else None,
-            "hardware": describe_hardware(accelerator.device),
-            "num_processes": accelerator.num_processes,
-            "mixed_precision": accelerator.mixed_precision,
-            "parameters": sum(parameter.numel() for parameter in unet.parameters()),
-            "torch": torch.__version__,
-            "command": shlex.join(["python", *sys.argv]),
-            "config": public_config,
-            "losses_this_run": losses,
-        }
-        (output_dir / "training_summary.json").write_text(json.dumps(summary, indent=1))
-        write_ddpm_model_card(output_dir, config, summary)
-        if config.push_to_hub:
-            url = upload_output_dir(
-                output_dir, config.hub_model_id, token=hub_token, private=config.hub_private
-            )
-            logger.info("Pushed %s to %s", output_dir, url)
-    accelerator.end_training()
-    return DDPMTrainingResult(
-        output_dir=str(output_dir),
-        global_step=global_step,
-        first_step=first_step,
-        losses=losses,
-        wall_time_s=wall_time,
-    )
+    if not accelerator.is_main_process:
+        return
+    output_dir = Path(config.output_dir)
+    unet = accelerator.unwrap_model(run.unet)
+    if run.ema_unet is not None:
+        run.ema_unet.copy_to(unet.parameters())
+    unet.eval()
+    pipeline = DDPMPipeline(unet=unet, scheduler=run.noise_scheduler)
+    save_pretrained_atomically(pipeline.save_pretrained, output_dir, "model_index.json")
+    if config.num_validation_images > 0:
+        sample_grid(unet, run.noise_scheduler, config, seed=config.seed).save(output_dir / "samples.png")
+    summary = {
+        "global_step": global_step,
+        "steps_this_run": global_step - first_step,
+        "wall_time_s_this_run": round(wall_time, 1),
+        "steps_per_s": round((global_step - first_step) / wall_time, 4) if wall_time > 0 else None,
+        "final_loss_mean_last_100": float(np.mean(losses[-100:])) if losses else None,
+        "hardware": describe_hardware(accelerator.device),
+        "num_processes": accelerator.num_processes,
+        "mixed_precision": accelerator.mixed_precision,
+        "parameters": unet.num_parameters(),
+        "torch": torch.__version__,
+        "command": shlex.join(["python", *sys.argv]),
+        "config": _public_config(config),
+        "losses_this_run": losses,
+    }
+    (output_dir / "training_summary.json").write_text(json.dumps(summary, indent=1))
+    write_ddpm_model_card(output_dir, config, summary)
+    if config.push_to_hub:
+        url = upload_output_dir(output_dir, config.hub_model_id, token=hub_token, private=config.hub_private)
+        logger.info("Pushed %s to %s", output_dir, url)
 
 
 def write_ddpm_model_card(output_dir: Path, config: DDPMTrainingConfig, summary: dict) -> Path:

@@ -24,16 +24,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-import matplotlib
+import numpy as np
+import torch
+from diffusers import DDPMPipeline, DDPMScheduler, UNet2DModel
+from matplotlib.figure import Figure  # no pyplot: the caller's matplotlib backend is left alone
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import torch  # noqa: E402
-from diffusers import DDPMPipeline, DDPMScheduler, UNet2DModel  # noqa: E402
+from stackgan_hf.hub import check_model_path
 
-from .data import MNIST_HUB_ID, images_to_tensor, load_mnist, tensor_to_uint8  # noqa: E402
-from .sampling import as_ddim, generate_digits  # noqa: E402
+from .data import MNIST_HUB_ID, images_to_tensor, load_mnist, tensor_to_uint8
+from .sampling import as_ddim, generate_digits
 
 REPORT_TIMESTEPS = (0, 100, 200, 300, 400, 500, 600, 700, 800, 900, 999)
 
@@ -54,19 +53,21 @@ class DDPMReportConfig:
     num_samples: int = 1000
     batch_size: int = 250
     seed: int = 0
+    # Also sample the same seeds with DDIM and this many steps (samples_ddim{N}_{num_samples}.npy)
+    ddim_comparison_steps: int | None = None
     hardware_note: str | None = None  # free text for metrics.json (budget, sharing, ...)
 
 
-def count_parameters(model: torch.nn.Module) -> dict[str, int]:
-    """Total parameters and a breakdown by top-level child (``down_blocks.0``, ``mid_block``, ...)."""
-    counts = {"total": sum(parameter.numel() for parameter in model.parameters())}
+def count_parameters(model: UNet2DModel) -> dict[str, int]:
+    """Total parameters (``ModelMixin.num_parameters``) and a breakdown by top-level block
+    (``down_blocks.0``, ``mid_block``, ...)."""
+    blocks = {}
     for name, child in model.named_children():
-        if isinstance(child, torch.nn.ModuleList):
-            for index, block in enumerate(child):
-                counts[f"{name}.{index}"] = sum(parameter.numel() for parameter in block.parameters())
-        else:
-            counts[name] = sum(parameter.numel() for parameter in child.parameters())
-    return {key: value for key, value in counts.items() if value}
+        children = enumerate(child) if isinstance(child, torch.nn.ModuleList) else [(None, child)]
+        for index, block in children:
+            blocks[name if index is None else f"{name}.{index}"] = block
+    counts = {name: sum(p.numel() for p in block.parameters()) for name, block in blocks.items()}
+    return {"total": model.num_parameters(), **{name: count for name, count in counts.items() if count}}
 
 
 def forward_process(
@@ -121,9 +122,8 @@ def plot_rows(
 ) -> None:
     """Rows of uint8 ``[N, H, W]`` images with a title per column."""
     columns = len(titles)
-    figure, axes = plt.subplots(
-        len(rows), columns, figsize=(1.25 * columns, 1.45 * len(rows) + 0.4), squeeze=False
-    )
+    figure = Figure(figsize=(1.25 * columns, 1.45 * len(rows) + 0.4))
+    axes = figure.subplots(len(rows), columns, squeeze=False)
     for row_index, (images, label) in enumerate(zip(rows, row_labels)):
         for column, image in enumerate(images):
             _show(axes[row_index, column], image, titles[column] if row_index == 0 else None)
@@ -131,7 +131,6 @@ def plot_rows(
     figure.suptitle(suptitle, fontsize=9)
     figure.tight_layout()
     figure.savefig(path, dpi=120)
-    plt.close(figure)
 
 
 def save_grid(images: np.ndarray, path: Path, rows: int, columns: int, scale: int = 3, gap: int = 2) -> None:
@@ -150,7 +149,8 @@ def save_grid(images: np.ndarray, path: Path, rows: int, columns: int, scale: in
 
 def plot_loss_curve(losses: list[float], path: Path, window: int = 50) -> None:
     steps = np.arange(1, len(losses) + 1)
-    figure, axis = plt.subplots(figsize=(6, 3.5))
+    figure = Figure(figsize=(6, 3.5))
+    axis = figure.subplots()
     axis.plot(steps, losses, linewidth=0.5, alpha=0.4, label="per step")
     if len(losses) >= window:
         smooth = np.convolve(losses, np.ones(window) / window, mode="valid")
@@ -162,14 +162,59 @@ def plot_loss_curve(losses: list[float], path: Path, window: int = 50) -> None:
     axis.grid(alpha=0.3)
     figure.tight_layout()
     figure.savefig(path, dpi=120)
-    plt.close(figure)
+
+
+def write_samples(
+    pipeline: DDPMPipeline, config: DDPMReportConfig, output_dir: Path
+) -> tuple[np.ndarray, dict]:
+    """``samples_{N}.npy`` with the configured sampler, its 5-sample strip and 10x10 grid, and with
+    ``ddim_comparison_steps`` the same seeds through DDIM; returns the samples and their timings."""
+    sampler = as_ddim(pipeline) if config.sampler == "ddim" else pipeline
+    start = time.perf_counter()
+    samples = generate_digits(
+        sampler, config.num_samples, config.num_inference_steps, config.batch_size, config.seed, config.eta
+    )
+    sampling = {
+        "samples_file": f"samples_{config.num_samples}.npy",
+        "num_samples": config.num_samples,
+        "sampler": config.sampler,
+        "num_inference_steps": config.num_inference_steps,
+        "eta": config.eta if config.sampler == "ddim" else None,
+        "seed": config.seed,
+        "wall_time_s": round(time.perf_counter() - start, 1),
+    }
+    np.save(output_dir / sampling["samples_file"], samples)
+    plot_rows(
+        [samples[:5]],
+        [f"#{index}" for index in range(5)],
+        [""],
+        output_dir / "samples_5.png",
+        f"Generated digits ({config.sampler.upper()}, {config.num_inference_steps} steps"
+        + (f", eta={config.eta:g})" if config.sampler == "ddim" else ")"),
+    )
+    save_grid(samples[:100], output_dir / "samples_grid_10x10.png", rows=10, columns=10)
+    if config.ddim_comparison_steps:
+        steps = config.ddim_comparison_steps
+        start = time.perf_counter()
+        ddim = generate_digits(as_ddim(pipeline), config.num_samples, steps, config.batch_size, config.seed)
+        name = f"samples_ddim{steps}_{config.num_samples}.npy"
+        np.save(output_dir / name, ddim)
+        save_grid(ddim[:100], output_dir / f"samples_ddim{steps}_grid_10x10.png", rows=10, columns=10)
+        sampling["ddim_comparison"] = {
+            "samples_file": name,
+            "num_inference_steps": steps,
+            "eta": 0.0,
+            "seed": config.seed,
+            "wall_time_s": round(time.perf_counter() - start, 1),
+        }
+    return samples, sampling
 
 
 def make_report(config: DDPMReportConfig) -> dict:
     """Writes the figures, ``samples_1000.npy`` and ``metrics.json`` (see the module docstring)."""
     output_dir = Path(config.output_dir)
     output_dir.mkdir(parents=True, exist_ok=True)
-    pipeline = DDPMPipeline.from_pretrained(config.pipeline_dir)
+    pipeline = DDPMPipeline.from_pretrained(check_model_path(config.pipeline_dir))
     unet, scheduler = pipeline.unet.eval(), pipeline.scheduler
     pad_to_32 = unet.config.sample_size == 32
     alphas_cumprod = scheduler.alphas_cumprod
@@ -208,24 +253,8 @@ def make_report(config: DDPMReportConfig) -> dict:
         f"Reverse process, DDPM ancestral sampling ({num_steps} steps), seed {config.seed}",
     )
 
-    # Samples.
-    sampler = as_ddim(pipeline) if config.sampler == "ddim" else pipeline
-    start = time.perf_counter()
-    samples = generate_digits(
-        sampler, config.num_samples, config.num_inference_steps, config.batch_size, config.seed, config.eta
-    )
-    sample_time = time.perf_counter() - start
-    np.save(output_dir / f"samples_{config.num_samples}.npy", samples)
-    plot_rows(
-        [samples[:5]],
-        [f"#{index}" for index in range(5)],
-        [""],
-        output_dir / "samples_5.png",
-        f"Generated digits ({config.sampler.upper()}, {config.num_inference_steps} steps"
-        + (f", eta={config.eta:g})" if config.sampler == "ddim" else ")"),
-    )
-    save_grid(samples[:100], output_dir / "samples_grid_10x10.png", rows=10, columns=10)
-
+    # Samples (and the same seeds with DDIM, for the comparison).
+    samples, sampling = write_samples(pipeline, config, output_dir)
     # Training figures and the parameter count.
     summary_path = Path(config.pipeline_dir) / "training_summary.json"
     training = json.loads(summary_path.read_text()) if summary_path.is_file() else {}
@@ -250,13 +279,7 @@ def make_report(config: DDPMReportConfig) -> dict:
             "config": training.get("config"),
         },
         "sampling": {
-            "samples_file": f"samples_{config.num_samples}.npy",
-            "num_samples": config.num_samples,
-            "sampler": config.sampler,
-            "num_inference_steps": config.num_inference_steps,
-            "eta": config.eta if config.sampler == "ddim" else None,
-            "seed": config.seed,
-            "wall_time_s": round(sample_time, 1),
+            **sampling,
             "reverse_process_figure": f"DDPM, {num_steps} steps, {reverse_time:.1f} s",
             "mean_pixel_samples": float(samples.mean()),
             "mean_pixel_real": float(np.mean([np.asarray(image) for image in test_set[:1000]["image"]])),

@@ -24,6 +24,7 @@ import json
 import sys
 from pathlib import Path
 
+from stackgan_hf.cli import run_script
 from stackgan_hf.config import parse_config
 from stackgan_hf.data import load_stackgan_dataset
 from stackgan_hf.evaluation import train_dataset_classifier
@@ -156,4 +157,4 @@ def write_tables(args, base, records, argv) -> list[dict]:
 
 
 if __name__ == "__main__":
-    main()
+    run_script(main)

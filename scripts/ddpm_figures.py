@@ -9,7 +9,9 @@ samples_1000.npy (uint8, (N, 28, 28)) and metrics.json; see `diffusion.visualize
 
 from __future__ import annotations
 
+from diffusion.data import MnistDataError
 from diffusion.visualize import DDPMReportConfig, make_report
+from stackgan_hf.cli import USER_ERRORS, run_script
 from stackgan_hf.config import parse_config
 
 
@@ -21,4 +23,4 @@ def main(argv: list[str] | None = None) -> None:
 
 
 if __name__ == "__main__":
-    main()
+    run_script(main, (*USER_ERRORS, MnistDataError))

@@ -11,102 +11,20 @@
 
 The classifier behind the offline features (and the synthetic-birds attribute accuracy) is trained on the
 real training split the first time and saved to --classifier (default under outputs/eval_classifiers/),
-then reused, so successive evaluations share one judge.
+then reused, so successive evaluations share one judge. The work is done by
+`stackgan_hf.evaluation.evaluate_stackgan_model` and `diffusion.evaluation.evaluate_ddpm_samples`.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import re
-import sys
 from pathlib import Path
 
-import numpy as np
-
-
-def _stackgan(args) -> dict:
-    from stackgan_hf import StackGANPipeline
-    from stackgan_hf.data import load_stackgan_dataset
-    from stackgan_hf.evaluation import evaluate_stackgan, inception_network
-    from stackgan_hf.evaluation.classifier import load_or_train
-    from stackgan_hf.evaluation.stackgan import train_dataset_classifier
-
-    def split(name):
-        return load_stackgan_dataset(
-            args.dataset,
-            split=name,
-            synthetic_num_images=args.synthetic_num_images,
-            synthetic_image_size=304,
-            seed=args.data_seed,
-        )
-
-    train, test = split("train"), split(args.split)
-    classifier_dir = Path(args.classifier or _default_classifier_dir(args))
-
-    def train_judge():
-        print(f"Training the evaluation classifier on {len(train)} real images -> {classifier_dir}")
-        return train_dataset_classifier(train, steps=args.classifier_steps, seed=args.seed)
-
-    classifier = load_or_train(classifier_dir, train_judge)
-    feature = logits = None
-    if args.feature == "inception":
-        feature = inception_network(args.inception_weights, "2048")
-        logits = inception_network(args.inception_weights, "logits_unbiased")
-    pipeline = StackGANPipeline.from_pretrained(args.model)
-    metrics = evaluate_stackgan(
-        pipeline,
-        test,
-        train=train,
-        num_samples=args.num_samples,
-        classifier=classifier,
-        feature=feature,
-        logits=logits,
-        clip_model=args.clip_model,
-        seed=args.seed,
-    )
-    metrics.update(
-        model=args.model,
-        dataset=args.dataset,
-        split=args.split,
-        feature=args.feature,
-        classifier=str(classifier_dir),
-    )
-    return metrics
-
-
-def _default_classifier_dir(args) -> str:
-    if args.dataset in ("synthetic-birds", "synthetic-birds-oracle"):  # same images: one judge
-        name = f"synthetic-birds-{args.synthetic_num_images}-seed{args.data_seed}"
-    else:
-        name = re.sub(r"[^A-Za-z0-9_.-]+", "_", str(Path(args.dataset).resolve()).strip("/"))
-    return f"outputs/eval_classifiers/{name}-{args.classifier_steps}steps"
-
-
-def _ddpm(args) -> dict:
-    from diffusion.data import load_mnist
-    from stackgan_hf.evaluation.classifier import load_or_train
-    from stackgan_hf.evaluation.mnist import evaluate_mnist_samples, train_mnist_classifier
-
-    samples = np.load(args.samples)
-    if samples.dtype != np.uint8 or samples.ndim != 3:
-        raise SystemExit(
-            f"{args.samples}: expected uint8 [N, 28, 28] digits, got {samples.dtype} {samples.shape}."
-        )
-    classifier_dir = Path(args.classifier or "outputs/eval_classifiers/mnist")
-
-    def train_judge():
-        train = load_mnist(args.dataset, args.dataset_dir, split="train").with_format("numpy")
-        print(f"Training the MNIST classifier on {len(train)} digits -> {classifier_dir}")
-        images = np.stack([np.asarray(image) for image in train["image"]])
-        return train_mnist_classifier(images, np.asarray(train["label"]), steps=args.classifier_steps)
-
-    classifier = load_or_train(classifier_dir, train_judge)
-    test = load_mnist(args.dataset, args.dataset_dir, split="test")
-    real = np.stack([np.asarray(image) for image in test["image"]])
-    metrics = evaluate_mnist_samples(samples, real, np.asarray(test["label"]), classifier)
-    metrics.update(samples=args.samples, classifier=str(classifier_dir))
-    return metrics
+from diffusion.data import MnistDataError
+from diffusion.evaluation import DigitSamplesError, evaluate_ddpm_samples
+from stackgan_hf.cli import USER_ERRORS, run_script
+from stackgan_hf.evaluation import evaluate_stackgan_model
 
 
 def main(argv=None) -> dict:
@@ -135,7 +53,12 @@ def main(argv=None) -> dict:
         command.add_argument("--seed", type=int, default=0)
         command.add_argument("--output", default=None, help="JSON file (default: print only)")
     args = parser.parse_args(argv)
-    metrics = _stackgan(args) if args.command == "stackgan" else _ddpm(args)
+    options = {k: v for k, v in vars(args).items() if k not in ("command", "output")}
+    if args.command == "stackgan":
+        metrics = evaluate_stackgan_model(**options)
+    else:
+        del options["seed"]  # the MNIST classifier trains with its own fixed seed
+        metrics = evaluate_ddpm_samples(**options)
     text = json.dumps(metrics, indent=2)
     if args.output:
         Path(args.output).parent.mkdir(parents=True, exist_ok=True)
@@ -145,4 +68,4 @@ def main(argv=None) -> dict:
 
 
 if __name__ == "__main__":
-    sys.exit(main() and 0)
+    run_script(main, (*USER_ERRORS, MnistDataError, DigitSamplesError))

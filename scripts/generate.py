@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 
 from stackgan_hf import StackGANPipeline
+from stackgan_hf.cli import run_script
 from stackgan_hf.generation import generate_to_folder, read_prompts
 
 
@@ -39,4 +40,4 @@ def main(argv=None) -> None:
 
 
 if __name__ == "__main__":
-    main()
+    run_script(main)

@@ -11,6 +11,7 @@ import json
 from pathlib import Path
 
 from stackgan_hf import StackGANPipeline
+from stackgan_hf.cli import run_script
 from stackgan_hf.data import load_stackgan_dataset
 from stackgan_hf.models import StackGANStage1Discriminator
 from stackgan_hf.training.diagnostics import heldout_matching_accuracy
@@ -39,4 +40,4 @@ def main(argv=None) -> dict:
 
 
 if __name__ == "__main__":
-    main()
+    run_script(main)

@@ -7,16 +7,22 @@ from __future__ import annotations
 
 import argparse
 
+from stackgan_hf.cli import run_script
 from stackgan_hf.training.trainer import read_history
 from stackgan_hf.visualization import plot_training_history
 
-if __name__ == "__main__":
+
+def main(argv=None) -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("history")
     parser.add_argument("output")
     parser.add_argument("--title", default="")
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
     plot_training_history(read_history(args.history), args.output, title=args.title)
     print(f"Wrote {args.output}")
+
+
+if __name__ == "__main__":
+    run_script(main)

@@ -53,7 +53,7 @@ def main(argv=None) -> int:
         )
     except (CubFormatError, UnsafePickleError, FileNotFoundError) as error:
         print(f"error: {error}", file=sys.stderr)
-        return 1
+        return 2
     print(dataset)
     print(json.dumps(report.summary(), indent=2))
     if report.skipped_corrupt:

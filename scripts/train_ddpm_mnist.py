@@ -15,19 +15,8 @@ from __future__ import annotations
 
 from diffusion.data import MnistDataError
 from diffusion.train import DDPMTrainingConfig, train
-from stackgan_hf.config import ConfigError, parse_config
-from stackgan_hf.hub import HubTokenError
-from stackgan_hf.training_utils import CorruptCheckpointError, SaveFailedError, run_script
-
-# What a user can fix or act on; anything else is a bug and keeps its traceback.
-USER_ERRORS = (
-    ConfigError,
-    CorruptCheckpointError,
-    FileNotFoundError,
-    HubTokenError,
-    MnistDataError,
-    SaveFailedError,
-)
+from stackgan_hf.cli import USER_ERRORS, run_script
+from stackgan_hf.config import parse_config
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -35,4 +24,4 @@ def main(argv: list[str] | None = None) -> None:
 
 
 if __name__ == "__main__":
-    run_script(main, USER_ERRORS)
+    run_script(main, (*USER_ERRORS, MnistDataError))

@@ -14,22 +14,9 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from stackgan_hf.config import ConfigError, parse_config
-from stackgan_hf.data import CubFormatError
-from stackgan_hf.hub import HubTokenError
-from stackgan_hf.training import StackGANTrainingConfig, TrainingDivergedError, train
-from stackgan_hf.training_utils import CorruptCheckpointError, SaveFailedError, run_script
-
-# What a user can fix or act on; anything else is a bug and keeps its traceback.
-USER_ERRORS = (
-    ConfigError,
-    CubFormatError,
-    CorruptCheckpointError,
-    FileNotFoundError,
-    HubTokenError,
-    SaveFailedError,
-    TrainingDivergedError,
-)
+from stackgan_hf.cli import run_script
+from stackgan_hf.config import parse_config
+from stackgan_hf.training import StackGANTrainingConfig, train
 
 QUICKSTART = Path(__file__).resolve().parents[1] / "configs" / "stackgan" / "quickstart.yaml"
 
@@ -45,4 +32,4 @@ def main(argv=None) -> None:
 
 
 if __name__ == "__main__":
-    run_script(main, USER_ERRORS)
+    run_script(main)

@@ -148,6 +148,16 @@ def parse_config(
     return config_from_dict(config_cls, values, f"{source} + command line" if file_path else "command line")
 
 
+def require_at_least(config: Any, minimum: int, *names: str) -> None:
+    """Raises ``ConfigError`` naming the first field of ``names`` (an int, a list of ints, or None: not
+    set) with a value below ``minimum``, e.g. ``--train_batch_size 0``, before any data is read."""
+    for name in names:
+        value = getattr(config, name)
+        values = value if isinstance(value, (list, tuple)) else [value]
+        if any(item is not None and item < minimum for item in values):
+            raise ConfigError(f"`{name}` must be at least {minimum}, got {value!r}.")
+
+
 def config_to_dict(config: Any) -> dict[str, Any]:
     """A YAML-safe dict of a config dataclass (tuples become lists)."""
 

@@ -11,6 +11,7 @@ Nothing here imports torch, and only ``upload_output_dir`` touches the network.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -39,6 +40,24 @@ def require_hub_token(token: str | None = None) -> str:
             "--hub_token. Nothing was trained."
         )
     return token
+
+
+def check_model_path(path: str | os.PathLike, index_file: str = "model_index.json") -> str:
+    """``path`` as a string if it is a saved pipeline folder (holding ``index_file``) or may be a Hub repo id;
+    ``FileNotFoundError`` naming it otherwise, instead of huggingface_hub's "Repo id must use alphanumeric
+    chars" for a local path that does not exist."""
+    path = os.fspath(path)
+    if os.path.isdir(path):
+        if not os.path.isfile(os.path.join(path, index_file)):
+            raise FileNotFoundError(
+                f"{path} has no {index_file}: not a saved pipeline (a training run that did not finish? "
+                "Resume it with --resume_from_checkpoint latest)."
+            )
+        return path
+    # An absolute or ./ path, or one with more than one "/", names a folder, not a Hub repo id.
+    if os.path.isabs(path) or path.startswith(".") or path.count("/") > 1:
+        raise FileNotFoundError(f"{path}: no such model folder (nor a Hub repo id such as user/name).")
+    return path
 
 
 def model_card_template(name: str) -> Path:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 from dataclasses import dataclass
 
@@ -9,15 +10,30 @@ import numpy as np
 import PIL.Image
 import torch
 from diffusers import DiffusionPipeline
+from diffusers.image_processor import VaeImageProcessor
 from diffusers.utils import BaseOutput
 from diffusers.utils.torch_utils import randn_tensor
 
+from .hub import check_model_path
 from .models import StackGANStage1Generator, StackGANStage2Generator
 from .text import encode_prompts, text_embedding_dim
 from .text.encoders import POOLING_MODES
 
 # Weights are loaded from safetensors only: pickled checkpoints in a repository are never downloaded.
 _PICKLED_WEIGHTS = ["*.bin", "*.pt", "*.pth", "*.ckpt", "*.pkl", "*.msgpack", "*.h5", "*.onnx"]
+
+
+@contextlib.contextmanager
+def _evaluation_mode(*models: torch.nn.Module | None):
+    """The models in eval mode inside the block, each back in its own mode after it."""
+    modes = [(model, model.training) for model in models if model is not None]
+    for model, _ in modes:
+        model.eval()
+    try:
+        yield
+    finally:
+        for model, training in modes:
+            model.train(training)
 
 
 @dataclass
@@ -69,11 +85,6 @@ class StackGANPipeline(DiffusionPipeline):
                 f"text_encoder {type(text_encoder).__name__} gives {text_embedding_dim(text_encoder)}-d "
                 f"embeddings but stage1_generator expects {expected}-d."
             )
-        # Channels-last weights make the convolutions (oneDNN, cuDNN) pick their fast NHWC kernels; the
-        # values are the same model's, and every pipeline of these weights samples the same pixels.
-        for model in (stage1_generator, stage2_generator):
-            if model is not None:
-                model.to(memory_format=torch.channels_last)
         self.register_modules(
             stage1_generator=stage1_generator,
             stage2_generator=stage2_generator,
@@ -81,6 +92,7 @@ class StackGANPipeline(DiffusionPipeline):
             tokenizer=tokenizer,
         )
         self.register_to_config(text_pooling=text_pooling)
+        self.image_processor = VaeImageProcessor(do_normalize=True)  # [-1, 1] -> pil / np / pt in [0, 1]
 
     @classmethod
     def from_pretrained(cls, pretrained_model_name_or_path: str | os.PathLike, **kwargs) -> StackGANPipeline:
@@ -91,15 +103,7 @@ class StackGANPipeline(DiffusionPipeline):
         files only) and then loaded from that local snapshot. Hub arguments (``revision``, ``cache_dir``,
         ``token``, ``local_files_only``, ``force_download``) are honoured.
         """
-        path = os.fspath(pretrained_model_name_or_path)
-        if os.path.isdir(path) and not os.path.isfile(os.path.join(path, "model_index.json")):
-            raise FileNotFoundError(
-                f"{path} has no model_index.json: not a saved pipeline (a training run that did not finish? "
-                "Resume it with --resume_from_checkpoint latest)."
-            )
-        # An absolute or ./ path, or one with more than one "/", names a folder, not a Hub repo id.
-        if not os.path.isdir(path) and (os.path.isabs(path) or path.startswith(".") or path.count("/") > 1):
-            raise FileNotFoundError(f"{path}: no such model folder (nor a Hub repo id such as user/name).")
+        path = check_model_path(pretrained_model_name_or_path)
         if not os.path.isdir(path):
             from huggingface_hub import snapshot_download
 
@@ -112,7 +116,14 @@ class StackGANPipeline(DiffusionPipeline):
                 force_download=kwargs.get("force_download", False),
                 ignore_patterns=_PICKLED_WEIGHTS,
             )
-        return super().from_pretrained(path, **kwargs)
+        pipeline = super().from_pretrained(path, **kwargs)
+        # Channels-last weights make the convolutions (oneDNN, cuDNN) pick their fast NHWC kernels; the values
+        # are the same, so every pipeline of these weights samples the same pixels. Done here, on the models
+        # this call created, never on models a caller passes to the constructor.
+        for model in (pipeline.stage1_generator, pipeline.stage2_generator):
+            if model is not None:
+                model.to(memory_format=torch.channels_last)
+        return pipeline
 
     @property
     def text_embedding_dim(self) -> int:
@@ -158,22 +169,35 @@ class StackGANPipeline(DiffusionPipeline):
             prompts, self.text_encoder, self.tokenizer, pooling=self.config.text_pooling, device=device
         )
 
-    @staticmethod
-    def postprocess(images: torch.Tensor, output_type: str):
-        """``[B, 3, H, W]`` in ``[-1, 1]`` -> ``output_type`` in ``[0, 1]`` (PIL: uint8)."""
-        images = (images.float() / 2 + 0.5).clamp(0, 1)
-        if output_type == "pt":
-            return images
-        array = images.cpu().permute(0, 2, 3, 1).numpy()
-        return array if output_type == "np" else DiffusionPipeline.numpy_to_pil(array)
+    def prepare_latents(
+        self,
+        batch_size: int,
+        generator: torch.Generator | list[torch.Generator] | None,
+        device: torch.device,
+        dtype: torch.dtype,
+        latents: torch.Tensor | None = None,
+    ) -> torch.Tensor:
+        """The noise ``z`` ``[batch_size, noise_dim]``: the caller's ``latents`` or a seeded draw."""
+        shape = (batch_size, self.stage1_generator.config.noise_dim)
+        if isinstance(generator, list) and len(generator) != batch_size:
+            raise ValueError(
+                f"You passed a list of {len(generator)} generators but the batch has {batch_size} images "
+                "(prompts x num_images_per_prompt): pass one generator per image, or a single one."
+            )
+        if latents is None:
+            return randn_tensor(shape, generator=generator, device=device, dtype=dtype)
+        if tuple(latents.shape) != shape:
+            raise ValueError(f"`latents` must have shape {list(shape)}, got {list(latents.shape)}.")
+        return latents.to(device=device, dtype=dtype)
 
-    @torch.inference_mode()
+    @torch.no_grad()
     def __call__(
         self,
         prompt: str | list[str] | None = None,
         prompt_embeds: torch.Tensor | None = None,
         num_images_per_prompt: int = 1,
         generator: torch.Generator | list[torch.Generator] | None = None,
+        latents: torch.Tensor | None = None,
         output_type: str = "pil",
         return_dict: bool = True,
     ) -> StackGANPipelineOutput | tuple:
@@ -184,7 +208,9 @@ class StackGANPipeline(DiffusionPipeline):
             prompt_embeds: ``[B, D]`` precomputed text embeddings (e.g. char-CNN-RNN), instead of ``prompt``.
             num_images_per_prompt: images per caption, each with its own noise and CA sample.
             generator: seeds the noise ``z`` and both stages' conditioning augmentation: the same seed gives
-                the same pixels.
+                the same pixels. A list needs one generator per image.
+            latents: ``[N, noise_dim]`` noise ``z`` (N = prompts x ``num_images_per_prompt``) instead of a
+                draw, e.g. to interpolate between two captions with the same ``z`` as in the paper's figures.
             output_type: ``"pil"``, ``"np"`` (``[N, H, W, 3]``) or ``"pt"`` (``[N, 3, H, W]``), in ``[0, 1]``.
 
         Returns:
@@ -205,21 +231,20 @@ class StackGANPipeline(DiffusionPipeline):
             num_images_per_prompt, 0
         )
 
-        # 2. Noise. BatchNorm must use its running statistics when sampling, whatever mode the models are in.
-        self.stage1_generator.eval()
-        noise_shape = (text_embeddings.shape[0], self.stage1_generator.config.noise_dim)
-        noise = randn_tensor(noise_shape, generator=generator, device=device, dtype=dtype)
+        # 2. Noise z.
+        noise = self.prepare_latents(text_embeddings.shape[0], generator, device, dtype, latents)
 
-        # 3. Stage-I sketches at 64x64; Stage-II refines to 256x256.
-        stage1_images = self.stage1_generator(text_embeddings, noise, generator=generator).images
-        images = stage1_images
-        if self.stage2_generator is not None:
-            self.stage2_generator.eval()
-            images = self.stage2_generator(stage1_images, text_embeddings, generator=generator).images
+        # 3. Stage-I sketches at 64x64; Stage-II refines to 256x256. BatchNorm uses its running statistics,
+        # whatever mode the caller's models are in; their mode is restored afterwards.
+        with _evaluation_mode(self.stage1_generator, self.stage2_generator):
+            stage1_images = self.stage1_generator(text_embeddings, noise, generator=generator).images
+            images = stage1_images
+            if self.stage2_generator is not None:
+                images = self.stage2_generator(stage1_images, text_embeddings, generator=generator).images
 
         # 4. Postprocess.
-        images = self.postprocess(images, output_type)
-        stage1_images = self.postprocess(stage1_images, output_type)
+        images = self.image_processor.postprocess(images.float(), output_type=output_type)
+        stage1_images = self.image_processor.postprocess(stage1_images.float(), output_type=output_type)
         self.maybe_free_model_hooks()
         if not return_dict:
             return images, stage1_images

@@ -45,11 +45,8 @@ def captioned_grid(
 def plot_training_history(records: Sequence[dict], path, title: str = "", smooth: int = 25) -> None:
     """Loss curves (D, G, KL) and discriminator accuracies (real / mismatched / fake) of a run's per-step
     records (``read_history``), as one PNG; curves are running means over ``smooth`` steps."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
     import numpy as np
+    from matplotlib.figure import Figure  # no pyplot: the caller's matplotlib backend is left alone
 
     steps = np.array([record["step"] for record in records])
 
@@ -58,7 +55,8 @@ def plot_training_history(records: Sequence[dict], path, title: str = "", smooth
         window = max(1, min(smooth, len(values)))
         return np.convolve(values, np.ones(window) / window, mode="valid"), steps[window - 1 :]
 
-    figure, (losses, accuracy) = plt.subplots(1, 2, figsize=(11, 3.8))
+    figure = Figure(figsize=(11, 3.8))
+    losses, accuracy = figure.subplots(1, 2)
     for key, label in (("d_loss", "D loss"), ("g_loss", "G loss"), ("kl", "KL")):
         values, x = curve(key)
         losses.plot(x, values, label=label)
@@ -78,4 +76,3 @@ def plot_training_history(records: Sequence[dict], path, title: str = "", smooth
     accuracy.set_title(f"{title} discriminator accuracy".strip())
     figure.tight_layout()
     figure.savefig(path, dpi=110)
-    plt.close(figure)

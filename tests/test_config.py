@@ -55,3 +55,43 @@ def test_unknown_keys_and_bad_values_are_named(tmp_path):
         parse_config(ExampleConfig, ["--config", str(tmp_path / "missing.yaml")])
     with pytest.raises(SystemExit):  # argparse rejects unknown flags
         parse_config(ExampleConfig, ["--learning_rat", "1"])
+
+
+@pytest.mark.parametrize(
+    "script, arguments, message",
+    [
+        ("train_stackgan.py", ["--train_batch_size", "0"], "`train_batch_size` must be at least 1, got 0."),
+        ("train_stackgan.py", ["--generator_channels", "-8"], "`generator_channels` must be at least 1"),
+        ("train_ddpm_mnist.py", ["--max_train_steps", "0"], "`max_train_steps` must be at least 1, got 0."),
+        ("train_ddpm_mnist.py", ["--block_out_channels", "0,4"], "`block_out_channels` must be at least 1"),
+        ("evaluate.py", ["stackgan", "--model", "/no/such/dir"], "/no/such/dir: no such model folder"),
+        (
+            "generate.py",
+            ["--model", "/no/such/dir", "--prompt", "a bird"],
+            "/no/such/dir: no such model folder",
+        ),
+        ("ddpm_figures.py", ["--pipeline_dir", "/no/such/dir"], "/no/such/dir: no such model folder"),
+    ],
+)
+def test_scripts_report_bad_input_in_one_line_with_exit_code_2(tmp_path, script, arguments, message):
+    """Validated before any data is read or anything is written; no traceback."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    scripts = Path(__file__).resolve().parents[1] / "scripts"
+    result = subprocess.run(
+        [
+            sys.executable,
+            str(scripts / script),
+            *arguments,
+            *(["--output_dir", str(tmp_path / "out")] if script.startswith("train") else []),
+        ],
+        capture_output=True,
+        text=True,
+        env={**__import__("os").environ, "HF_HUB_OFFLINE": "1"},
+        timeout=120,
+    )
+    assert result.returncode == 2, result.stderr
+    assert message in result.stderr and "Traceback" not in result.stderr
+    assert not (tmp_path / "out").exists()

@@ -211,7 +211,7 @@ def test_prepare_cub_script_end_to_end(cub_tree, tmp_path):
     assert '"train": 6' in result.stdout and datasets.load_from_disk(str(output))["test"].num_rows == 6
     (cub_tree["cub_dir"] / "images.txt").unlink()
     result = subprocess.run(command, capture_output=True, text=True, timeout=120)
-    assert result.returncode == 1 and "images.txt: missing image list" in result.stderr
+    assert result.returncode == 2 and "images.txt: missing image list" in result.stderr
 
 
 # ---------------------------------------------------------------- the real metadata (../shared/data)

@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+import torch.nn.functional as F
 from accelerate.state import AcceleratorState, GradientState
 from diffusers import DDIMPipeline, DDPMPipeline, DDPMScheduler, UNet2DModel
 from huggingface_hub import ModelCard
@@ -23,7 +24,7 @@ from mnist_fixture import synthetic_digits
 import stackgan_hf.hub
 from diffusion.data import MnistDataError, write_mnist_parquet
 from diffusion.sampling import as_ddim, generate_digits, load_pipeline
-from diffusion.train import DDPMTrainingConfig, build_noise_scheduler, build_unet, train
+from diffusion.train import DDPMTrainingConfig, build_noise_scheduler, build_unet, diffusion_loss, train
 from diffusion.visualize import (
     REPORT_TIMESTEPS,
     DDPMReportConfig,
@@ -136,6 +137,25 @@ def test_forward_process_figure_helper_uses_the_closed_form():
 # -- training --------------------------------------------------------------------------------------------
 
 
+def test_min_snr_loss_weights_each_image_by_min_snr_gamma_over_snr():
+    scheduler = build_noise_scheduler(DDPMTrainingConfig())
+    generator = torch.Generator().manual_seed(0)
+    prediction, target = (
+        torch.randn(3, 1, 4, 4, generator=generator),
+        torch.randn(3, 1, 4, 4, generator=generator),
+    )
+    timesteps = torch.tensor([0, 500, 999])
+    assert torch.equal(
+        diffusion_loss(prediction, target, timesteps, scheduler), F.mse_loss(prediction, target)
+    )
+    abar = scheduler.alphas_cumprod[timesteps]
+    snr = abar / (1 - abar)  # the signal-to-noise ratio of x_t
+    per_image = ((prediction - target) ** 2).mean(dim=(1, 2, 3))
+    expected = (per_image * torch.clamp(snr, max=5.0) / snr).mean()
+    assert torch.allclose(diffusion_loss(prediction, target, timesteps, scheduler, snr_gamma=5.0), expected)
+    assert snr[0] > 5 > snr[2]  # t=0 is down-weighted, t=999 keeps weight 1
+
+
 def test_build_unet_sizes():
     unet = build_unet(DDPMTrainingConfig(**TINY_UNET))
     assert (unet.config.sample_size, unet.config.in_channels, unet.config.out_channels) == (32, 1, 1)
@@ -161,6 +181,9 @@ def test_resumed_run_gives_the_same_losses_step_for_step(mnist_dir, tmp_path):
         "checkpoint-3",
         "checkpoint-6",
     ]
+    # The UNet of a checkpoint is a save_pretrained folder that diffusers opens as it is.
+    checkpoint_unet = UNet2DModel.from_pretrained(tmp_path / "full" / "checkpoint-6" / "unet")
+    assert tuple(checkpoint_unet.config.block_out_channels) == (8, 16)
 
     # A run "stopped" after checkpoint-3: its output directory holds only that checkpoint.
     stopped = tmp_path / "stopped"
@@ -318,6 +341,7 @@ def test_report_writes_figures_samples_and_metrics(trained_dir, mnist_dir, tmp_p
         num_samples=6,
         batch_size=3,
         num_inference_steps=2,
+        ddim_comparison_steps=3,
     )
     metrics = make_report(config)
     report = tmp_path / "report"
@@ -331,6 +355,12 @@ def test_report_writes_figures_samples_and_metrics(trained_dir, mnist_dir, tmp_p
     saved = json.loads((report / "metrics.json").read_text())
     assert saved["training"]["steps"] == 4 and saved["sampling"]["sampler"] == "ddim"
     assert saved["forward_process"]["timesteps"] == list(REPORT_TIMESTEPS)
+    # The DDIM comparison: the same seeds through the same UNet with another sampler and step count.
+    ddim = np.load(report / "samples_ddim3_6.npy")
+    assert ddim.shape == (6, 28, 28) and not np.array_equal(ddim, samples)
+    expected = generate_digits(as_ddim(load_pipeline(trained_dir)), 6, 3, batch_size=3, seed=0)
+    assert np.array_equal(ddim, expected)
+    assert saved["sampling"]["ddim_comparison"]["num_inference_steps"] == 3
 
 
 def test_training_config_fields_round_trip_through_replace(tmp_path):

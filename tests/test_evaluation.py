@@ -15,6 +15,7 @@ import torch
 from conftest import TINY_TRAINING, make_tiny_pipeline
 from mnist_fixture import synthetic_digits
 
+from diffusion.evaluation import evaluate_mnist_samples, train_mnist_classifier
 from stackgan_hf import HashedBagOfWordsEncoder
 from stackgan_hf.data.synthetic_birds import load_synthetic_birds
 from stackgan_hf.evaluation import (
@@ -28,7 +29,6 @@ from stackgan_hf.evaluation import (
     inception_network,
     inception_score,
 )
-from stackgan_hf.evaluation.mnist import evaluate_mnist_samples, train_mnist_classifier
 from stackgan_hf.evaluation.stackgan import COLOUR_HEADS, center_crops, train_dataset_classifier
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -11,7 +11,6 @@ from datasets import Dataset
 from mnist_fixture import synthetic_digits
 
 from diffusion.data import (
-    EpochShuffleSampler,
     MnistDataError,
     images_to_tensor,
     load_mnist,
@@ -85,16 +84,6 @@ def test_wrong_columns_are_a_clear_error(tmp_path):
     with pytest.raises(MnistDataError, match="image, label") as error:
         load_mnist(dataset_dir=tmp_path, cache_dir=str(tmp_path / "cache"))
     assert str(tmp_path) in str(error.value) and "pixels" in str(error.value)
-
-
-def test_sampler_order_depends_only_on_seed_and_epoch():
-    first, again = EpochShuffleSampler(50, seed=3), EpochShuffleSampler(50, seed=3)
-    first.set_epoch(2)
-    again.set_epoch(2)
-    assert list(first) == list(again) and sorted(first) == list(range(50))
-    again.set_epoch(3)
-    assert list(first) != list(again)
-    assert list(EpochShuffleSampler(50, seed=4)) != list(EpochShuffleSampler(50, seed=3))
 
 
 @pytest.mark.skipif(not SHARED_MNIST.is_dir(), reason="no local MNIST copy in ../shared/data/mnist")

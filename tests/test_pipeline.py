@@ -77,6 +77,14 @@ def test_num_images_per_prompt_gives_different_images_per_prompt(bag_of_words):
     assert not np.array_equal(images[0], images[1])
 
 
+def _like_loaded(pipe):
+    """from_pretrained puts the generators it builds in channels-last (fast kernels, last-bit differences);
+    a caller's own models are never switched, so the tests switch them to compare bit for bit."""
+    for model in (pipe.stage1_generator, pipe.stage2_generator):
+        if model is not None:
+            model.to(memory_format=torch.channels_last)
+
+
 @pytest.mark.parametrize("with_clip", [False, True], ids=["bag_of_words", "clip"])
 def test_save_pretrained_from_pretrained_same_pixels(tmp_path, bag_of_words, tiny_clip, with_clip):
     pipe = make_tiny_pipeline(*tiny_clip) if with_clip else make_tiny_pipeline(bag_of_words)
@@ -93,6 +101,7 @@ def test_save_pretrained_from_pretrained_same_pixels(tmp_path, bag_of_words, tin
     assert weights and all(w.endswith(".safetensors") for w in weights), weights
     loaded = StackGANPipeline.from_pretrained(tmp_path)
     assert type(loaded.text_encoder) is type(pipe.text_encoder)
+    _like_loaded(pipe)
     expected = _seeded(pipe, prompt=CAPTIONS, output_type="np")
     actual = _seeded(loaded, prompt=CAPTIONS, output_type="np")
     np.testing.assert_array_equal(actual.images, expected.images)
@@ -105,6 +114,7 @@ def test_stage1_only_pipeline_round_trips_without_optional_components(tmp_path):
     loaded = StackGANPipeline.from_pretrained(tmp_path)
     assert loaded.stage2_generator is None and loaded.text_encoder is None and loaded.tokenizer is None
     embeds = torch.randn(2, 10)
+    _like_loaded(pipe)
     np.testing.assert_array_equal(
         _seeded(loaded, prompt_embeds=embeds, output_type="np").images,
         _seeded(pipe, prompt_embeds=embeds, output_type="np").images,
@@ -149,9 +159,40 @@ def test_mismatched_components_are_rejected_at_construction(bag_of_words):
 
 
 def test_generators_in_training_mode_are_sampled_in_eval_mode(bag_of_words):
-    """A batch of one must not hit BatchNorm's training-mode statistics."""
+    """A batch of one must not hit BatchNorm's training-mode statistics, and the caller's models keep
+    their mode and memory format."""
     pipe = make_tiny_pipeline(bag_of_words)
+    reference = _seeded(pipe, prompt="a bird", output_type="np").images
     pipe.stage1_generator.train()
     pipe.stage2_generator.train()
     out = _seeded(pipe, prompt="a bird", output_type="np")
-    assert out.images.shape == (1, 256, 256, 3)
+    np.testing.assert_array_equal(out.images, reference)
+    assert pipe.stage1_generator.training and pipe.stage2_generator.training
+    weight = next(p for p in pipe.stage2_generator.parameters() if p.ndim == 4)
+    assert weight.is_contiguous()  # not switched to channels-last behind the caller's back
+
+
+def test_latents_give_the_noise_and_pt_outputs_stay_usable(bag_of_words):
+    pipe = make_tiny_pipeline(bag_of_words)
+    noise_dim = pipe.stage1_generator.config.noise_dim
+    z = torch.randn(2, noise_dim, generator=torch.Generator().manual_seed(3))
+    # The same z with two captions: only the text differs (the paper's interpolation figures).
+    out = _seeded(pipe, prompt=CAPTIONS[:2], latents=z, output_type="pt")
+    again = _seeded(pipe, prompt=CAPTIONS[:2], latents=z, output_type="pt")
+    other = _seeded(pipe, prompt=CAPTIONS[:2], latents=torch.zeros_like(z), output_type="pt")
+    assert torch.equal(out.images, again.images) and not torch.equal(out.images, other.images)
+    assert not out.images.is_inference()  # no_grad, not inference_mode: usable in later autograd code
+    (out.images * torch.ones(1, requires_grad=True)).sum().backward()
+    with pytest.raises(ValueError, match="latents"):
+        pipe(prompt=CAPTIONS[:2], latents=torch.zeros(3, noise_dim))
+
+
+def test_a_list_of_generators_gives_one_per_image(bag_of_words):
+    pipe = make_tiny_pipeline(bag_of_words)
+    generators = [torch.Generator().manual_seed(seed) for seed in (5, 6)]
+    pair = pipe(prompt=["a bird"] * 2, generator=generators, output_type="np").images
+    single = pipe(prompt="a bird", generator=torch.Generator().manual_seed(6), output_type="np").images
+    assert not np.array_equal(pair[0], pair[1])
+    np.testing.assert_allclose(pair[1], single[0], atol=1e-5)  # image i draws from generator i only
+    with pytest.raises(ValueError, match="one generator per image"):
+        pipe(prompt="a bird", num_images_per_prompt=3, generator=generators)

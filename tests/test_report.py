@@ -11,8 +11,14 @@ import pytest
 import torch
 from conftest import TINY_TRAINING
 
-from stackgan_hf.models import StackGANStage1Generator, count_parameters
-from stackgan_hf.report import confusion_matrix, layer_table, load_discriminator, table_of_contents
+from stackgan_hf.models import StackGANStage1Generator
+from stackgan_hf.report import (
+    confusion_matrix,
+    layer_table,
+    load_discriminator,
+    table_of_contents,
+    to_html,
+)
 from stackgan_hf.training import StackGANTrainingConfig, train
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -46,7 +52,7 @@ def test_layer_table_covers_the_model_and_counts_its_parameters():
     assert rows[0][0].startswith("conditioning.") and rows[-1][2] == "1x3x64x64"
     assert len({name for name, *_ in rows}) == len(rows)  # each layer once, in the order they ran
     # Containers are reported through their children, which hold every parameter.
-    assert sum(parameters for *_, parameters in rows) == count_parameters(model)
+    assert sum(parameters for *_, parameters in rows) == model.num_parameters()
 
 
 def test_confusion_matrix_counts_every_pair(tiny_run):
@@ -106,3 +112,10 @@ def test_report_has_every_section_and_embeds_its_images(tiny_run, tmp_path):
 
 def test_table_of_contents_links_headings():
     assert table_of_contents("## A b\n### C-d\n") == "- [A b](#a-b)\n  - [C-d](#c-d)\n"
+    # Every section once (not "Contents"), each linked to the id the HTML gives its heading, repeats included.
+    text = "# Title\n\n## Contents\n\n{toc}\n\n## A b\n\n### C-d\n\n## More\n\n### C-d\n"
+    toc = table_of_contents(text)
+    assert toc == "- [A b](#a-b)\n  - [C-d](#c-d)\n- [More](#more)\n  - [C-d](#c-d_1)\n"
+    html = to_html(text.replace("{toc}", toc), Path("."), "title")
+    for anchor in re.findall(r"\]\(#([^)]+)\)", toc):
+        assert f'id="{anchor}"' in html and f'href="#{anchor}"' in html, anchor

@@ -17,7 +17,7 @@ from cub_fixture import make_cub_tree
 
 import stackgan_hf.training.step as step_module
 import stackgan_hf.training.trainer as train_module
-from stackgan_hf import StackGANPipeline
+from stackgan_hf import StackGANPipeline, StackGANStage2Generator
 from stackgan_hf.config import ConfigError
 from stackgan_hf.data import prepare_cub
 from stackgan_hf.training import StackGANTrainingConfig, TrainingDivergedError, train
@@ -46,7 +46,7 @@ def _config(tmp_path, dataset, **overrides) -> StackGANTrainingConfig:
     return StackGANTrainingConfig(**values)
 
 
-def test_stage1_then_stage2_train_and_save_a_loadable_pipeline(tmp_path, tiny_dataset):
+def test_stage1_then_stage2_train_and_save_a_loadable_pipeline(tmp_path, tiny_dataset, monkeypatch):
     config = _config(
         tmp_path, tiny_dataset, stage="both", max_train_steps=3, checkpointing_steps=2, sample_steps=3
     )
@@ -59,6 +59,12 @@ def test_stage1_then_stage2_train_and_save_a_loadable_pipeline(tmp_path, tiny_da
     stage1 = StackGANPipeline.from_pretrained(output / "stage1").stage1_generator
     for name, tensor in stage1.state_dict().items():
         torch.testing.assert_close(pipe.stage1_generator.state_dict()[name], tensor, rtol=0, atol=0)
+    # Checkpoints hold the models as save_pretrained folders: the last one opens without the trainer.
+    checkpoint = StackGANStage2Generator.from_pretrained(output / "checkpoint-3" / "generator")
+    for name, tensor in checkpoint.state_dict().items():
+        torch.testing.assert_close(pipe.stage2_generator.state_dict()[name], tensor, rtol=0, atol=0)
+    assert (output / "stage1" / "checkpoint-3" / "discriminator" / "config.json").is_file()
+    assert not list((output / "checkpoint-3").glob("model*.safetensors"))  # not also in accelerate's files
     for stage, run in ((1, output / "stage1"), (2, output)):
         history = read_history(run / f"stage{stage}_history.jsonl")
         assert [r["step"] for r in history] == [1, 2, 3]
@@ -68,7 +74,13 @@ def test_stage1_then_stage2_train_and_save_a_loadable_pipeline(tmp_path, tiny_da
         plot_training_history(history, tmp_path / f"curves{stage}.png", title=f"Stage {stage}", smooth=2)
         assert PIL.Image.open(tmp_path / f"curves{stage}.png").size[0] > 500
     card = (output / "README.md").read_text()
-    assert "pipeline_tag: text-to-image" in card and "library_name: diffusers" in card
+    assert "pipeline_tag: text-to-image" in card and "library_name: stackgan-hf" in card
+    # The card's loading snippet runs as written (offline, the model id being this run's folder).
+    snippet = card.split("```python\n", 1)[1].split("```", 1)[0]
+    namespace = {}
+    monkeypatch.chdir(tmp_path)
+    exec(compile(snippet, "model card snippet", "exec"), namespace)
+    assert namespace["out"].images[0].size == (256, 256) and (tmp_path / "bird.png").is_file()
 
 
 def test_checkpoints_total_limit_keeps_the_newest(tmp_path, tiny_dataset):

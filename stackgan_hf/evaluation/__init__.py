@@ -1,9 +1,16 @@
 """Evaluation: FID / Inception Score / CLIP score through torchmetrics with Inception or offline classifier
-features, conditioning fidelity and attribute coverage on synthetic birds, and MNIST metrics for the DDPM."""
+features, and conditioning fidelity and attribute coverage on synthetic birds. (The DDPM's MNIST metrics,
+built on the same classifier and metrics, are in ``diffusion.evaluation``.)"""
 
 from .classifier import ClassifierFeatures, ClassifierLogits, ImageClassifier, accuracy, fit_classifier
 from .metrics import clip_score, frechet_distance, inception_network, inception_score
-from .stackgan import evaluate_stackgan, generate_for_captions, train_dataset_classifier
+from .stackgan import (
+    default_classifier_dir,
+    evaluate_stackgan,
+    evaluate_stackgan_model,
+    generate_for_captions,
+    train_dataset_classifier,
+)
 
 __all__ = [
     "ClassifierFeatures",
@@ -11,7 +18,9 @@ __all__ = [
     "ImageClassifier",
     "accuracy",
     "clip_score",
+    "default_classifier_dir",
     "evaluate_stackgan",
+    "evaluate_stackgan_model",
     "fit_classifier",
     "frechet_distance",
     "generate_for_captions",

@@ -13,7 +13,6 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
-from ..models import count_parameters
 from ..pipeline_stackgan import StackGANPipeline
 from ..report import markdown_table
 from ..training import StackGANTrainingConfig, train
@@ -152,9 +151,9 @@ def run_variants(
             clip_model=clip_model,
             seed=base.seed,
         )
-        parameters = {"stage1_generator": count_parameters(pipeline.stage1_generator)}
+        parameters = {"stage1_generator": pipeline.stage1_generator.num_parameters()}
         if pipeline.stage2_generator is not None:
-            parameters["stage2_generator"] = count_parameters(pipeline.stage2_generator)
+            parameters["stage2_generator"] = pipeline.stage2_generator.num_parameters()
         records.append(
             {
                 "variant": variant.name,

@@ -16,17 +16,28 @@ reports, per stage:
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Sequence
+from pathlib import Path
 
 import datasets
 import numpy as np
 import PIL.Image
 import torch
 
+from ..data import load_stackgan_dataset
 from ..data.transforms import image_to_tensor, load_size_for
-from .classifier import ClassifierFeatures, ClassifierLogits, ImageClassifier, accuracy, fit_classifier
-from .metrics import clip_score, frechet_distance, inception_score
+from ..pipeline_stackgan import StackGANPipeline
+from .classifier import (
+    ClassifierFeatures,
+    ClassifierLogits,
+    ImageClassifier,
+    accuracy,
+    fit_classifier,
+    load_or_train,
+)
+from .metrics import clip_score, frechet_distance, inception_network, inception_score
 
 COLOUR_HEADS = ("crown_color", "wing_color", "breast_color")
 STAGE_SIZE = {"stage1": 64, "stage2": 256}
@@ -230,3 +241,82 @@ def _coverage(pipeline, train, classifier, num_samples, seed, batch_size) -> dic
         found = _colour_combinations(classifier.predict(images * 2 - 1))
         coverage[stage] = len(found & train_combinations) / len(train_combinations)
     return coverage
+
+
+# ----------------------------------------------------------------------------------------------------------
+# scripts/evaluate.py stackgan: a saved model on a dataset, judged by a cached classifier
+# ----------------------------------------------------------------------------------------------------------
+
+
+def default_classifier_dir(
+    dataset: str, synthetic_num_images: int = 2048, data_seed: int = 0, classifier_steps: int = 1200
+) -> str:
+    """Where the judge of ``dataset`` is cached: one folder per training set and number of steps."""
+    if dataset in ("synthetic-birds", "synthetic-birds-oracle"):  # same images: one judge
+        name = f"synthetic-birds-{synthetic_num_images}-seed{data_seed}"
+    else:
+        name = re.sub(r"[^A-Za-z0-9_.-]+", "_", str(Path(dataset).resolve()).strip("/"))
+    return f"outputs/eval_classifiers/{name}-{classifier_steps}steps"
+
+
+def evaluate_stackgan_model(
+    model: str | Path,
+    dataset: str = "synthetic-birds",
+    split: str = "test",
+    synthetic_num_images: int = 2048,
+    data_seed: int = 0,
+    num_samples: int = 1000,
+    feature: str = "classifier",
+    inception_weights: str | None = None,
+    clip_model: str | None = None,
+    classifier: str | Path | None = None,
+    classifier_steps: int = 1200,
+    seed: int = 0,
+) -> dict:
+    """:func:`evaluate_stackgan` of the pipeline ``model`` (folder or Hub id) on ``dataset``'s ``split``
+    (``synthetic-birds`` or a prepared folder), with what was evaluated added to the metrics.
+
+    The judge (``feature="classifier"``: also the FID/IS features) is loaded from the ``classifier``
+    folder (default :func:`default_classifier_dir`) or, where there is none, trained on the real training
+    split for ``classifier_steps`` steps and saved there. ``feature="inception"``: FID/IS on Inception
+    (``inception_weights``: a local weights file, for offline use)."""
+    if feature not in ("classifier", "inception"):
+        raise ValueError(f"feature must be 'classifier' or 'inception', got {feature!r}.")
+
+    def load(name):
+        return load_stackgan_dataset(
+            dataset,
+            split=name,
+            synthetic_num_images=synthetic_num_images,
+            synthetic_image_size=304,
+            seed=data_seed,
+        )
+
+    train, test = load("train"), load(split)
+    classifier_dir = Path(
+        classifier or default_classifier_dir(dataset, synthetic_num_images, data_seed, classifier_steps)
+    )
+
+    def train_judge():
+        print(f"Training the evaluation classifier on {len(train)} real images -> {classifier_dir}")
+        return train_dataset_classifier(train, steps=classifier_steps, seed=seed)
+
+    judge = load_or_train(classifier_dir, train_judge)
+    feature_net = logits_net = None
+    if feature == "inception":
+        feature_net = inception_network(inception_weights, "2048")
+        logits_net = inception_network(inception_weights, "logits_unbiased")
+    pipeline = StackGANPipeline.from_pretrained(model)
+    metrics = evaluate_stackgan(
+        pipeline,
+        test,
+        train=train,
+        num_samples=num_samples,
+        classifier=judge,
+        feature=feature_net,
+        logits=logits_net,
+        clip_model=clip_model,
+        seed=seed,
+    )
+    metrics.update(model=model, dataset=dataset, split=split, feature=feature, classifier=str(classifier_dir))
+    return metrics

@@ -22,11 +22,6 @@ __all__ = [
 ]
 
 
-def count_parameters(model) -> int:
-    """Number of parameters (trainable or not) of a module."""
-    return sum(parameter.numel() for parameter in model.parameters())
-
-
 def architecture_table(text_embedding_dim: int = 1024) -> str:
     """A Markdown table of the four subnetworks at the default (birds) widths with their parameter counts."""
     rows = [
@@ -71,5 +66,5 @@ def architecture_table(text_embedding_dim: int = 1024) -> str:
         "|---|---|---|---:|",
     ]
     for title, model, shapes in rows:
-        lines.append(f"| {title} | `{type(model).__name__}` | {shapes} | {count_parameters(model):,} |")
+        lines.append(f"| {title} | `{type(model).__name__}` | {shapes} | {model.num_parameters():,} |")
     return "\n".join(lines)

@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
+from ..config import require_at_least
+
 
 @dataclass
 class StackGANTrainingConfig:
@@ -111,6 +113,29 @@ class StackGANTrainingConfig:
     push_to_hub: bool = False
     hub_model_id: str | None = None
     hub_private: bool = False
+
+    def __post_init__(self):
+        require_at_least(
+            self,
+            1,
+            "train_batch_size",
+            "num_train_epochs",
+            "max_train_steps",
+            "stage2_max_train_steps",
+            "stage2_train_batch_size",
+            "noise_dim",
+            "condition_dim",
+            "generator_channels",
+            "discriminator_channels",
+            "stage2_discriminator_channels",
+            "text_embedding_dim",
+            "lr_decay_epochs",
+            "checkpointing_steps",
+            "logging_steps",
+            "sample_steps",
+            "cpu_threads",
+        )
+        require_at_least(self, 0, "num_residual_blocks", "dataloader_num_workers")
 
 
 def options_beyond_stackgan_v1(config: StackGANTrainingConfig) -> list[str]:

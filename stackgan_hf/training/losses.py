@@ -144,10 +144,13 @@ def low_resolution_consistency_loss(high_res: torch.Tensor, low_res: torch.Tenso
 
 
 @torch.no_grad()
-def discriminator_accuracy(real_logits, mismatched_logits, fake_logits) -> dict[str, float]:
-    """Shares of real/matching pairs scored real, real/mismatched pairs scored fake and fakes scored fake."""
-    return {
-        "real": (real_logits > 0).float().mean().item(),
-        "mismatched": (mismatched_logits < 0).float().mean().item(),
-        "fake": (fake_logits < 0).float().mean().item(),
-    }
+def discriminator_accuracy(real_logits, mismatched_logits, fake_logits) -> torch.Tensor:
+    """``[3]``: the shares of real/matching pairs scored real, real/mismatched pairs scored fake and fakes
+    scored fake (a tensor, so that processes can average it)."""
+    return torch.stack(
+        [
+            (real_logits > 0).float().mean(),
+            (mismatched_logits < 0).float().mean(),
+            (fake_logits < 0).float().mean(),
+        ]
+    )

@@ -67,6 +67,7 @@ def stackgan_step(
     low_res_consistency_coefficient: float = 0.0,
     autocast: Callable[[], contextlib.AbstractContextManager] = contextlib.nullcontext,
     backward: Callable[[torch.Tensor], None] = torch.Tensor.backward,
+    discriminator_no_sync: Callable[[], contextlib.AbstractContextManager] = contextlib.nullcontext,
 ) -> StepOutputs:
     """Stage-I when ``stage1_generator`` is None, else Stage-II over that frozen Stage-I generator.
 
@@ -76,7 +77,9 @@ def stackgan_step(
     scored real, plus ``kl_coefficient`` times the CA's KL term (and, in Stage-II, the optional
     colour-consistency and low-resolution consistency terms). ``options`` adds the non-StackGAN-v1
     choices. ``rng`` draws the noise, the CA samples and the augmentations; ``autocast`` and ``backward``
-    are accelerate's (mixed precision, gradient scaling, DDP) or plain PyTorch's.
+    are accelerate's (mixed precision, gradient scaling, DDP) or plain PyTorch's. The generator step runs
+    inside ``discriminator_no_sync`` (accelerate's ``no_sync(discriminator)``): the discriminator's
+    gradients from that step are discarded, so DDP need not all-reduce them.
     """
     augment = (lambda images: diff_augment(images, options.diffaugment, rng)) if options.diffaugment else None
     with autocast():
@@ -112,19 +115,22 @@ def stackgan_step(
     backward(d_total)
     d_optimizer.step()
 
-    with autocast():
-        fake_in = augment(fake) if augment is not None else fake
-        _, fake_logits_g, fake_uncond_g = discriminator(fake_in, condition, return_dict=False)
-        adversarial = generator_adversarial_loss(fake_logits_g, fake_uncond_g, loss=options.loss)
-        kl = kl_divergence(mu, logvar)
-        g_loss = adversarial + kl_coefficient * kl
-        if stage1_generator is not None and color_consistency_coefficient > 0:
-            g_loss = g_loss + color_consistency_coefficient * colour_consistency_loss(fake, low_res)
-        if stage1_generator is not None and low_res_consistency_coefficient > 0:
-            g_loss = g_loss + low_res_consistency_coefficient * low_resolution_consistency_loss(fake, low_res)
-    g_optimizer.zero_grad(set_to_none=True)
-    backward(g_loss)
-    g_optimizer.step()
+    with discriminator_no_sync():
+        with autocast():
+            fake_in = augment(fake) if augment is not None else fake
+            _, fake_logits_g, fake_uncond_g = discriminator(fake_in, condition, return_dict=False)
+            adversarial = generator_adversarial_loss(fake_logits_g, fake_uncond_g, loss=options.loss)
+            kl = kl_divergence(mu, logvar)
+            g_loss = adversarial + kl_coefficient * kl
+            if stage1_generator is not None and color_consistency_coefficient > 0:
+                g_loss = g_loss + color_consistency_coefficient * colour_consistency_loss(fake, low_res)
+            if stage1_generator is not None and low_res_consistency_coefficient > 0:
+                g_loss = g_loss + low_res_consistency_coefficient * low_resolution_consistency_loss(
+                    fake, low_res
+                )
+        g_optimizer.zero_grad(set_to_none=True)
+        backward(g_loss)
+        g_optimizer.step()
     return StepOutputs(
         d_losses,
         g_loss,

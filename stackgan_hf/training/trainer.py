@@ -20,7 +20,8 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from accelerate import Accelerator
+from accelerate import Accelerator, PartialState
+from accelerate.logging import get_logger
 from accelerate.utils import (
     DataLoaderConfiguration,
     DistributedDataParallelKwargs,
@@ -40,9 +41,16 @@ from ..models import (
 )
 from ..pipeline_stackgan import StackGANPipeline
 from ..text import HashedBagOfWordsEncoder, encode_prompts, load_text_encoder, text_embedding_dim
-from ..training_utils import (
+from ..visualization import captioned_grid
+from .augment import parse_policy
+from .config import StackGANTrainingConfig, load_config_split, options_beyond_stackgan_v1
+from .diagnostics import conditioning_diagnostics, load_heldout_batch
+from .losses import discriminator_accuracy
+from .step import AdversarialOptions, stackgan_step
+from .utils import (
     adam_kwargs,
     list_checkpoints,
+    register_pretrained_checkpoint_hooks,
     resolve_mixed_precision,
     restore_checkpoint,
     save_checkpoint,
@@ -51,14 +59,8 @@ from ..training_utils import (
     set_cpu_threads,
     tensorboard_hparams,
 )
-from ..visualization import captioned_grid
-from .augment import parse_policy
-from .config import StackGANTrainingConfig, load_config_split, options_beyond_stackgan_v1
-from .diagnostics import conditioning_diagnostics, load_heldout_batch
-from .losses import discriminator_accuracy
-from .step import AdversarialOptions, stackgan_step
 
-logger = logging.getLogger(__name__)
+logger = get_logger(__name__, log_level="INFO")  # accelerate's: logs on the main process only
 
 CROP_SIZE = {1: 64, 2: 256}
 
@@ -84,6 +86,7 @@ def train(config: StackGANTrainingConfig) -> Path:
         return train_stage(config, stage=2, run_dir=output_dir, stage1_model=config.stage1_model)
     stage1_dir = output_dir / "stage1"
     if config.resume_from_checkpoint and (stage1_dir / "model_index.json").is_file():
+        PartialState()  # accelerate's logger needs the process state, which no Accelerator has set up yet
         logger.info("Stage-I already finished in %s: resuming with Stage-II.", stage1_dir)
     else:
         train_stage(dataclasses.replace(config, push_to_hub=False), stage=1, run_dir=stage1_dir)
@@ -170,11 +173,66 @@ def adversarial_options(config: StackGANTrainingConfig) -> AdversarialOptions:
     )
 
 
+@dataclasses.dataclass
+class _Stage:
+    """What the loop of one stage works on: accelerate's prepared objects, the text path and the counts."""
+
+    stage: int
+    run_dir: Path
+    accelerator: Accelerator
+    dataset: object
+    view: StackGANTrainingView
+    loader: torch.utils.data.DataLoader
+    text_encoder: object
+    tokenizer: object
+    text_pooling: str
+    dim: int
+    heldout: object
+    generator: torch.nn.Module
+    discriminator: torch.nn.Module
+    stage1_generator: torch.nn.Module | None
+    g_optimizer: torch.optim.Optimizer
+    d_optimizer: torch.optim.Optimizer
+    schedules: list
+    ema: EMAModel | None
+    memory_format: torch.memory_format
+    steps_per_epoch: int
+    max_steps: int
+    num_epochs: int
+
+    def embed(self, batch) -> torch.Tensor:
+        """The batch's text embeddings: precomputed, or the frozen encoder's of its captions."""
+        if self.text_encoder is None:
+            return batch["embedding"].to(self.accelerator.device)
+        return encode_prompts(
+            batch["caption"], self.text_encoder, self.tokenizer, self.text_pooling, self.accelerator.device
+        )
+
+
 def train_stage(
     config: StackGANTrainingConfig, stage: int, run_dir: Path, stage1_model: str | None = None
 ) -> Path:
     """Trains one stage; writes checkpoints, samples and logs under ``run_dir`` and the pipeline to it."""
-    run_dir = Path(run_dir)
+    run = _build_stage(config, stage, Path(run_dir), stage1_model)
+    # Resume: the newest complete, verified checkpoint for "latest" (utils.restore_checkpoint).
+    global_step = restore_checkpoint(run.accelerator, run.run_dir, config.resume_from_checkpoint)
+    if run.accelerator.is_main_process and config.report_to != "none":
+        run.accelerator.init_trackers(
+            f"stackgan_stage{stage}", config=tensorboard_hparams(config_to_dict(config), stage=stage)
+        )
+    run.accelerator.print(
+        f"Stage-{'I' * stage}: {len(run.dataset)} images, {run.steps_per_epoch} steps/epoch, "
+        f"{run.max_steps} steps, batch {config.train_batch_size} x {run.accelerator.num_processes} "
+        f"process(es), text {run.dim}-d"
+    )
+    start = time.perf_counter()
+    global_step, last_record = _loop(config, run, global_step)
+    _finish(config, run, global_step, last_record, time.perf_counter() - start)
+    run.accelerator.end_training()
+    return run.run_dir
+
+
+def _accelerator(config: StackGANTrainingConfig, run_dir: Path) -> Accelerator:
     accelerator = Accelerator(
         mixed_precision=resolve_mixed_precision(config.mixed_precision),
         log_with=None if config.report_to == "none" else config.report_to,
@@ -190,20 +248,24 @@ def train_stage(
     logging.getLogger("accelerate").setLevel(logging.WARNING)  # one line per saved file otherwise
     set_seed(config.seed)
     set_cpu_threads(accelerator, config.cpu_threads)
-    if accelerator.device.type == "cpu":
-        # Subnormal floats (weights and activations decaying towards 0) make CPU kernels 10-100x slower:
-        # a Stage-I step went from 0.08 s to 3.9 s mid-run. Flushing them to zero costs nothing measurable.
-        torch.set_flush_denormal(True)
     if accelerator.is_main_process:
         run_dir.mkdir(parents=True, exist_ok=True)
+    return accelerator
 
-    # 1. Data and text.
-    dataset = load_config_split(config, config.dataset_split, CROP_SIZE[stage])
-    if config.preresize_images:
-        dataset = preresize_images(dataset, CROP_SIZE[stage])
+
+def _build_stage(
+    config: StackGANTrainingConfig, stage: int, run_dir: Path, stage1_model: str | None
+) -> _Stage:
+    """The accelerator; the data and text path; the networks, optimisers, LR schedules and EMA, prepared."""
+    accelerator = _accelerator(config, run_dir)
+    # 1. Data and text. The main process builds the datasets cache (pre-resized images) first; the others
+    # then read it.
+    with accelerator.main_process_first():
+        dataset = load_config_split(config, config.dataset_split, CROP_SIZE[stage])
+        if config.preresize_images:
+            dataset = preresize_images(dataset, CROP_SIZE[stage])
     stage1_pipeline = StackGANPipeline.from_pretrained(stage1_model) if stage == 2 else None
     text_encoder, tokenizer, dim = _build_text_encoder(config, dataset, stage1_pipeline)
-    use_precomputed = text_encoder is None
     if text_encoder is not None:
         text_encoder.requires_grad_(False).eval().to(accelerator.device)
     view = StackGANTrainingView(
@@ -247,13 +309,17 @@ def train_stage(
     generator, discriminator, g_optimizer, d_optimizer, loader = accelerator.prepare(
         generator, discriminator, g_optimizer, d_optimizer, loader
     )
+    # checkpoint-N/generator/ and checkpoint-N/discriminator/, each a save_pretrained folder.
+    generators = (StackGANStage1Generator, StackGANStage2Generator)
+    register_pretrained_checkpoint_hooks(
+        accelerator, lambda model: "generator" if isinstance(model, generators) else "discriminator"
+    )
     steps_per_epoch = len(loader)
     max_steps = config.max_train_steps or config.num_train_epochs * steps_per_epoch
-    num_epochs = math.ceil(max_steps / steps_per_epoch)
     decay_every = max(1, config.lr_decay_epochs * steps_per_epoch)
-    # Step-based "halve every lr_decay_epochs"; stepped once per global step, on every process.
+    # "Halve every lr_decay_epochs", counted in steps; stepped once per global step, on every process.
     schedules = [
-        torch.optim.lr_scheduler.LambdaLR(opt, lambda step: 0.5 ** (step // decay_every))
+        torch.optim.lr_scheduler.StepLR(opt, step_size=decay_every, gamma=0.5)
         for opt in (g_optimizer, d_optimizer)
     ]
     accelerator.register_for_checkpointing(*schedules)
@@ -262,251 +328,222 @@ def train_stage(
         ema = EMAModel(accelerator.unwrap_model(generator).parameters(), decay=config.ema_decay)
         ema.to(accelerator.device)
         accelerator.register_for_checkpointing(ema)
-
-    # 3. Resume: the newest complete, verified checkpoint for "latest" (training_utils.restore_checkpoint).
-    global_step = restore_checkpoint(accelerator, run_dir, config.resume_from_checkpoint)
-    first_epoch, resume_batches = divmod(global_step, steps_per_epoch)
-    if global_step >= max_steps:  # killed while saving the final pipeline: only the save is left to redo
-        first_epoch = num_epochs
-
-    if accelerator.is_main_process and config.report_to != "none":
-        accelerator.init_trackers(
-            f"stackgan_stage{stage}", config=tensorboard_hparams(config_to_dict(config), stage=stage)
-        )
-    validation_prompts = config.validation_prompts or [captions[0] for captions in dataset[:8]["captions"]]
-    accelerator.print(
-        f"Stage-{'I' * stage}: {len(dataset)} images, {steps_per_epoch} steps/epoch, {max_steps} steps, "
-        f"batch {config.train_batch_size} x {accelerator.num_processes} process(es), text {dim}-d"
+    run = _Stage(
+        stage,
+        run_dir,
+        accelerator,
+        dataset,
+        view,
+        loader,
+        text_encoder,
+        tokenizer,
+        config.text_pooling,
+        dim,
+        None,
+        generator,
+        discriminator,
+        stage1_generator,
+        g_optimizer,
+        d_optimizer,
+        schedules,
+        ema,
+        memory_format,
+        steps_per_epoch,
+        max_steps,
+        math.ceil(max_steps / steps_per_epoch),
     )
-
-    def embed(batch) -> torch.Tensor:
-        if use_precomputed:
-            return batch["embedding"].to(accelerator.device)
-        return encode_prompts(
-            batch["caption"], text_encoder, tokenizer, config.text_pooling, accelerator.device
-        )
-
     if heldout is not None:
-        heldout = heldout.embedded(embed, accelerator.device, memory_format)
-    options = adversarial_options(config)
+        run.heldout = heldout.embedded(run.embed, accelerator.device, memory_format)
+    return run
 
-    # 4. The loop.
+
+def _loop(config: StackGANTrainingConfig, run: _Stage, global_step: int) -> tuple[int, dict]:
+    """From ``global_step`` to ``run.max_steps``: one discriminator and one generator update per batch; the
+    history, logs, checkpoints and sample grids on their schedules. Returns the final step and record."""
+    accelerator, stage = run.accelerator, run.stage
+    first_epoch, resume_batches = divmod(global_step, run.steps_per_epoch)
+    if global_step >= run.max_steps:  # killed while saving the final pipeline: only the save is left to redo
+        first_epoch = run.num_epochs
+    validation_prompts = config.validation_prompts or [c[0] for c in run.dataset[:8]["captions"]]
+    options = adversarial_options(config)
+    noise_dim = (run.stage1_generator.config if stage == 2 else config).noise_dim
     progress = tqdm(
-        range(max_steps),
+        range(run.max_steps),
         initial=global_step,
         desc=f"Stage-{'I' * stage}",
         disable=not accelerator.is_local_main_process,
     )
-    history_path = run_dir / f"stage{stage}_history.jsonl"  # one JSON line per step; a resumed run appends
+    history_path = run.run_dir / f"stage{stage}_history.jsonl"  # one JSON line per step; resumed runs append
     last_record: dict = {}
-    start = time.perf_counter()
-    for epoch in range(first_epoch, num_epochs):
-        view.set_epoch(epoch)
-        loader.set_epoch(epoch)
-        epoch_loader = loader
+    for epoch in range(first_epoch, run.num_epochs):
+        run.view.set_epoch(epoch)
+        run.loader.set_epoch(epoch)
+        epoch_loader = run.loader
         if epoch == first_epoch and resume_batches:
-            epoch_loader = accelerator.skip_first_batches(loader, resume_batches)
-        generator.train()
-        discriminator.train()
+            epoch_loader = accelerator.skip_first_batches(run.loader, resume_batches)
+        run.generator.train()
+        run.discriminator.train()
         for batch in epoch_loader:
-            rng = seeded_generator(
-                config.seed, global_step, accelerator.process_index, device=accelerator.device
-            )
-            text = embed(batch)
-            real = batch["pixel_values"].contiguous(memory_format=memory_format)
-            mismatched = batch["mismatched_pixel_values"].contiguous(memory_format=memory_format)
+            device = accelerator.device
+            rng = seeded_generator(config.seed, global_step, accelerator.process_index, device=device)
             step = stackgan_step(
-                generator,
-                discriminator,
-                g_optimizer,
-                d_optimizer,
-                text,
-                real,
-                mismatched,
+                run.generator,
+                run.discriminator,
+                run.g_optimizer,
+                run.d_optimizer,
+                run.embed(batch),
+                batch["pixel_values"].contiguous(memory_format=run.memory_format),
+                batch["mismatched_pixel_values"].contiguous(memory_format=run.memory_format),
                 rng,
-                noise_dim=(stage1_generator.config if stage == 2 else config).noise_dim,
+                noise_dim=noise_dim,
                 kl_coefficient=config.kl_coefficient,
-                stage1_generator=stage1_generator,
+                stage1_generator=run.stage1_generator,
                 color_consistency_coefficient=config.color_consistency_coefficient,
                 options=options,
                 low_res_consistency_coefficient=config.stage2_low_res_consistency,
                 autocast=accelerator.autocast,
                 backward=accelerator.backward,
+                discriminator_no_sync=lambda: accelerator.no_sync(run.discriminator),
             )
-            d_losses, g_loss, adversarial, kl = step.d_losses, step.g_loss, step.adversarial, step.kl
-            for schedule in schedules:
+            for schedule in run.schedules:
                 schedule.step()
-            if ema is not None:
-                ema.step(accelerator.unwrap_model(generator).parameters())
-
-            losses = torch.stack(
-                [d_losses.total, d_losses.real, d_losses.mismatched, d_losses.fake, g_loss, adversarial, kl]
-            )
-            losses = accelerator.reduce(losses.detach().float(), reduction="mean")
-            if not torch.isfinite(losses).all():
-                last = list_checkpoints(run_dir)
-                kept = f"the last good checkpoint is {last[-1]}" if last else "no checkpoint was written yet"
-                raise TrainingDivergedError(
-                    f"Stage-{'I' * stage} diverged at step {global_step + 1}: a loss is NaN or infinite "
-                    f"(D {losses[0].item():.4g}, G {losses[4].item():.4g}); {kept}. "
-                    "Lower the learning rates or try --mixed_precision no."
-                )
+            if run.ema is not None:
+                run.ema.step(accelerator.unwrap_model(run.generator).parameters())
             global_step += 1
+            last_record = _step_record(config, run, step, global_step, epoch)
             progress.update(1)
-            accuracy = discriminator_accuracy(step.real_logits, step.mismatched_logits, step.fake_logits)
-            record = {
-                "step": global_step,
-                "epoch": epoch,
-                "d_loss": losses[0].item(),
-                "d_loss_real": losses[1].item(),
-                "d_loss_mismatched": losses[2].item(),
-                "d_loss_fake": losses[3].item(),
-                "g_loss": losses[4].item(),
-                "g_loss_adversarial": losses[5].item(),
-                "kl": losses[6].item(),
-                "d_acc_real": accuracy["real"],
-                "d_acc_mismatched": accuracy["mismatched"],
-                "d_acc_fake": accuracy["fake"],
-                "lr": schedules[0].get_last_lr()[0],
-            }
-            if step.gradient_penalty is not None:
-                record["d_gradient_penalty"] = step.gradient_penalty.item()
-            if global_step % config.logging_steps == 0 or global_step == max_steps:
-                record.update(
-                    conditioning_diagnostics(
-                        accelerator.unwrap_model(generator),
-                        accelerator.unwrap_model(discriminator),
-                        step.mu,
-                        heldout,
-                    )
-                )
-            last_record = record
-            if accelerator.is_main_process:
-                with history_path.open("a") as handle:
-                    handle.write(json.dumps(record) + "\n")
-            progress.set_postfix(
-                d=f"{record['d_loss']:.3f}", g=f"{record['g_loss']:.3f}", kl=f"{record['kl']:.3f}"
-            )
-            if global_step % config.logging_steps == 0 or global_step == max_steps:
-                accelerator.log(
-                    {k: v for k, v in record.items() if k not in ("step", "epoch")}, step=global_step
-                )
-            if global_step % config.checkpointing_steps == 0 or global_step == max_steps:
-                save_checkpoint(accelerator, run_dir, global_step, config.checkpoints_total_limit)
+            _log_step(config, run, last_record, history_path, progress)
+            if global_step % config.checkpointing_steps == 0 or global_step == run.max_steps:
+                save_checkpoint(accelerator, run.run_dir, global_step, config.checkpoints_total_limit)
             if accelerator.is_main_process and (
-                global_step % config.sample_steps == 0 or global_step == max_steps
+                global_step % config.sample_steps == 0 or global_step == run.max_steps
             ):
-                _save_samples(
-                    accelerator,
-                    run_dir,
-                    global_step,
-                    validation_prompts,
-                    generator,
-                    stage1_generator,
-                    ema,
-                    text_encoder,
-                    tokenizer,
-                    config,
-                    stage,
-                )
-            if global_step >= max_steps:
+                _save_samples(config, run, global_step, validation_prompts)
+            if global_step >= run.max_steps:
                 break
-        if global_step >= max_steps:
+        if global_step >= run.max_steps:
             break
     progress.close()
-    elapsed = time.perf_counter() - start
+    return global_step, last_record
 
-    # 5. Save the pipeline, the loss history and the model card.
+
+def _step_record(config: StackGANTrainingConfig, run: _Stage, step, global_step: int, epoch: int) -> dict:
+    """The step's losses and discriminator accuracies averaged over processes (and, every
+    ``logging_steps``, the conditioning diagnostics); ``TrainingDivergedError`` on a NaN or infinite loss."""
+    d_losses = step.d_losses
+    losses = [d_losses.total, d_losses.real, d_losses.mismatched, d_losses.fake]
+    losses = torch.stack([*losses, step.g_loss, step.adversarial, step.kl]).float()
+    accuracy = discriminator_accuracy(step.real_logits, step.mismatched_logits, step.fake_logits)
+    losses = torch.cat([losses, accuracy])
+    values = run.accelerator.reduce(losses.detach(), reduction="mean").tolist()
+    if not all(math.isfinite(value) for value in values[:7]):
+        last = list_checkpoints(run.run_dir)
+        kept = f"the last good checkpoint is {last[-1]}" if last else "no checkpoint was written yet"
+        raise TrainingDivergedError(
+            f"Stage-{'I' * run.stage} diverged at step {global_step}: a loss is NaN or infinite "
+            f"(D {values[0]:.4g}, G {values[4]:.4g}); {kept}. "
+            "Lower the learning rates or try --mixed_precision no."
+        )
+    names = ["d_loss", "d_loss_real", "d_loss_mismatched", "d_loss_fake", "g_loss", "g_loss_adversarial"]
+    names += ["kl", "d_acc_real", "d_acc_mismatched", "d_acc_fake"]
+    record = {"step": global_step, "epoch": epoch, **dict(zip(names, values))}
+    record["lr"] = run.schedules[0].get_last_lr()[0]
+    if step.gradient_penalty is not None:
+        record["d_gradient_penalty"] = step.gradient_penalty.item()
+    if global_step % config.logging_steps == 0 or global_step == run.max_steps:
+        unwrap = run.accelerator.unwrap_model
+        record.update(
+            conditioning_diagnostics(unwrap(run.generator), unwrap(run.discriminator), step.mu, run.heldout)
+        )
+    return record
+
+
+def _log_step(
+    config: StackGANTrainingConfig, run: _Stage, record: dict, history_path: Path, progress
+) -> None:
+    """The record to the history file (every step), the progress bar and, every ``logging_steps``, the
+    trackers."""
+    if run.accelerator.is_main_process:
+        with history_path.open("a") as handle:
+            handle.write(json.dumps(record) + "\n")
+    progress.set_postfix(d=f"{record['d_loss']:.3f}", g=f"{record['g_loss']:.3f}", kl=f"{record['kl']:.3f}")
+    step = record["step"]
+    if step % config.logging_steps == 0 or step == run.max_steps:
+        run.accelerator.log({k: v for k, v in record.items() if k not in ("step", "epoch")}, step=step)
+
+
+def _finish(config: StackGANTrainingConfig, run: _Stage, global_step: int, last_record: dict, elapsed: float):
+    """Saves the pipeline (EMA weights if any), the discriminator, the summary and the model card; pushes
+    to the Hub when asked."""
+    accelerator, stage, run_dir = run.accelerator, run.stage, run.run_dir
     accelerator.wait_for_everyone()
-    if accelerator.is_main_process:
-        trained = accelerator.unwrap_model(generator, keep_fp32_wrapper=False)
-        if ema is not None:
-            ema.copy_to(trained.parameters())
-        pipeline = _pipeline(trained, stage1_generator, stage, text_encoder, tokenizer, config.text_pooling)
-        # Not part of the pipeline; kept for reports (confusion matrices) and for fine-tuning. Saved first:
-        # the pipeline's model_index.json, moved into place last, marks the finished run.
-        save_pretrained_atomically(
-            accelerator.unwrap_model(discriminator, keep_fp32_wrapper=False).save_pretrained,
-            run_dir / "discriminator",
-            "config.json",
-        )
-        save_pretrained_atomically(pipeline.save_pretrained, run_dir, "model_index.json")
-        summary = {
-            "stage": stage,
-            "steps": global_step,
-            "images": len(dataset),
-            "batch_size": config.train_batch_size,
-            "processes": accelerator.num_processes,
-            "wall_time_s_this_run": round(elapsed, 1),
-            "device": str(accelerator.device),
-            "mixed_precision": accelerator.mixed_precision,
-            "final": {k: v for k, v in last_record.items() if k not in ("step", "epoch")},
-            "config": config_to_dict(config),
-        }
-        (run_dir / f"stage{stage}_summary.json").write_text(json.dumps(summary, indent=2) + "\n")
-        _write_card(run_dir, config, stage, summary)
-        accelerator.print(f"Saved the Stage-{'I' * stage} pipeline to {run_dir}")
-        if config.push_to_hub:
-            from ..hub import upload_output_dir
+    if not accelerator.is_main_process:
+        return
+    trained = accelerator.unwrap_model(run.generator, keep_fp32_wrapper=False)
+    if run.ema is not None:
+        run.ema.copy_to(trained.parameters())
+    pipeline = _pipeline(run, trained)
+    # Not part of the pipeline; kept for reports (confusion matrices) and for fine-tuning. Saved first:
+    # the pipeline's model_index.json, moved into place last, marks the finished run.
+    save_pretrained_atomically(
+        accelerator.unwrap_model(run.discriminator, keep_fp32_wrapper=False).save_pretrained,
+        run_dir / "discriminator",
+        "config.json",
+    )
+    save_pretrained_atomically(pipeline.save_pretrained, run_dir, "model_index.json")
+    summary = {
+        "stage": stage,
+        "steps": global_step,
+        "images": len(run.dataset),
+        "batch_size": config.train_batch_size,
+        "processes": accelerator.num_processes,
+        "wall_time_s_this_run": round(elapsed, 1),
+        "device": str(accelerator.device),
+        "mixed_precision": accelerator.mixed_precision,
+        "final": {k: v for k, v in last_record.items() if k not in ("step", "epoch")},
+        "config": config_to_dict(config),
+    }
+    (run_dir / f"stage{stage}_summary.json").write_text(json.dumps(summary, indent=2) + "\n")
+    _write_card(run_dir, config, stage, summary)
+    accelerator.print(f"Saved the Stage-{'I' * stage} pipeline to {run_dir}")
+    if config.push_to_hub:
+        from ..hub import upload_output_dir
 
-            url = upload_output_dir(run_dir, config.hub_model_id, private=config.hub_private)
-            accelerator.print(f"Pushed to {url}")
-    accelerator.end_training()
-    return run_dir
+        url = upload_output_dir(run_dir, config.hub_model_id, private=config.hub_private)
+        accelerator.print(f"Pushed to {url}")
 
 
-def _pipeline(generator, stage1_generator, stage, text_encoder, tokenizer, text_pooling) -> StackGANPipeline:
-    if stage == 1:
-        return StackGANPipeline(
-            stage1_generator=generator,
-            text_encoder=text_encoder,
-            tokenizer=tokenizer,
-            text_pooling=text_pooling,
-        )
+def _pipeline(run: _Stage, generator) -> StackGANPipeline:
+    """The pipeline of this stage's ``generator`` (over the frozen Stage-I in Stage-II) and the text path."""
+    stages = {"stage1_generator": generator}
+    if run.stage == 2:
+        stages = {"stage1_generator": run.stage1_generator, "stage2_generator": generator}
     return StackGANPipeline(
-        stage1_generator=stage1_generator,
-        stage2_generator=generator,
-        text_encoder=text_encoder,
-        tokenizer=tokenizer,
-        text_pooling=text_pooling,
+        **stages, text_encoder=run.text_encoder, tokenizer=run.tokenizer, text_pooling=run.text_pooling
     )
 
 
 @torch.no_grad()
-def _save_samples(
-    accelerator,
-    run_dir,
-    step,
-    prompts,
-    generator,
-    stage1_generator,
-    ema,
-    text_encoder,
-    tokenizer,
-    config,
-    stage,
-):
+def _save_samples(config: StackGANTrainingConfig, run: _Stage, step: int, prompts: list[str]) -> None:
     """A grid for the fixed validation prompts with fixed noise (seed), so grids compare across steps."""
-    if text_encoder is None:
+    if run.text_encoder is None:
         return  # precomputed embeddings: there is no encoder for the validation prompts
-    model = accelerator.unwrap_model(generator, keep_fp32_wrapper=False)
-    was_training = model.training
-    if ema is not None:
-        ema.store(model.parameters())
-        ema.copy_to(model.parameters())
-    pipeline = _pipeline(model, stage1_generator, stage, text_encoder, tokenizer, config.text_pooling)
+    model = run.accelerator.unwrap_model(run.generator, keep_fp32_wrapper=False)
+    if run.ema is not None:
+        run.ema.store(model.parameters())
+        run.ema.copy_to(model.parameters())
+    pipeline = _pipeline(run, model)
     out = pipeline(prompts, generator=torch.Generator(device="cpu").manual_seed(config.seed))
-    columns = [[low] if stage == 1 else [low, high] for low, high in zip(out.stage1_images, out.images)]
+    columns = [[low] if run.stage == 1 else [low, high] for low, high in zip(out.stage1_images, out.images)]
     grid = captioned_grid(columns, prompts)
-    samples = run_dir / "samples"
+    samples = run.run_dir / "samples"
     samples.mkdir(parents=True, exist_ok=True)
-    grid.save(samples / f"stage{stage}_step{step:06d}.png")
-    for tracker in accelerator.trackers:
+    grid.save(samples / f"stage{run.stage}_step{step:06d}.png")
+    for tracker in run.accelerator.trackers:
         if tracker.name == "tensorboard":
             tracker.writer.add_image("samples", np.asarray(grid), step, dataformats="HWC")
-    if ema is not None:
-        ema.restore(model.parameters())
-    model.train(was_training)
+    if run.ema is not None:
+        run.ema.restore(model.parameters())
 
 
 def read_history(path: str | Path) -> list[dict]:
@@ -530,10 +567,12 @@ def _write_card(run_dir: Path, config: StackGANTrainingConfig, stage: int, summa
     write_model_card(
         run_dir,
         model_card_template("stackgan"),
-        library_name="diffusers",
+        # Not "diffusers": the Hub would offer DiffusionPipeline.from_pretrained, which cannot load this
+        # third-party pipeline. The card's own snippet (StackGANPipeline) is the way to load it.
+        library_name="stackgan-hf",
         pipeline_tag="text-to-image",
         datasets=dataset_ids or None,
-        tags=["stackgan", "gan", "text-to-image", "stackgan-hf"],
+        tags=["stackgan", "gan", "text-to-image", "diffusers"],
         license="apache-2.0",
         model_id=config.hub_model_id or str(run_dir),
         stage=stage,

@@ -1,0 +1,116 @@
+"""Evaluating DDPM samples of MNIST with an MNIST classifier: FID on its features, its Inception-style score,
+and the histogram of the digits it sees (a model that forgets a digit shows a hole there).
+
+``evaluate_ddpm_samples`` is ``scripts/evaluate.py ddpm``: a ``.npy`` file of samples against MNIST's test
+split, with the classifier loaded from its folder or trained on the training split and saved there.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from stackgan_hf.evaluation.classifier import (
+    ClassifierFeatures,
+    ClassifierLogits,
+    ImageClassifier,
+    accuracy,
+    fit_classifier,
+    load_or_train,
+)
+from stackgan_hf.evaluation.metrics import frechet_distance, inception_score
+
+from .data import MNIST_HUB_ID, load_mnist
+
+
+class DigitSamplesError(ValueError):
+    """A samples file that is not uint8 ``[N, 28, 28]`` digits."""
+
+
+def digits_to_tensor(images: np.ndarray | torch.Tensor) -> torch.Tensor:
+    """uint8 ``[N, 28, 28]`` (or ``[N, 1, 28, 28]``) -> float ``[N, 1, 28, 28]`` in ``[-1, 1]``."""
+    images = torch.as_tensor(np.asarray(images))
+    if images.dim() == 3:
+        images = images[:, None]
+    if images.dtype != torch.uint8:
+        raise ValueError(f"Expected uint8 digits, got {images.dtype}.")
+    return images.float() / 127.5 - 1
+
+
+def train_mnist_classifier(
+    images: np.ndarray, labels: np.ndarray, steps: int = 1500, base_channels: int = 16, seed: int = 0
+) -> ImageClassifier:
+    """A digit classifier (one head, ``digit``) on uint8 ``[N, 28, 28]`` images."""
+    classifier = ImageClassifier(
+        heads={"digit": 10}, in_channels=1, image_size=28, base_channels=base_channels
+    )
+    fit_classifier(
+        classifier, digits_to_tensor(images), {"digit": labels}, steps=steps, batch_size=128, seed=seed
+    )
+    return classifier
+
+
+def evaluate_mnist_samples(
+    samples: np.ndarray, real: np.ndarray, real_labels: np.ndarray, classifier: ImageClassifier
+) -> dict:
+    """FID (classifier features) of uint8 ``samples`` against uint8 ``real`` digits, the classifier score,
+    the predicted class histogram of the samples, and the classifier's accuracy on ``real``."""
+    fake_tensor, real_tensor = digits_to_tensor(samples), digits_to_tensor(real)
+    predicted = classifier.predict(fake_tensor)["digit"]
+    histogram = np.bincount(predicted, minlength=10)
+    is_mean, is_std = inception_score((fake_tensor + 1) / 2, ClassifierLogits(classifier))
+    return {
+        "num_samples": len(samples),
+        "num_real": len(real),
+        "fid": frechet_distance((real_tensor + 1) / 2, (fake_tensor + 1) / 2, ClassifierFeatures(classifier)),
+        "is_mean": is_mean,
+        "is_std": is_std,
+        "class_histogram": histogram.tolist(),
+        "class_share_min_max": [float(histogram.min() / len(samples)), float(histogram.max() / len(samples))],
+        "classifier_accuracy_real": accuracy(classifier.predict(real_tensor), {"digit": real_labels})[
+            "digit"
+        ],
+    }
+
+
+def load_digit_samples(path: str | Path) -> np.ndarray:
+    """uint8 ``[N, 28, 28]`` digits from a ``.npy`` file; :class:`DigitSamplesError` for anything else."""
+    try:
+        samples = np.load(path)
+    except ValueError as error:  # a pickle or not an .npy file at all
+        raise DigitSamplesError(f"{path}: not a .npy array of digits ({error}).") from None
+    if samples.dtype != np.uint8 or samples.ndim != 3:
+        raise DigitSamplesError(
+            f"{path}: expected uint8 [N, 28, 28] digits, got {samples.dtype} {samples.shape}."
+        )
+    return samples
+
+
+def evaluate_ddpm_samples(
+    samples: str | Path,
+    dataset: str = MNIST_HUB_ID,
+    dataset_dir: str | Path | None = None,
+    classifier: str | Path | None = None,
+    classifier_steps: int = 1500,
+) -> dict:
+    """:func:`evaluate_mnist_samples` of the ``.npy`` file ``samples`` against the test split of ``dataset``
+    (a Hub id) or ``dataset_dir`` (parquet files), with the classifier loaded from ``classifier`` (default
+    ``outputs/eval_classifiers/mnist``) or, where there is none, trained for ``classifier_steps`` steps on
+    the training split and saved there."""
+    digits = load_digit_samples(samples)
+    classifier_dir = Path(classifier or "outputs/eval_classifiers/mnist")
+
+    def train_judge():
+        train = load_mnist(dataset, dataset_dir, split="train").with_format("numpy")
+        print(f"Training the MNIST classifier on {len(train)} digits -> {classifier_dir}")
+        images = np.stack([np.asarray(image) for image in train["image"]])
+        return train_mnist_classifier(images, np.asarray(train["label"]), steps=classifier_steps)
+
+    judge = load_or_train(classifier_dir, train_judge)
+    test = load_mnist(dataset, dataset_dir, split="test")
+    real = np.stack([np.asarray(image) for image in test["image"]])
+    metrics = evaluate_mnist_samples(digits, real, np.asarray(test["label"]), judge)
+    metrics.update(samples=str(samples), classifier=str(classifier_dir))
+    return metrics
