@@ -90,7 +90,7 @@ def test_scripts_report_bad_input_in_one_line_with_exit_code_2(tmp_path, script,
         capture_output=True,
         text=True,
         env={**__import__("os").environ, "HF_HUB_OFFLINE": "1"},
-        timeout=120,
+        timeout=300,
     )
     assert result.returncode == 2, result.stderr
     assert message in result.stderr and "Traceback" not in result.stderr

@@ -282,6 +282,7 @@ def evaluate_stackgan_model(
     (``inception_weights``: a local weights file, for offline use)."""
     if feature not in ("classifier", "inception"):
         raise ValueError(f"feature must be 'classifier' or 'inception', got {feature!r}.")
+    pipeline = StackGANPipeline.from_pretrained(model)  # first: a wrong path fails before the slow parts
 
     def load(name):
         return load_stackgan_dataset(
@@ -306,7 +307,6 @@ def evaluate_stackgan_model(
     if feature == "inception":
         feature_net = inception_network(inception_weights, "2048")
         logits_net = inception_network(inception_weights, "logits_unbiased")
-    pipeline = StackGANPipeline.from_pretrained(model)
     metrics = evaluate_stackgan(
         pipeline,
         test,
