@@ -102,10 +102,13 @@ def images_to_tensor(images: Sequence, pad_to_32: bool = True) -> torch.Tensor:
         [np.asarray(image.convert("L") if hasattr(image, "convert") else image) for image in images]
     )
     tensor = torch.from_numpy(pixels.astype(np.float32)).unsqueeze(1) / 127.5 - 1.0
-    if pad_to_32:
-        pad = (PADDED_SIZE - tensor.shape[-1]) // 2
-        tensor = torch.nn.functional.pad(tensor, (pad, pad, pad, pad), value=-1.0)
-    return tensor
+    return pad_border(tensor, background=-1.0) if pad_to_32 else tensor
+
+
+def pad_border(images: torch.Tensor, background: float) -> torch.Tensor:
+    """``[N, 1, 28, 28]`` -> ``[N, 1, 32, 32]``, the ``background`` value extended into a 2-pixel border."""
+    pad = (PADDED_SIZE - images.shape[-1]) // 2
+    return torch.nn.functional.pad(images, (pad, pad, pad, pad), value=background)
 
 
 def tensor_to_uint8(images: torch.Tensor | np.ndarray, crop_to_28: bool = True) -> np.ndarray:
@@ -151,8 +154,7 @@ def load_mnist_for_training(
         np.stack([np.asarray(image.convert("L")) for image in mnist["image"]])
     ).unsqueeze(1)
     if pad_to_32:
-        pad = (PADDED_SIZE - pixels.shape[-1]) // 2
-        pixels = torch.nn.functional.pad(pixels, (pad, pad, pad, pad), value=0)
+        pixels = pad_border(pixels, background=0)
     return MnistTensors(pixels.contiguous(), torch.tensor(mnist["label"]))
 
 
