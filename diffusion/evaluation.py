@@ -12,14 +12,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from stackgan_hf.evaluation.classifier import (
-    ClassifierFeatures,
-    ClassifierLogits,
-    ImageClassifier,
-    accuracy,
-    fit_classifier,
-    load_or_train,
-)
+from stackgan_hf.evaluation import classifier as judges
 from stackgan_hf.evaluation.metrics import frechet_distance, inception_score
 
 from .data import MNIST_HUB_ID, load_mnist
@@ -41,35 +34,37 @@ def digits_to_tensor(images: np.ndarray | torch.Tensor) -> torch.Tensor:
 
 def train_mnist_classifier(
     images: np.ndarray, labels: np.ndarray, steps: int = 1500, base_channels: int = 16, seed: int = 0
-) -> ImageClassifier:
+) -> judges.ImageClassifier:
     """A digit classifier (one head, ``digit``) on uint8 ``[N, 28, 28]`` images."""
-    classifier = ImageClassifier(
+    classifier = judges.ImageClassifier(
         heads={"digit": 10}, in_channels=1, image_size=28, base_channels=base_channels
     )
-    fit_classifier(
+    judges.fit_classifier(
         classifier, digits_to_tensor(images), {"digit": labels}, steps=steps, batch_size=128, seed=seed
     )
     return classifier
 
 
 def evaluate_mnist_samples(
-    samples: np.ndarray, real: np.ndarray, real_labels: np.ndarray, classifier: ImageClassifier
+    samples: np.ndarray, real: np.ndarray, real_labels: np.ndarray, classifier: judges.ImageClassifier
 ) -> dict:
     """FID (classifier features) of uint8 ``samples`` against uint8 ``real`` digits, the classifier score,
     the predicted class histogram of the samples, and the classifier's accuracy on ``real``."""
     fake_tensor, real_tensor = digits_to_tensor(samples), digits_to_tensor(real)
     predicted = classifier.predict(fake_tensor)["digit"]
     histogram = np.bincount(predicted, minlength=10)
-    is_mean, is_std = inception_score((fake_tensor + 1) / 2, ClassifierLogits(classifier))
+    is_mean, is_std = inception_score((fake_tensor + 1) / 2, judges.ClassifierLogits(classifier))
     return {
         "num_samples": len(samples),
         "num_real": len(real),
-        "fid": frechet_distance((real_tensor + 1) / 2, (fake_tensor + 1) / 2, ClassifierFeatures(classifier)),
+        "fid": frechet_distance(
+            (real_tensor + 1) / 2, (fake_tensor + 1) / 2, judges.ClassifierFeatures(classifier)
+        ),
         "is_mean": is_mean,
         "is_std": is_std,
         "class_histogram": histogram.tolist(),
         "class_share_min_max": [float(histogram.min() / len(samples)), float(histogram.max() / len(samples))],
-        "classifier_accuracy_real": accuracy(classifier.predict(real_tensor), {"digit": real_labels})[
+        "classifier_accuracy_real": judges.accuracy(classifier.predict(real_tensor), {"digit": real_labels})[
             "digit"
         ],
     }
@@ -108,7 +103,7 @@ def evaluate_ddpm_samples(
         images = np.stack([np.asarray(image) for image in train["image"]])
         return train_mnist_classifier(images, np.asarray(train["label"]), steps=classifier_steps)
 
-    judge = load_or_train(classifier_dir, train_judge)
+    judge = judges.load_or_train(classifier_dir, train_judge)
     test = load_mnist(dataset, dataset_dir, split="test")
     real = np.stack([np.asarray(image) for image in test["image"]])
     metrics = evaluate_mnist_samples(digits, real, np.asarray(test["label"]), judge)

@@ -39,19 +39,9 @@ from diffusers.training_utils import EMAModel, compute_snr
 from diffusers.utils import make_image_grid
 from tqdm.auto import tqdm
 
-from stackgan_hf.config import config_to_dict, require_at_least
+from stackgan_hf.config import at_least, check_bounds, config_to_dict
 from stackgan_hf.hub import model_card_template, require_hub_token, upload_output_dir, write_model_card
-from stackgan_hf.training.utils import (
-    adam_kwargs,
-    register_pretrained_checkpoint_hooks,
-    resolve_mixed_precision,
-    restore_checkpoint,
-    save_checkpoint,
-    save_pretrained_atomically,
-    seeded_generator,
-    set_cpu_threads,
-    tensorboard_hparams,
-)
+from stackgan_hf.training import utils as train_utils
 
 from .data import MNIST_HUB_ID, load_mnist_for_training
 
@@ -67,30 +57,30 @@ class DDPMTrainingConfig:
     dataset_dir: str | None = None
     dataset_split: str = "train"
     cache_dir: str | None = None
-    max_train_samples: int | None = None
+    max_train_samples: int | None = at_least(1, None)
     resolution: Literal[28, 32] = 32  # 32: MNIST padded with background, so the UNet can downsample 3 times
-    dataloader_num_workers: int = 0
+    dataloader_num_workers: int = at_least(0, 0)
     # Model (UNet2DModel); None block types: attention only at the lowest resolution
-    block_out_channels: tuple[int, ...] = (32, 64, 64)
-    layers_per_block: int = 2
+    block_out_channels: tuple[int, ...] = at_least(1, (32, 64, 64))
+    layers_per_block: int = at_least(1, 2)
     down_block_types: tuple[str, ...] | None = None
     up_block_types: tuple[str, ...] | None = None
-    norm_num_groups: int = 8
+    norm_num_groups: int = at_least(1, 8)
     attention_head_dim: int = 8
     # Noise schedule (the paper's: 1000 steps, linear betas 1e-4 -> 0.02) and target
-    num_train_timesteps: int = 1000
+    num_train_timesteps: int = at_least(1, 1000)
     beta_schedule: Literal["linear", "scaled_linear", "squaredcos_cap_v2"] = "linear"
     beta_start: float = 1e-4
     beta_end: float = 0.02
     prediction_type: Literal["epsilon", "sample", "v_prediction"] = "epsilon"
     # Optimisation
-    train_batch_size: int = 128
-    num_train_epochs: int = 10
-    max_train_steps: int | None = None  # overrides num_train_epochs
-    gradient_accumulation_steps: int = 1
+    train_batch_size: int = at_least(1, 128)
+    num_train_epochs: int = at_least(1, 10)
+    max_train_steps: int | None = at_least(1, None)  # overrides num_train_epochs
+    gradient_accumulation_steps: int = at_least(1, 1)
     learning_rate: float = 1e-3
     lr_scheduler: str = "cosine"
-    lr_warmup_steps: int = 200
+    lr_warmup_steps: int = at_least(0, 200)
     adam_beta1: float = 0.9
     adam_beta2: float = 0.999
     adam_weight_decay: float = 0.0
@@ -110,11 +100,11 @@ class DDPMTrainingConfig:
     output_dir: str = "outputs/ddpm_mnist"
     logging_dir: str = "logs"  # relative to output_dir
     report_to: Literal["tensorboard", "none"] = "tensorboard"
-    checkpointing_steps: int = 500
+    checkpointing_steps: int = at_least(1, 500)
     checkpoints_total_limit: int | None = None
     resume_from_checkpoint: str | None = None  # "latest" or a checkpoint directory
-    sample_steps: int | None = None  # log a DDIM sample grid to tensorboard every N steps
-    num_validation_images: int = 16
+    sample_steps: int | None = at_least(1, None)  # log a DDIM sample grid to tensorboard every N steps
+    num_validation_images: int = at_least(0, 16)
     validation_inference_steps: int = 50  # DDIM steps for the sample grids
     validation_eta: float = 1.0  # stochastic DDIM; eta=0 (deterministic) is grainy until the model is good
     # Hub
@@ -124,22 +114,7 @@ class DDPMTrainingConfig:
     hub_private: bool = False
 
     def __post_init__(self):
-        require_at_least(
-            self,
-            1,
-            "train_batch_size",
-            "num_train_epochs",
-            "max_train_steps",
-            "gradient_accumulation_steps",
-            "block_out_channels",
-            "layers_per_block",
-            "norm_num_groups",
-            "num_train_timesteps",
-            "checkpointing_steps",
-            "sample_steps",
-            "max_train_samples",
-        )
-        require_at_least(self, 0, "dataloader_num_workers", "lr_warmup_steps", "num_validation_images")
+        check_bounds(self)
 
 
 @dataclass
@@ -196,7 +171,7 @@ def build_noise_scheduler(config: DDPMTrainingConfig) -> DDPMScheduler:
 
 def batch_generator(seed: int, epoch: int, batch_index: int, process_index: int) -> torch.Generator:
     """The generator of one batch's noise and timesteps: a function of its position only, not of history."""
-    return seeded_generator(seed, epoch, batch_index, process_index)
+    return train_utils.seeded_generator(seed, epoch, batch_index, process_index)
 
 
 def sample_grid(unet: UNet2DModel, noise_scheduler: DDPMScheduler, config: DDPMTrainingConfig, seed: int):
@@ -266,7 +241,9 @@ def train(config: DDPMTrainingConfig) -> DDPMTrainingResult:
     hub_token = _check_push_to_hub(config)  # fail now, not after hours of training
     run = _build(config)
     # Resume: every state from the newest complete, verified checkpoint ("latest") or the named one.
-    first_step = restore_checkpoint(run.accelerator, config.output_dir, config.resume_from_checkpoint)
+    first_step = train_utils.restore_checkpoint(
+        run.accelerator, config.output_dir, config.resume_from_checkpoint
+    )
     start = time.perf_counter()
     global_step, losses = _loop(config, run, first_step)
     wall_time = time.perf_counter() - start
@@ -295,7 +272,7 @@ def _build(config: DDPMTrainingConfig) -> _Run:
     output_dir = Path(config.output_dir)
     accelerator = Accelerator(
         gradient_accumulation_steps=config.gradient_accumulation_steps,
-        mixed_precision=resolve_mixed_precision(config.mixed_precision),
+        mixed_precision=train_utils.resolve_mixed_precision(config.mixed_precision),
         log_with=None if config.report_to == "none" else config.report_to,
         dataloader_config=DataLoaderConfiguration(use_seedable_sampler=True, data_seed=config.seed),
         project_config=ProjectConfiguration(
@@ -306,7 +283,7 @@ def _build(config: DDPMTrainingConfig) -> _Run:
     if accelerator.is_main_process:
         output_dir.mkdir(parents=True, exist_ok=True)
     set_seed(config.seed)  # the initial weights
-    set_cpu_threads(accelerator)
+    train_utils.set_cpu_threads(accelerator)
 
     # Data: [-1, 1] images, in an order that depends only on (seed, epoch).
     dataset = load_mnist_for_training(
@@ -348,10 +325,10 @@ def _build(config: DDPMTrainingConfig) -> _Run:
         betas=(config.adam_beta1, config.adam_beta2),
         weight_decay=config.adam_weight_decay,
         eps=config.adam_epsilon,
-        **adam_kwargs(accelerator.device),
+        **train_utils.adam_kwargs(accelerator.device),
     )
     unet, optimizer, train_dataloader = accelerator.prepare(unet, optimizer, train_dataloader)
-    register_pretrained_checkpoint_hooks(accelerator, lambda model: "unet")  # checkpoint-N/unet/
+    train_utils.register_pretrained_checkpoint_hooks(accelerator, lambda model: "unet")  # checkpoint-N/unet/
     # Counted on the prepared dataloader: with N processes, each sees 1/N of the batches.
     steps_per_epoch = math.ceil(len(train_dataloader) / config.gradient_accumulation_steps)
     max_train_steps = config.max_train_steps or config.num_train_epochs * steps_per_epoch
@@ -366,7 +343,9 @@ def _build(config: DDPMTrainingConfig) -> _Run:
         ema_unet.to(accelerator.device)
         accelerator.register_for_checkpointing(ema_unet)  # saved and restored with save_state/load_state
     if accelerator.is_main_process and config.report_to != "none":
-        accelerator.init_trackers("ddpm_mnist", config=tensorboard_hparams(_public_config(config)))
+        accelerator.init_trackers(
+            "ddpm_mnist", config=train_utils.tensorboard_hparams(_public_config(config))
+        )
     return _Run(
         accelerator,
         unet,
@@ -438,7 +417,7 @@ def _loop(config: DDPMTrainingConfig, run: _Run, global_step: int) -> tuple[int,
             step_loss = 0.0
             if global_step % config.checkpointing_steps == 0:
                 limit = config.checkpoints_total_limit
-                path = save_checkpoint(accelerator, config.output_dir, global_step, limit)
+                path = train_utils.save_checkpoint(accelerator, config.output_dir, global_step, limit)
                 logger.info("Saved state to %s", path)
             if config.sample_steps and global_step % config.sample_steps == 0 and accelerator.is_main_process:
                 _log_sample_grid(config, run, global_step)
@@ -515,7 +494,7 @@ def _finish(
         run.ema_unet.copy_to(unet.parameters())
     unet.eval()
     pipeline = DDPMPipeline(unet=unet, scheduler=run.noise_scheduler)
-    save_pretrained_atomically(pipeline.save_pretrained, output_dir, "model_index.json")
+    train_utils.save_pretrained_atomically(pipeline.save_pretrained, output_dir, "model_index.json")
     if config.num_validation_images > 0:
         sample_grid(unet, run.noise_scheduler, config, seed=config.seed).save(output_dir / "samples.png")
     summary = {

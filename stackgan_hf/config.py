@@ -24,6 +24,23 @@ class ConfigError(ValueError):
     """A configuration key is unknown or its value does not fit the field's type."""
 
 
+def _to_number(value: Any, kind: type) -> int | float | None:
+    """``value`` as an int or float (numbers and numeric strings such as YAML's ``"1e-4"``; an int only
+    from a whole number), or None when it is not one. Booleans are not numbers here."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, str):
+        try:
+            value = float(value) if kind is float else int(value)
+        except ValueError:
+            return None
+    if kind is float and isinstance(value, (int, float)):
+        return float(value)
+    if isinstance(value, int) or (isinstance(value, float) and value.is_integer()):
+        return int(value)
+    return None
+
+
 def _cast_scalar(value: Any, kind: type, key: str) -> Any:
     if kind is bool:
         if isinstance(value, bool):
@@ -31,28 +48,13 @@ def _cast_scalar(value: Any, kind: type, key: str) -> Any:
         if isinstance(value, str) and value.lower() in {"true", "yes", "1", "false", "no", "0"}:
             return value.lower() in {"true", "yes", "1"}
         raise ConfigError(f"`{key}` must be a boolean (true/false), got {value!r}.")
-    if kind is int:
-        if isinstance(value, bool):
-            raise ConfigError(f"`{key}` must be an integer, got {value!r}.")
-        if isinstance(value, int):
-            return value
-        if isinstance(value, float) and value.is_integer():
-            return int(value)
-        if isinstance(value, str):
-            try:
-                return int(value)
-            except ValueError:
-                pass
-        raise ConfigError(f"`{key}` must be an integer, got {value!r}.")
-    if kind is float:
-        if isinstance(value, (int, float)) and not isinstance(value, bool):
-            return float(value)
-        if isinstance(value, str):
-            try:
-                return float(value)
-            except ValueError:
-                pass
-        raise ConfigError(f"`{key}` must be a number, got {value!r}.")
+    if kind in (int, float):
+        number = _to_number(value, kind)
+        if number is None:
+            raise ConfigError(
+                f"`{key}` must be {'an integer' if kind is int else 'a number'}, got {value!r}."
+            )
+        return number
     if kind is str:
         if isinstance(value, (str, int, float)) and not isinstance(value, bool):
             return str(value)
@@ -148,14 +150,22 @@ def parse_config(
     return config_from_dict(config_cls, values, f"{source} + command line" if file_path else "command line")
 
 
-def require_at_least(config: Any, minimum: int, *names: str) -> None:
-    """Raises ``ConfigError`` naming the first field of ``names`` (an int, a list of ints, or None: not
-    set) with a value below ``minimum``, e.g. ``--train_batch_size 0``, before any data is read."""
-    for name in names:
-        value = getattr(config, name)
+def at_least(minimum: int, default: Any) -> Any:
+    """A config dataclass field with ``default`` whose value (an int, each int of a list, or None: not set)
+    must be at least ``minimum``; the config's ``__post_init__`` checks it with :func:`check_bounds`."""
+    return dataclasses.field(default=default, metadata={"at_least": minimum})
+
+
+def check_bounds(config: Any) -> None:
+    """Raises ``ConfigError`` naming the first :func:`at_least` field of ``config`` whose value is below its
+    minimum, e.g. ``--train_batch_size 0``, before any data is read."""
+    for field in dataclasses.fields(config):
+        if "at_least" not in field.metadata:
+            continue
+        minimum, value = field.metadata["at_least"], getattr(config, field.name)
         values = value if isinstance(value, (list, tuple)) else [value]
         if any(item is not None and item < minimum for item in values):
-            raise ConfigError(f"`{name}` must be at least {minimum}, got {value!r}.")
+            raise ConfigError(f"`{field.name}` must be at least {minimum}, got {value!r}.")
 
 
 def config_to_dict(config: Any) -> dict[str, Any]:

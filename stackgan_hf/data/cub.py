@@ -24,7 +24,7 @@ import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 import datasets
 import numpy as np
@@ -46,8 +46,11 @@ class CubFormatError(ValueError):
 
 @dataclass
 class BuildReport:
-    """What a build found: rows per split, classes, original image sizes, skipped corrupt images."""
+    """What a build made (split scheme, image size) and found: rows per split, classes, original image
+    sizes, skipped corrupt images."""
 
+    split: str = "stackgan"
+    image_size: int = 0
     rows: dict[str, int] = field(default_factory=dict)
     classes: dict[str, int] = field(default_factory=dict)
     skipped_corrupt: list[str] = field(default_factory=list)
@@ -59,6 +62,8 @@ class BuildReport:
         widths = np.array([w for w, _ in self.original_sizes] or [0])
         heights = np.array([h for _, h in self.original_sizes] or [0])
         return {
+            "split": self.split,
+            "image_size": self.image_size,
             "rows": self.rows,
             "classes": self.classes,
             "has_embeddings": self.has_embeddings,
@@ -293,7 +298,7 @@ def build_cub_dataset(
     if not (Path(cub_dir) / "images").is_dir():
         raise CubFormatError(f"{Path(cub_dir) / 'images'}: missing image folder (images/<class>/<name>.jpg).")
     specs = _split_specs(metadata, birds_dir, split, embeddings_file)
-    report = BuildReport()
+    report = BuildReport(split=split, image_size=image_size)
     first = next((spec.embeddings for spec in specs.values() if spec.embeddings is not None), None)
     report.has_embeddings = first is not None
     report.embedding_dim = int(first.shape[2]) if first is not None else None
@@ -380,16 +385,12 @@ def save_dataset_atomically(
 
 
 def prepare_cub(
-    cub_dir: str | Path,
-    birds_dir: str | Path,
-    output_dir: str | Path,
-    split: Literal["stackgan", "cub"] = "stackgan",
-    image_size: int = 304,
-    embeddings_file: str = EMBEDDINGS_FILE,
-    skip_corrupt: bool = False,
+    cub_dir: str | Path, birds_dir: str | Path, output_dir: str | Path, **options: Any
 ) -> tuple[datasets.DatasetDict, BuildReport]:
-    """Builds the dataset and saves it to ``output_dir`` (atomically), with ``build_info.json`` beside it."""
-    dataset, report = build_cub_dataset(cub_dir, birds_dir, split, image_size, embeddings_file, skip_corrupt)
-    info = {"source": "cub", "split": split, "image_size": image_size, **report.summary()}
+    """Builds the dataset with :func:`build_cub_dataset` (``options``: its ``split``, ``image_size``,
+    ``embeddings_file`` and ``skip_corrupt``) and saves it to ``output_dir`` (atomically), with
+    ``build_info.json`` beside it."""
+    dataset, report = build_cub_dataset(cub_dir, birds_dir, **options)
+    info = {"source": "cub", **report.summary()}
     save_dataset_atomically(dataset, output_dir, info)
     return dataset, report

@@ -68,6 +68,10 @@ def conditioning_variants(names: Sequence[str] | None = None) -> list[Variant]:
         "d_half_width": {"discriminator_channels": 8},  # the paper's Ng:Nd = 2:1 (128:64)
         "kl_0.1": {"kl_coefficient": 0.1},
         "word_triples": {"bag_of_words_max_ngram": 3, "bag_of_words_hash_buckets": 8192},
+        "g_wide": {"generator_channels": 32},  # the width/steps trade: a wider G, fewer steps
+        "batch_64": {"train_batch_size": 64},
+        "d_lr_1e-4": {"discriminator_lr": 1e-4},  # a slower discriminator
+        "uncond": {"use_unconditional_logits": True},  # StackGAN++'s joint conditional + unconditional D
         "dfgan": {  # DF-GAN's discriminator training as a whole: no BatchNorm, hinge + MA-GP, its Adam
             "discriminator_norm": "none",
             "adversarial_loss": "hinge",

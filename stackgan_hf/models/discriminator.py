@@ -29,10 +29,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import torch
+from diffusers.configuration_utils import register_to_config
 from diffusers.utils import BaseOutput
 from torch import nn
 
-from .layers import conv3x3
+from .layers import conv3x3, init_stackgan_weights_
 
 DISCRIMINATOR_NORMS = ("batch", "spectral", "none")
 CONDITIONAL_HEADS = ("concat", "projection", "concat_projection")
@@ -162,13 +163,38 @@ def apply_spectral_norm_(module: nn.Module) -> None:
 
 
 class StackGANDiscriminatorMixin:
-    """Shared forward of the two discriminators: ``encode`` the image, compress the text (when the model
-    owns that projection), then apply the logit heads.
+    """What the two discriminators share: the constructor (config, text path, heads, initialisation,
+    normalisation) and the forward pass: ``encode`` the image, compress the text (when the model owns that
+    projection), then apply the logit heads.
 
-    Subclasses set ``image_size`` and build ``image_encoder`` and the heads (:func:`build_heads`).
+    Subclasses set ``image_size`` and say which layers take an image to ``[B, 8 Nd, 4, 4]`` features
+    (:meth:`encoder_layers`); the constructor's arguments are documented on them.
     """
 
     image_size: int
+
+    @register_to_config
+    def __init__(
+        self,
+        condition_dim: int = 128,
+        base_channels: int = 64,
+        use_unconditional_logits: bool = False,
+        text_embedding_dim: int | None = None,
+        conditional_head_type: str = "concat",
+        norm: str = "batch",
+    ):
+        super().__init__()
+        check_discriminator_options(norm, conditional_head_type)
+        self.image_encoder = nn.Sequential(*self.encoder_layers(base_channels, norm == "batch"))
+        build_heads(self, base_channels * 8, self.config)
+        init_stackgan_weights_(self)
+        if norm == "spectral":
+            apply_spectral_norm_(self)
+
+    @staticmethod
+    def encoder_layers(ndf: int, batch_norm: bool) -> list[nn.Module]:
+        """The image encoder's layers for width ``ndf``: ``[B, 3, S, S]`` -> ``[B, 8 ndf, 4, 4]``."""
+        raise NotImplementedError
 
     @property
     def takes_text_embeddings(self) -> bool:

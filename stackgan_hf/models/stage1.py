@@ -11,14 +11,7 @@ from diffusers.utils import BaseOutput
 from torch import nn
 
 from .conditioning import ConditioningAugmentation
-from .discriminator import (
-    StackGANDiscriminatorMixin,
-    StackGANDiscriminatorOutput,
-    apply_spectral_norm_,
-    build_heads,
-    check_discriminator_options,
-    down_block,
-)
+from .discriminator import StackGANDiscriminatorMixin, StackGANDiscriminatorOutput, down_block
 from .layers import UpBlock, check_upsample_mode, conv3x3, init_stackgan_weights_
 
 __all__ = [
@@ -140,26 +133,11 @@ class StackGANStage1Discriminator(StackGANDiscriminatorMixin, ModelMixin, Config
 
     image_size = 64
 
-    @register_to_config
-    def __init__(
-        self,
-        condition_dim: int = 128,
-        base_channels: int = 64,
-        use_unconditional_logits: bool = False,
-        text_embedding_dim: int | None = None,
-        conditional_head_type: str = "concat",
-        norm: str = "batch",
-    ):
-        super().__init__()
-        check_discriminator_options(norm, conditional_head_type)
-        ndf, batch_norm = base_channels, norm == "batch"
-        self.image_encoder = nn.Sequential(
+    @staticmethod
+    def encoder_layers(ndf: int, batch_norm: bool) -> list[nn.Module]:
+        return [
             down_block(3, ndf, batch_norm=False),  # 32x32
             down_block(ndf, ndf * 2, batch_norm),  # 16x16
             down_block(ndf * 2, ndf * 4, batch_norm),  # 8x8
             down_block(ndf * 4, ndf * 8, batch_norm),  # 4x4
-        )
-        build_heads(self, ndf * 8, self.config)
-        init_stackgan_weights_(self)
-        if norm == "spectral":
-            apply_spectral_norm_(self)
+        ]

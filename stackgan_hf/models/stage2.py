@@ -8,14 +8,7 @@ from diffusers.configuration_utils import register_to_config
 from torch import nn
 
 from .conditioning import ConditioningAugmentation
-from .discriminator import (
-    StackGANDiscriminatorMixin,
-    apply_spectral_norm_,
-    build_heads,
-    check_discriminator_options,
-    conv_block,
-    down_block,
-)
+from .discriminator import StackGANDiscriminatorMixin, conv_block, down_block
 from .layers import ResidualBlock, UpBlock, check_upsample_mode, conv3x3, init_stackgan_weights_
 from .stage1 import StackGANGeneratorOutput
 
@@ -133,20 +126,9 @@ class StackGANStage2Discriminator(StackGANDiscriminatorMixin, ModelMixin, Config
 
     image_size = 256
 
-    @register_to_config
-    def __init__(
-        self,
-        condition_dim: int = 128,
-        base_channels: int = 64,
-        use_unconditional_logits: bool = False,
-        text_embedding_dim: int | None = None,
-        conditional_head_type: str = "concat",
-        norm: str = "batch",
-    ):
-        super().__init__()
-        check_discriminator_options(norm, conditional_head_type)
-        ndf, batch_norm = base_channels, norm == "batch"
-        self.image_encoder = nn.Sequential(
+    @staticmethod
+    def encoder_layers(ndf: int, batch_norm: bool) -> list[nn.Module]:
+        return [
             down_block(3, ndf, batch_norm=False),  # 128x128
             down_block(ndf, ndf * 2, batch_norm),  # 64x64
             down_block(ndf * 2, ndf * 4, batch_norm),  # 32x32
@@ -155,8 +137,4 @@ class StackGANStage2Discriminator(StackGANDiscriminatorMixin, ModelMixin, Config
             down_block(ndf * 16, ndf * 32, batch_norm),  # 4x4
             conv_block(ndf * 32, ndf * 16, batch_norm),
             conv_block(ndf * 16, ndf * 8, batch_norm),
-        )
-        build_heads(self, ndf * 8, self.config)
-        init_stackgan_weights_(self)
-        if norm == "spectral":
-            apply_spectral_norm_(self)
+        ]

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
-from ..config import require_at_least
+from ..config import at_least, check_bounds
 
 
 @dataclass
@@ -24,22 +24,22 @@ class StackGANTrainingConfig:
     class_column: str = "class_id"
     synthetic_num_images: int = 2048
     embedding_mode: Literal["one", "mean_of_4"] = "one"
-    dataloader_num_workers: int = 0
+    dataloader_num_workers: int = at_least(0, 0)
 
     # Text encoder: "bag-of-words" (offline, built from the training captions), "precomputed" (the
     # dataset's `embeddings` column, e.g. char-CNN-RNN), or a transformers model id / local path.
     text_encoder: str = "bag-of-words"
-    text_embedding_dim: int = 256  # width of the bag-of-words encoder
+    text_embedding_dim: int = at_least(1, 256)  # width of the bag-of-words encoder
     bag_of_words_max_ngram: int = 2  # 3: also word triples ("crown is red")
     bag_of_words_hash_buckets: int = 2048
     text_pooling: Literal["auto", "pooled", "mean"] = "auto"
 
     # Networks (the official birds values by default)
-    noise_dim: int = 100
-    condition_dim: int = 128
-    generator_channels: int = 128
-    discriminator_channels: int = 64
-    num_residual_blocks: int = 4
+    noise_dim: int = at_least(1, 100)
+    condition_dim: int = at_least(1, 128)
+    generator_channels: int = at_least(1, 128)
+    discriminator_channels: int = at_least(1, 64)
+    num_residual_blocks: int = at_least(0, 4)
     upsample_mode: Literal["nearest", "pixel_shuffle"] = "nearest"
     use_unconditional_logits: bool = False
 
@@ -67,17 +67,17 @@ class StackGANTrainingConfig:
     stage2_low_res_consistency: float = 0.0
 
     # Optimisation (StackGAN: Adam 2e-4, betas (0.5, 0.999), halved every lr_decay_epochs, KL weight 2)
-    train_batch_size: int = 64
-    num_train_epochs: int = 600
-    max_train_steps: int | None = None  # overrides num_train_epochs when set
+    train_batch_size: int = at_least(1, 64)
+    num_train_epochs: int = at_least(1, 600)
+    max_train_steps: int | None = at_least(1, None)  # overrides num_train_epochs when set
     # `--stage both`: Stage-II's own budget, batch size and discriminator width (default: as Stage-I's)
-    stage2_max_train_steps: int | None = None
-    stage2_train_batch_size: int | None = None
-    stage2_discriminator_channels: int | None = None
+    stage2_max_train_steps: int | None = at_least(1, None)
+    stage2_train_batch_size: int | None = at_least(1, None)
+    stage2_discriminator_channels: int | None = at_least(1, None)
     generator_lr: float = 2e-4
     discriminator_lr: float = 2e-4
     adam_betas: tuple[float, float] = (0.5, 0.999)
-    lr_decay_epochs: int = 100
+    lr_decay_epochs: int = at_least(1, 100)
     kl_coefficient: float = 2.0
     # Stage-II only: weight of StackGAN++'s colour-consistency term between each Stage-II image and the
     # Stage-I image it refines (0 = StackGAN-v1; StackGAN++ used 50 for its unconditional models).
@@ -93,16 +93,16 @@ class StackGANTrainingConfig:
     torch_compile: bool = False
     # CPU runs: intra-op threads per process. None: the machine's cores shared by the local processes
     # (`accelerate launch` pins each CPU process to 1 thread unless told otherwise).
-    cpu_threads: int | None = None
+    cpu_threads: int | None = at_least(1, None)
 
     # Checkpoints, logs, samples
-    checkpointing_steps: int = 500
+    checkpointing_steps: int = at_least(1, 500)
     checkpoints_total_limit: int | None = 3
     resume_from_checkpoint: str | None = None  # "latest" or a checkpoint folder
     logging_dir: str = "logs"
     report_to: Literal["tensorboard", "none"] = "tensorboard"
-    logging_steps: int = 10
-    sample_steps: int = 500
+    logging_steps: int = at_least(1, 10)
+    sample_steps: int = at_least(1, 500)
     # Conditioning diagnostics (dead CA units, mu's norm, the discriminator's accuracy on real/matching and
     # real/mismatched pairs of a fixed held-out batch), every logging_steps, in the logs and the history.
     diagnostics_split: str | None = "test"  # None or a missing split: no held-out diagnostics
@@ -115,27 +115,7 @@ class StackGANTrainingConfig:
     hub_private: bool = False
 
     def __post_init__(self):
-        require_at_least(
-            self,
-            1,
-            "train_batch_size",
-            "num_train_epochs",
-            "max_train_steps",
-            "stage2_max_train_steps",
-            "stage2_train_batch_size",
-            "noise_dim",
-            "condition_dim",
-            "generator_channels",
-            "discriminator_channels",
-            "stage2_discriminator_channels",
-            "text_embedding_dim",
-            "lr_decay_epochs",
-            "checkpointing_steps",
-            "logging_steps",
-            "sample_steps",
-            "cpu_threads",
-        )
-        require_at_least(self, 0, "num_residual_blocks", "dataloader_num_workers")
+        check_bounds(self)
 
 
 def options_beyond_stackgan_v1(config: StackGANTrainingConfig) -> list[str]:

@@ -131,26 +131,21 @@ def _build_text_encoder(config: StackGANTrainingConfig, dataset, stage1_pipeline
 
 
 def _models(config: StackGANTrainingConfig, stage: int, dim: int):
+    shared = {
+        "text_embedding_dim": dim,
+        "condition_dim": config.condition_dim,
+        "base_channels": config.generator_channels,
+        "upsample_mode": config.upsample_mode,
+        "ca_activation": config.ca_activation,
+    }
     if stage == 1:
         generator = StackGANStage1Generator(
-            text_embedding_dim=dim,
-            noise_dim=config.noise_dim,
-            condition_dim=config.condition_dim,
-            base_channels=config.generator_channels,
-            upsample_mode=config.upsample_mode,
-            ca_activation=config.ca_activation,
-            text_fusion=config.generator_text_fusion,
+            noise_dim=config.noise_dim, text_fusion=config.generator_text_fusion, **shared
         )
         discriminator_class = StackGANStage1Discriminator
     else:
         generator = StackGANStage2Generator(
-            text_embedding_dim=dim,
-            condition_dim=config.condition_dim,
-            base_channels=config.generator_channels,
-            num_residual_blocks=config.num_residual_blocks,
-            upsample_mode=config.upsample_mode,
-            ca_activation=config.ca_activation,
-            image_skip=config.stage2_image_skip,
+            num_residual_blocks=config.num_residual_blocks, image_skip=config.stage2_image_skip, **shared
         )
         discriminator_class = StackGANStage2Discriminator
     discriminator = discriminator_class(
