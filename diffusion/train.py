@@ -60,6 +60,8 @@ class DDPMTrainingConfig:
     max_train_samples: int | None = at_least(1, None)
     resolution: Literal[28, 32] = 32  # 32: MNIST padded with background, so the UNet can downsample 3 times
     dataloader_num_workers: int = at_least(0, 0)
+    # CPU runs: intra-op threads per process. None: the machine's cores shared by the local processes.
+    cpu_threads: int | None = at_least(1, None)
     # Model (UNet2DModel); None block types: attention only at the lowest resolution
     block_out_channels: tuple[int, ...] = at_least(1, (32, 64, 64))
     layers_per_block: int = at_least(1, 2)
@@ -283,7 +285,7 @@ def _build(config: DDPMTrainingConfig) -> _Run:
     if accelerator.is_main_process:
         output_dir.mkdir(parents=True, exist_ok=True)
     set_seed(config.seed)  # the initial weights
-    train_utils.set_cpu_threads(accelerator)
+    train_utils.set_cpu_threads(accelerator, config.cpu_threads)
 
     # Data: [-1, 1] images, in an order that depends only on (seed, epoch).
     dataset = load_mnist_for_training(

@@ -179,3 +179,21 @@ def _run(model, seed):
     size = model.image_size
     images = torch.rand(2, 3, size, size, generator=g) * 2 - 1
     return model(images, torch.randn(2, model.config.condition_dim, generator=g), return_dict=False)
+
+
+def test_minibatch_std_lets_the_discriminator_see_a_collapsed_batch():
+    from stackgan_hf.models.discriminator import append_minibatch_std
+
+    diverse = torch.randn(4, 3, 4, 4)
+    collapsed = diverse[:1].expand(4, -1, -1, -1)
+    assert append_minibatch_std(diverse).shape == (4, 4, 4, 4)
+    assert append_minibatch_std(diverse)[:, -1].min() > 0.1
+    assert torch.equal(append_minibatch_std(collapsed)[:, -1], torch.zeros(4, 4, 4))
+    assert torch.equal(append_minibatch_std(diverse[:1])[:, -1], torch.zeros(1, 4, 4))
+
+    torch.manual_seed(0)
+    discriminator = StackGANStage1Discriminator(
+        base_channels=4, text_embedding_dim=8, conditional_head_type="projection", minibatch_std=True
+    )
+    out = discriminator(torch.randn(3, 3, 64, 64), torch.randn(3, 8))
+    assert out.features.shape == (3, 33, 4, 4) and out.conditional_logits.shape == (3,)

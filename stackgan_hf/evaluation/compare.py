@@ -72,6 +72,8 @@ def conditioning_variants(names: Sequence[str] | None = None) -> list[Variant]:
         "batch_64": {"train_batch_size": 64},
         "d_lr_1e-4": {"discriminator_lr": 1e-4},  # a slower discriminator
         "uncond": {"use_unconditional_logits": True},  # StackGAN++'s joint conditional + unconditional D
+        "minibatch_std": {"discriminator_minibatch_std": True},  # against mode collapse (Karras et al.)
+        "lr_decay": {"lr_decay_epochs": 13},  # StackGAN's halving, three times in a 39-epoch ablation run
         "dfgan": {  # DF-GAN's discriminator training as a whole: no BatchNorm, hinge + MA-GP, its Adam
             "discriminator_norm": "none",
             "adversarial_loss": "hinge",

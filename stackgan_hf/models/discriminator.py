@@ -19,6 +19,9 @@ The conditional head (``conditional_head_type``):
   *where* each colour is (it convolves the features with the tiled code); the projection term gives the
   generator a direct gradient towards the text's colours.
 
+Minibatch standard deviation (``minibatch_std``, not StackGAN-v1): one more feature channel, the batch's
+spread (Karras et al. 2018), so that the discriminator can see a generator that ignores its noise.
+
 Normalisation (``norm``): ``"batch"`` (the paper: BatchNorm after every strided conv but the first),
 ``"spectral"`` (no BatchNorm; spectral normalisation of every conv and linear layer, Miyato et al. 2018),
 or ``"none"`` (no BatchNorm, as DF-GAN, whose zero-centred gradient penalty keeps D smooth instead).
@@ -155,6 +158,19 @@ def build_heads(module: nn.Module, feature_channels: int, config) -> None:
     )
 
 
+def append_minibatch_std(features: torch.Tensor) -> torch.Tensor:
+    """Appends one channel holding the batch's mean standard deviation (over the batch, averaged over
+    channels and positions) to ``[B, C, H, W]`` features: the minibatch standard deviation of Karras et al.
+    (2018, section 3). A generator that draws the same picture for every noise gives a batch with a small
+    value, which the discriminator can see and penalise (a remedy for mode collapse). One image: zero."""
+    if features.shape[0] < 2:
+        spread = features.new_zeros(())
+    else:
+        spread = features.float().std(dim=0, unbiased=False).mean().to(features.dtype)
+    batch, _, height, width = features.shape
+    return torch.cat([features, spread.expand(batch, 1, height, width)], dim=1)
+
+
 def apply_spectral_norm_(module: nn.Module) -> None:
     """Spectral normalisation on every conv and linear layer of ``module`` (after initialisation)."""
     for child in list(module.modules()):
@@ -182,11 +198,12 @@ class StackGANDiscriminatorMixin:
         text_embedding_dim: int | None = None,
         conditional_head_type: str = "concat",
         norm: str = "batch",
+        minibatch_std: bool = False,
     ):
         super().__init__()
         check_discriminator_options(norm, conditional_head_type)
         self.image_encoder = nn.Sequential(*self.encoder_layers(base_channels, norm == "batch"))
-        build_heads(self, base_channels * 8, self.config)
+        build_heads(self, base_channels * 8 + int(minibatch_std), self.config)
         init_stackgan_weights_(self)
         if norm == "spectral":
             apply_spectral_norm_(self)
@@ -216,6 +233,8 @@ class StackGANDiscriminatorMixin:
         """Scores images. ``condition``: the matching text's embedding ``[B, text_embedding_dim]`` when the
         model has its own text projection, else the generator's CA mean ``mu`` ``[B, condition_dim]``."""
         features = self.encode(images)
+        if self.config.minibatch_std:
+            features = append_minibatch_std(features)
         conditional = None
         if condition is not None:
             if self.text_projection is not None:

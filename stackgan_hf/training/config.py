@@ -57,6 +57,7 @@ class StackGANTrainingConfig:
     # projection: Miyato and Koyama 2018; concat_projection: the paper's concat head + the projection term
     discriminator_head: Literal["concat", "projection", "concat_projection"] = "concat"
     discriminator_norm: Literal["batch", "spectral", "none"] = "batch"
+    discriminator_minibatch_std: bool = False  # the batch's spread as a D feature (Karras et al. 2018)
     adversarial_loss: Literal["bce", "hinge"] = "bce"  # hinge: DF-GAN
     ma_gp_weight: float = 0.0  # DF-GAN's matching-aware gradient penalty (DF-GAN: 2.0)
     ma_gp_power: float = 6.0
@@ -134,6 +135,8 @@ def options_beyond_stackgan_v1(config: StackGANTrainingConfig) -> list[str]:
         notes.append("discriminator head: the paper's concat head plus a projection term (Miyato and Koyama)")
     if config.discriminator_norm != "batch":
         notes.append(f"discriminator normalisation: {config.discriminator_norm} instead of BatchNorm")
+    if config.discriminator_minibatch_std:
+        notes.append("minibatch standard deviation as a discriminator feature (Karras et al., 2018)")
     if config.adversarial_loss == "hinge":
         notes.append("hinge adversarial loss (DF-GAN) instead of binary cross-entropy")
     if config.ma_gp_weight > 0:

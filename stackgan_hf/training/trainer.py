@@ -155,6 +155,7 @@ def _models(config: StackGANTrainingConfig, stage: int, dim: int):
         text_embedding_dim=dim if config.discriminator_condition == "text" else None,
         conditional_head_type=config.discriminator_head,
         norm=config.discriminator_norm,
+        minibatch_std=config.discriminator_minibatch_std,
     )
     return generator, discriminator
 
