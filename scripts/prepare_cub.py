@@ -1,10 +1,13 @@
 """Builds CUB-200-2011 (StackGAN layout) into a `datasets.DatasetDict` saved with `save_to_disk`.
 
     python scripts/prepare_cub.py --cub_dir DIR --birds_dir DIR [--split stackgan|cub] [--image_size 304] \
-        --output_dir OUT [--embeddings_file NAME] [--skip_corrupt] [--push_to_hub --hub_dataset_id ID]
+        --output_dir OUT [--embeddings_file NAME] [--text_encoder PATH] [--skip_corrupt] \
+        [--push_to_hub --hub_dataset_id ID]
 
 --cub_dir holds images.txt, bounding_boxes.txt, train_test_split.txt and images/; --birds_dir holds
 {train,test}/filenames.pickle, class_info.pickle, text_c10/ and, when available, the char-CNN-RNN embeddings.
+--text_encoder PATH writes the `embeddings` column with a text encoder instead (a char-CNN-RNN trained with
+scripts/train_text_encoder.py on data that has no embeddings pickle, or a transformers sentence encoder).
 """
 
 from __future__ import annotations
@@ -28,6 +31,11 @@ def main(argv=None) -> int:
     parser.add_argument("--split", choices=["stackgan", "cub"], default="stackgan")
     parser.add_argument("--image_size", type=int, default=304)
     parser.add_argument("--embeddings_file", default=EMBEDDINGS_FILE)
+    parser.add_argument(
+        "--text_encoder",
+        default=None,
+        help="embed the captions with this text encoder (e.g. a scripts/train_text_encoder.py folder)",
+    )
     parser.add_argument("--skip_corrupt", action="store_true", help="skip unreadable images and count them")
     parser.add_argument("--push_to_hub", action="store_true")
     parser.add_argument("--hub_dataset_id", default=None)
@@ -46,6 +54,7 @@ def main(argv=None) -> int:
             args.cub_dir,
             args.birds_dir,
             args.output_dir,
+            text_encoder=args.text_encoder,
             split=args.split,
             image_size=args.image_size,
             embeddings_file=args.embeddings_file,

@@ -385,12 +385,54 @@ def save_dataset_atomically(
 
 
 def prepare_cub(
-    cub_dir: str | Path, birds_dir: str | Path, output_dir: str | Path, **options: Any
+    cub_dir: str | Path,
+    birds_dir: str | Path,
+    output_dir: str | Path,
+    text_encoder: str | None = None,
+    **options: Any,
 ) -> tuple[datasets.DatasetDict, BuildReport]:
     """Builds the dataset with :func:`build_cub_dataset` (``options``: its ``split``, ``image_size``,
     ``embeddings_file`` and ``skip_corrupt``) and saves it to ``output_dir`` (atomically), with
-    ``build_info.json`` beside it."""
+    ``build_info.json`` beside it. ``text_encoder`` (a folder or Hub id for
+    :func:`~stackgan_hf.text.load_text_encoder`, e.g. a char-CNN-RNN from ``scripts/train_text_encoder.py``)
+    writes the ``embeddings`` column (10 x D per image) with it, replacing the pickle's."""
     dataset, report = build_cub_dataset(cub_dir, birds_dir, **options)
     info = {"source": "cub", **report.summary()}
+    if text_encoder is not None:
+        from ..text import load_text_encoder
+
+        dataset = embed_captions(dataset, *load_text_encoder(text_encoder))
+        report.has_embeddings, report.embedding_dim = (
+            True,
+            int(dataset["train"].features["embeddings"].shape[1]),
+        )
+        info.update(has_embeddings=True, embedding_dim=report.embedding_dim, text_encoder=str(text_encoder))
     save_dataset_atomically(dataset, output_dir, info)
     return dataset, report
+
+
+def embed_captions(
+    dataset: datasets.DatasetDict, text_encoder, tokenizer=None, batch_size: int = 32
+) -> datasets.DatasetDict:
+    """Every split with an ``embeddings`` column (``[10, D]`` float32 per image: its ten captions embedded
+    with ``text_encoder``), replacing any existing one."""
+    from ..text import encode_prompts
+
+    def embed(rows: dict) -> dict:
+        captions = [caption for captions in rows["captions"] for caption in captions]
+        if len(captions) != CAPTIONS_PER_IMAGE * len(rows["captions"]):
+            raise CubFormatError(f"Every image needs {CAPTIONS_PER_IMAGE} captions to embed.")
+        embedded = encode_prompts(captions, text_encoder, tokenizer).cpu().numpy()
+        return {"embeddings": embedded.reshape(len(rows["captions"]), CAPTIONS_PER_IMAGE, -1)}
+
+    out = {}
+    for name, split in dataset.items():
+        if "embeddings" in split.column_names:
+            split = split.remove_columns("embeddings")
+        probe = embed(split[:1])["embeddings"]
+        features = split.features.copy()
+        features["embeddings"] = datasets.Array2D((CAPTIONS_PER_IMAGE, probe.shape[2]), "float32")
+        out[name] = split.map(
+            embed, batched=True, batch_size=batch_size, features=features, desc=f"Embedding {name}"
+        )
+    return datasets.DatasetDict(out)

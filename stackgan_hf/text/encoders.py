@@ -3,7 +3,9 @@
 * precomputed (char-CNN-RNN): no encoder; callers pass ``prompt_embeds`` themselves;
 * any transformers text model with its tokenizer: CLIP (pooled output) or a sentence encoder (mean of the
   token states over the attention mask), e.g. ``sentence-transformers/all-MiniLM-L6-v2``;
-* :class:`~stackgan_hf.text.HashedBagOfWordsEncoder`, the offline encoder.
+* :class:`~stackgan_hf.text.HashedBagOfWordsEncoder`, the offline encoder;
+* :class:`~stackgan_hf.text.CharCNNRNNEncoder` with its character tokenizer, a char-CNN-RNN (Reed et al.
+  2016) trained with ``scripts/train_text_encoder.py``.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from collections.abc import Sequence
 import torch
 
 from .bag_of_words import HashedBagOfWordsEncoder
+from .char_cnn_rnn import CharCNNRNNEncoder
 
 logger = logging.getLogger(__name__)
 
@@ -33,7 +36,7 @@ def resolve_pooling(text_encoder, pooling: str = "auto") -> str:
 
 def text_embedding_dim(text_encoder) -> int:
     """Width ``D`` of the embeddings :func:`encode_prompts` returns for ``text_encoder``."""
-    if isinstance(text_encoder, HashedBagOfWordsEncoder):
+    if isinstance(text_encoder, (HashedBagOfWordsEncoder, CharCNNRNNEncoder)):
         return text_encoder.config.embedding_dim
     config = text_encoder.config
     if hasattr(text_encoder, "text_projection") and getattr(config, "projection_dim", None):
@@ -43,8 +46,9 @@ def text_embedding_dim(text_encoder) -> int:
 
 def max_prompt_tokens(text_encoder, tokenizer) -> int:
     """The longest token sequence the encoder takes: the tokenizer's limit, capped by the position table."""
+    config = getattr(text_encoder, "config", None)
     limits = [getattr(tokenizer, "model_max_length", None)]
-    limits.append(getattr(getattr(text_encoder, "config", None), "max_position_embeddings", None))
+    limits += [getattr(config, "max_position_embeddings", None), getattr(config, "max_length", None)]
     limits = [int(limit) for limit in limits if limit is not None and limit < 1_000_000]
     if not limits:
         raise ValueError("Cannot tell the text encoder's maximum length: set tokenizer.model_max_length.")
@@ -85,6 +89,13 @@ def encode_prompts(
             max_length,
             ", ".join(repr(prompts[i][:60] + "...") for i in too_long),
         )
+    if isinstance(text_encoder, CharCNNRNNEncoder):
+        # Always the full width: the convolutions and the RNN's average run over every position, padding
+        # included (as Reed's), so padding to the longest prompt would change a caption's embedding.
+        inputs = tokenizer(
+            prompts, padding="max_length", max_length=max_length, truncation=True, return_tensors="pt"
+        )
+        return text_encoder(inputs["input_ids"].to(device)).float()
     # Pad to the longest prompt, not to the limit: mean pooling is masked and CLIP's attention is causal, so
     # the embeddings are the same at a fraction of the cost for encoders with long limits (512 for BERTs).
     inputs = tokenizer(
@@ -109,13 +120,31 @@ def encode_prompts(
 def load_text_encoder(name_or_path: str, **kwargs):
     """Loads ``(text_encoder, tokenizer)`` from a local path or a Hub id.
 
+    A local folder written by ``scripts/train_text_encoder.py`` (a :class:`CharCNNRNNEncoder` and its
+    character tokenizer) loads as that encoder.
     CLIP checkpoints (``openai/clip-vit-base-patch32``) load as ``CLIPTextModel``; anything else with
     ``AutoModel``. Extra keyword arguments go to both ``from_pretrained`` calls.
     """
     from transformers import AutoConfig, AutoModel, AutoTokenizer, CLIPTextModel
 
+    if _is_char_cnn_rnn_folder(name_or_path):
+        text_encoder = CharCNNRNNEncoder.from_pretrained(name_or_path).eval()
+        return text_encoder, AutoTokenizer.from_pretrained(name_or_path)
     config = AutoConfig.from_pretrained(name_or_path, **kwargs)
     model_class = CLIPTextModel if config.model_type.startswith("clip") else AutoModel
     text_encoder = model_class.from_pretrained(name_or_path, **kwargs).eval()
     tokenizer = AutoTokenizer.from_pretrained(name_or_path, **kwargs)
     return text_encoder, tokenizer
+
+
+def _is_char_cnn_rnn_folder(name_or_path: str) -> bool:
+    import json
+    from pathlib import Path
+
+    config = Path(name_or_path) / "config.json"
+    if not config.is_file():
+        return False
+    try:
+        return json.loads(config.read_text()).get("_class_name") == CharCNNRNNEncoder.__name__
+    except (OSError, ValueError):
+        return False

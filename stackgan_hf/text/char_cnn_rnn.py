@@ -1,0 +1,118 @@
+"""A char-CNN-RNN text encoder (Reed et al., "Learning Deep Representations of Fine-Grained Visual
+Descriptions", CVPR 2016): the encoder behind StackGAN's text embeddings, as a component you can train on
+your own captioned images and save inside a pipeline.
+
+Reed's hybrid (``HybridCNNLong`` in reedscot/cvpr2016) reads a caption as a fixed-length sequence of
+characters (201), applies temporal convolutions with max-pooling over characters, runs a recurrent layer
+over the remaining positions, averages its hidden states over time and maps the average linearly to the
+embedding (1024-d for StackGAN). This module keeps that shape:
+
+* characters: the caption's UTF-8 bytes (``transformers.ByT5Tokenizer`` with no extra ids is the
+  tokenizer: a character vocabulary that needs no file and covers any text), padded to ``max_length``;
+  padding embeds to zero, as Reed's all-zero one-hot does;
+* three convolutions (kernel 4, ReLU) with max-pooling (3) after the first two: 201 -> 66 -> 21 -> 18
+  positions, as Reed's;
+* a ReLU RNN (Reed's ``FixedRNN``) over those positions, the mean of its states, and a linear layer.
+
+Reed feeds one-hot characters to the first convolution; a learned character embedding followed by the
+same convolution is that convolution factorised (``char_embedding_dim`` < the alphabet), a little smaller.
+
+Example::
+
+    from stackgan_hf.text.char_cnn_rnn import CharCNNRNNEncoder, char_tokenizer
+
+    encoder, tokenizer = CharCNNRNNEncoder(), char_tokenizer()
+    ids = tokenizer(["a small red bird"], padding="max_length", max_length=201, truncation=True,
+                    return_tensors="pt")["input_ids"]
+    encoder(ids).shape  # [1, 1024]
+"""
+
+from __future__ import annotations
+
+import torch
+from diffusers import ConfigMixin, ModelMixin
+from diffusers.configuration_utils import register_to_config
+from torch import nn
+
+__all__ = ["CharCNNRNNEncoder", "char_tokenizer"]
+
+
+def char_tokenizer(max_length: int = 201):
+    """The character vocabulary: a byte-level ``ByT5Tokenizer`` (UTF-8 bytes + pad, eos and unk; no
+    sentinel ids) that truncates at ``max_length``. It is saved and loaded with the pipeline like any
+    transformers tokenizer."""
+    from transformers import ByT5Tokenizer
+
+    return ByT5Tokenizer(extra_ids=0, model_max_length=max_length)
+
+
+class CharCNNRNNEncoder(ModelMixin, ConfigMixin):
+    """Character ids ``[B, L]`` -> text embeddings ``[B, embedding_dim]`` (see the module docstring).
+
+    Args:
+        vocab_size: number of character ids (259 for :func:`char_tokenizer`).
+        max_length: characters read per caption (Reed: 201); shorter inputs are padded, longer cut.
+        char_embedding_dim: width of the learned character embedding.
+        conv_channels: output channels of the three temporal convolutions (Reed: 384, 512, 256).
+        kernel_size, pool_size: the convolutions' kernel and the max-pooling window/stride (Reed: 4, 3).
+        rnn_hidden_dim: the recurrent layer's width (Reed: 256, as the last convolution).
+        embedding_dim: the output width (StackGAN's char-CNN-RNN embeddings: 1024).
+        pad_token_id: the padding id, embedded as zeros.
+    """
+
+    @register_to_config
+    def __init__(
+        self,
+        vocab_size: int = 259,
+        max_length: int = 201,
+        char_embedding_dim: int = 64,
+        conv_channels: tuple[int, int, int] = (384, 512, 256),
+        kernel_size: int = 4,
+        pool_size: int = 3,
+        rnn_hidden_dim: int = 256,
+        embedding_dim: int = 1024,
+        pad_token_id: int = 0,
+    ):
+        super().__init__()
+        if len(conv_channels) != 3:
+            raise ValueError(f"conv_channels must hold three widths, got {list(conv_channels)}.")
+        if self.positions_after_convolutions(max_length, kernel_size, pool_size) < 1:
+            raise ValueError(
+                f"max_length {max_length} is too short for three convolutions of kernel {kernel_size} "
+                f"with pooling {pool_size}."
+            )
+        self.char_embedding = nn.Embedding(vocab_size, char_embedding_dim, padding_idx=pad_token_id)
+        widths = [char_embedding_dim, *conv_channels]
+        layers: list[nn.Module] = []
+        for i in range(3):
+            layers += [nn.Conv1d(widths[i], widths[i + 1], kernel_size), nn.ReLU()]
+            if i < 2:
+                layers.append(nn.MaxPool1d(pool_size, pool_size))
+        self.convolutions = nn.Sequential(*layers)
+        self.rnn = nn.RNN(conv_channels[-1], rnn_hidden_dim, nonlinearity="relu", batch_first=True)
+        self.projection = nn.Linear(rnn_hidden_dim, embedding_dim)
+
+    @staticmethod
+    def positions_after_convolutions(length: int, kernel_size: int, pool_size: int) -> int:
+        """Sequence positions left for the RNN (Reed: 201 -> 18)."""
+        for i in range(3):
+            length = length - kernel_size + 1
+            if i < 2:
+                length //= pool_size
+        return length
+
+    def forward(self, input_ids: torch.Tensor) -> torch.Tensor:
+        """``input_ids [B, L]`` (padded or cut to ``max_length`` here) -> ``[B, embedding_dim]``."""
+        if input_ids.ndim != 2:
+            raise ValueError(f"input_ids must have shape [B, L], got {list(input_ids.shape)}.")
+        length = self.config.max_length
+        if input_ids.shape[1] > length:
+            input_ids = input_ids[:, :length]
+        elif input_ids.shape[1] < length:
+            input_ids = nn.functional.pad(
+                input_ids, (0, length - input_ids.shape[1]), value=self.config.pad_token_id
+            )
+        hidden = self.char_embedding(input_ids).transpose(1, 2)  # [B, C, L]
+        hidden = self.convolutions(hidden).transpose(1, 2)  # [B, T, C]
+        states, _ = self.rnn(hidden)
+        return self.projection(states.mean(dim=1))

@@ -1,0 +1,452 @@
+"""Training a char-CNN-RNN text encoder on captioned images (Reed et al. 2016), and measuring it.
+
+The text encoder learns jointly with an image encoder trained from scratch (no pretrained image weights are
+needed), so that a caption lands near the images it describes:
+
+* ``loss="ds-sje"``: Reed's deep symmetric structured joint embedding. The compatibility of an image and a
+  text is the inner product of their embeddings; a class's text (image) prototype is the mean of the batch's
+  text (image) embeddings of that class. Each image must score its own class's text prototype above every
+  other class's by a margin of 1, and each text its own class's image prototype: a class-level hinge, made
+  symmetric (averaged over the violating classes). It needs class labels (``class_id``).
+* ``loss="infonce"``: CLIP's instance-level contrastive loss (symmetric cross-entropy over the batch's
+  image-text similarities with a learned temperature); it needs no labels.
+
+Evaluation (:func:`evaluate_text_encoder`): caption-to-image retrieval R@1 among ``num_candidates`` images
+(the true image against 99 others) and Reed's zero-shot accuracy: each test image goes to the test class
+whose mean caption embedding scores highest (the test classes of CUB's StackGAN split are unseen in
+training).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from accelerate import Accelerator
+from accelerate.logging import get_logger
+from accelerate.utils import DataLoaderConfiguration, ProjectConfiguration, set_seed
+from diffusers import ConfigMixin, ModelMixin
+from diffusers.configuration_utils import register_to_config
+from torch import nn
+from tqdm.auto import tqdm
+
+from ..config import ConfigError, at_least, check_bounds, config_to_dict
+from ..training import utils as train_utils
+from .char_cnn_rnn import CharCNNRNNEncoder, char_tokenizer
+
+logger = get_logger(__name__, log_level="INFO")
+
+__all__ = [
+    "ImageEncoder",
+    "TextEncoderTrainingConfig",
+    "ds_sje_loss",
+    "evaluate_text_encoder",
+    "info_nce_loss",
+    "train_text_encoder",
+]
+
+
+@dataclass
+class TextEncoderTrainingConfig:
+    """Every field is a flag of ``scripts/train_text_encoder.py``."""
+
+    output_dir: str = "outputs/char_cnn_rnn"
+    seed: int = 0
+    # Data: "synthetic-birds", a prepare_cub.py folder, or any `datasets` image + caption set
+    dataset: str = "synthetic-birds"
+    train_split: str = "train"
+    eval_split: str | None = "test"
+    image_column: str = "image"
+    caption_column: str = "captions"
+    class_column: str = "class_id"
+    synthetic_num_images: int = at_least(1, 2048)
+    image_size: int = at_least(16, 64)  # the image encoder's input (random crops of image_size * 76 / 64)
+    # Encoders
+    loss: Literal["ds-sje", "infonce"] = "ds-sje"
+    embedding_dim: int = at_least(1, 1024)
+    max_length: int = at_least(16, 201)
+    char_embedding_dim: int = at_least(1, 64)
+    conv_channels: tuple[int, int, int] = (384, 512, 256)
+    rnn_hidden_dim: int = at_least(1, 256)
+    image_channels: int = at_least(1, 32)  # width of the first of the image encoder's four conv blocks
+    # Optimisation (Reed: RMSprop 4e-4, batch 40; Adam here)
+    train_batch_size: int = at_least(2, 40)
+    max_train_steps: int = at_least(1, 3000)
+    learning_rate: float = 4e-4
+    weight_decay: float = 0.0
+    # Checkpoints and logs
+    checkpointing_steps: int = at_least(1, 500)
+    checkpoints_total_limit: int | None = at_least(1, 2)
+    resume_from_checkpoint: str | None = None
+    logging_steps: int = at_least(1, 25)
+    report_to: Literal["tensorboard", "none"] = "tensorboard"
+    logging_dir: str = "logs"
+    mixed_precision: Literal["auto", "no", "fp16", "bf16"] = "no"
+    cpu_threads: int | None = at_least(1, None)
+    num_eval_candidates: int = at_least(2, 100)
+
+    def __post_init__(self):
+        check_bounds(self)
+
+
+class ImageEncoder(ModelMixin, ConfigMixin):
+    """A small image encoder trained from scratch with the text encoder: four stride-2 conv blocks
+    (conv 4x4, BatchNorm, LeakyReLU 0.2), global average pooling and a linear layer to ``embedding_dim``."""
+
+    @register_to_config
+    def __init__(self, embedding_dim: int = 1024, base_channels: int = 32):
+        super().__init__()
+        widths = [3, base_channels, base_channels * 2, base_channels * 4, base_channels * 8]
+        layers: list[nn.Module] = []
+        for i in range(4):
+            layers += [
+                nn.Conv2d(widths[i], widths[i + 1], 4, 2, 1, bias=False),
+                nn.BatchNorm2d(widths[i + 1]),
+            ]
+            layers.append(nn.LeakyReLU(0.2))
+        self.features = nn.Sequential(*layers)
+        self.projection = nn.Linear(widths[-1], embedding_dim)
+
+    def forward(self, pixel_values: torch.Tensor) -> torch.Tensor:
+        return self.projection(self.features(pixel_values).mean(dim=(2, 3)))
+
+
+def ds_sje_loss(image_embeds: torch.Tensor, text_embeds: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+    """Reed's symmetric class-level hinge (see the module docstring): ``[B, D]`` image and text embeddings
+    of ``B`` pairs with class ``labels [B]`` -> a scalar."""
+    classes, index = torch.unique(labels, return_inverse=True)
+    one_hot = F.one_hot(index, len(classes)).to(image_embeds.dtype)  # [B, C]
+    counts = one_hot.sum(dim=0, keepdim=True).T  # [C, 1]
+    text_prototypes = one_hot.T @ text_embeds / counts  # [C, D]
+    image_prototypes = one_hot.T @ image_embeds / counts
+
+    def hinge(queries: torch.Tensor, prototypes: torch.Tensor) -> torch.Tensor:
+        scores = queries @ prototypes.T  # [B, C]
+        own = scores.gather(1, index[:, None])
+        margins = (1.0 - one_hot) * (1.0 + scores - own).clamp(min=0.0)
+        return margins.sum(dim=1).div(max(len(classes) - 1, 1)).mean()
+
+    return hinge(image_embeds, text_prototypes) + hinge(text_embeds, image_prototypes)
+
+
+def info_nce_loss(
+    image_embeds: torch.Tensor, text_embeds: torch.Tensor, logit_scale: torch.Tensor
+) -> torch.Tensor:
+    """CLIP's symmetric contrastive loss: pair ``i`` is the positive of row and column ``i``."""
+    image_embeds = F.normalize(image_embeds, dim=-1)
+    text_embeds = F.normalize(text_embeds, dim=-1)
+    logits = logit_scale.exp().clamp(max=100.0) * image_embeds @ text_embeds.T
+    targets = torch.arange(len(logits), device=logits.device)
+    return (F.cross_entropy(logits, targets) + F.cross_entropy(logits.T, targets)) / 2
+
+
+class _PairView(torch.utils.data.Dataset):
+    """Rows -> (random crop + flip of the image, one random caption of its ten, class id); the randomness
+    comes from (seed, epoch, index), so that a resumed run sees the same pairs."""
+
+    def __init__(self, rows, image_size: int, seed: int):
+        self.rows, self.image_size, self.seed, self.epoch = rows, image_size, seed, 0
+        self.has_classes = "class_id" in rows.column_names
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+    def __getitem__(self, index: int) -> dict:
+        from ..data.transforms import random_crop_flip
+
+        rng = np.random.default_rng((self.seed, self.epoch, index))
+        row = self.rows[int(index)]
+        captions = row["captions"]
+        return {
+            "pixel_values": random_crop_flip(row["image"], self.image_size, rng),
+            "caption": captions[int(rng.integers(len(captions)))],
+            "class_id": int(row["class_id"]) if self.has_classes else int(index),
+        }
+
+
+def _collate(rows: list[dict]) -> dict:
+    return {
+        "pixel_values": torch.stack([row["pixel_values"] for row in rows]),
+        "caption": [row["caption"] for row in rows],
+        "class_id": torch.tensor([row["class_id"] for row in rows], dtype=torch.long),
+    }
+
+
+def _load_split(config: TextEncoderTrainingConfig, split: str):
+    from ..data import load_stackgan_dataset
+    from ..data.transforms import load_size_for, preresize_images
+
+    rows = load_stackgan_dataset(
+        config.dataset,
+        split=split,
+        image_column=config.image_column,
+        caption_column=config.caption_column,
+        class_column=config.class_column,
+        synthetic_num_images=config.synthetic_num_images,
+        synthetic_image_size=load_size_for(config.image_size),
+        seed=config.seed,
+    )
+    return preresize_images(rows, config.image_size)
+
+
+def _tokenize(tokenizer, captions, max_length: int, device) -> torch.Tensor:
+    ids = tokenizer(
+        list(captions), padding="max_length", max_length=max_length, truncation=True, return_tensors="pt"
+    )
+    return ids["input_ids"].to(device)
+
+
+@dataclass
+class TextEncoderTrainingResult:
+    output_dir: str
+    global_step: int
+    seconds: float
+    metrics: dict = dataclasses.field(default_factory=dict)
+
+
+def train_text_encoder(config: TextEncoderTrainingConfig) -> TextEncoderTrainingResult:
+    """Trains the char-CNN-RNN and the image encoder; writes ``output_dir`` (the text encoder + tokenizer at
+    its top, loadable with ``load_text_encoder`` / ``--text_encoder``, the image encoder in
+    ``image_encoder/``, ``metrics.json`` and a model card) and checkpoints ``checkpoint-<step>``."""
+    accelerator = Accelerator(
+        mixed_precision=train_utils.resolve_mixed_precision(config.mixed_precision),
+        dataloader_config=DataLoaderConfiguration(use_seedable_sampler=True, data_seed=config.seed),
+        log_with=None if config.report_to == "none" else config.report_to,
+        project_config=ProjectConfiguration(
+            project_dir=config.output_dir, logging_dir=str(Path(config.output_dir) / config.logging_dir)
+        ),
+    )
+    train_utils.set_cpu_threads(accelerator, config.cpu_threads)
+    set_seed(config.seed)
+    with accelerator.main_process_first():
+        rows = _load_split(config, config.train_split)
+    if len(rows) < config.train_batch_size:
+        raise ConfigError(
+            f"`train_batch_size` {config.train_batch_size} is larger than the {len(rows)} images of "
+            f"{config.dataset}'s {config.train_split!r} split."
+        )
+    if config.loss == "ds-sje" and "class_id" not in rows.column_names:
+        raise ConfigError(
+            f"`loss ds-sje` needs class labels: {config.dataset} has no `{config.class_column}`."
+        )
+    view = _PairView(rows, config.image_size, config.seed)
+    loader = torch.utils.data.DataLoader(
+        view, batch_size=config.train_batch_size, shuffle=True, drop_last=True, collate_fn=_collate
+    )
+    tokenizer = char_tokenizer(config.max_length)
+    text_encoder = CharCNNRNNEncoder(
+        vocab_size=len(tokenizer),
+        max_length=config.max_length,
+        char_embedding_dim=config.char_embedding_dim,
+        conv_channels=tuple(config.conv_channels),
+        rnn_hidden_dim=config.rnn_hidden_dim,
+        embedding_dim=config.embedding_dim,
+        pad_token_id=tokenizer.pad_token_id,
+    )
+    image_encoder = ImageEncoder(config.embedding_dim, config.image_channels)
+    logit_scale = nn.Parameter(torch.tensor(math.log(1 / 0.07)))  # CLIP's initial temperature
+    parameters = [*text_encoder.parameters(), *image_encoder.parameters()]
+    if config.loss == "infonce":
+        parameters.append(logit_scale)
+    optimizer = torch.optim.AdamW(
+        parameters, lr=float(config.learning_rate), weight_decay=float(config.weight_decay)
+    )
+    text_encoder, image_encoder, optimizer, loader = accelerator.prepare(
+        text_encoder, image_encoder, optimizer, loader
+    )
+    train_utils.register_pretrained_checkpoint_hooks(
+        accelerator, lambda model: "text_encoder" if isinstance(model, CharCNNRNNEncoder) else "image_encoder"
+    )
+    accelerator.register_for_checkpointing(_ScalarState(logit_scale))
+    if accelerator.is_main_process and config.report_to != "none":
+        accelerator.init_trackers(
+            "char_cnn_rnn", config=train_utils.tensorboard_hparams(config_to_dict(config))
+        )
+    first_step = train_utils.restore_checkpoint(accelerator, config.output_dir, config.resume_from_checkpoint)
+    start = time.perf_counter()
+    step = _loop(
+        config,
+        accelerator,
+        (text_encoder, image_encoder, logit_scale),
+        optimizer,
+        loader,
+        view,
+        tokenizer,
+        first_step,
+    )
+    seconds = time.perf_counter() - start
+    text_encoder, image_encoder = (
+        accelerator.unwrap_model(text_encoder),
+        accelerator.unwrap_model(image_encoder),
+    )
+    metrics: dict = {}
+    if config.eval_split:
+        test = _load_split(config, config.eval_split)
+        metrics = evaluate_text_encoder(
+            text_encoder, tokenizer, image_encoder, test, config.num_eval_candidates, config.seed
+        )
+    if accelerator.is_main_process:
+        _save(config, text_encoder, tokenizer, image_encoder, step, seconds, metrics)
+    accelerator.end_training()
+    return TextEncoderTrainingResult(config.output_dir, step, seconds, metrics)
+
+
+class _ScalarState:
+    """The InfoNCE temperature as an accelerate checkpointing object."""
+
+    def __init__(self, parameter: nn.Parameter):
+        self.parameter = parameter
+
+    def state_dict(self) -> dict:
+        return {"value": self.parameter.detach().clone()}
+
+    def load_state_dict(self, state: dict) -> None:
+        with torch.no_grad():
+            self.parameter.copy_(state["value"])
+
+
+def _loop(config, accelerator, models, optimizer, loader, view, tokenizer, first_step: int) -> int:
+    text_encoder, image_encoder, logit_scale = models
+    steps_per_epoch = len(loader)
+    step = first_step
+    progress = tqdm(
+        total=config.max_train_steps,
+        initial=step,
+        desc="char-CNN-RNN",
+        disable=not accelerator.is_local_main_process,
+    )
+    text_encoder.train()
+    image_encoder.train()
+    while step < config.max_train_steps:
+        epoch, skip = divmod(step, steps_per_epoch)
+        view.epoch = epoch
+        batches = accelerator.skip_first_batches(loader, skip) if skip else loader
+        batches.set_epoch(epoch)  # the order of this epoch; also right after a resume
+        for batch in batches:
+            text = text_encoder(_tokenize(tokenizer, batch["caption"], config.max_length, accelerator.device))
+            image = image_encoder(batch["pixel_values"])
+            if config.loss == "ds-sje":
+                loss = ds_sje_loss(image.float(), text.float(), batch["class_id"])
+            else:
+                loss = info_nce_loss(image.float(), text.float(), logit_scale)
+            if not torch.isfinite(loss):
+                from ..training import TrainingDivergedError
+
+                raise TrainingDivergedError(f"The text-encoder loss is {loss.item()} at step {step + 1}.")
+            optimizer.zero_grad(set_to_none=True)
+            accelerator.backward(loss)
+            optimizer.step()
+            step += 1
+            progress.update(1)
+            if step % config.logging_steps == 0 or step == config.max_train_steps:
+                values = {"loss": accelerator.reduce(loss.detach(), "mean").item()}
+                progress.set_postfix(loss=f"{values['loss']:.3f}")
+                accelerator.log(values, step=step)
+            if step % config.checkpointing_steps == 0 and step < config.max_train_steps:
+                train_utils.save_checkpoint(
+                    accelerator, config.output_dir, step, config.checkpoints_total_limit
+                )
+            if step >= config.max_train_steps:
+                break
+    progress.close()
+    return step
+
+
+def _save(config, text_encoder, tokenizer, image_encoder, step: int, seconds: float, metrics: dict) -> None:
+    from ..hub import model_card_template, write_model_card
+
+    output = Path(config.output_dir)
+    train_utils.save_pretrained_atomically(text_encoder.save_pretrained, output, "config.json")
+    tokenizer.save_pretrained(output)
+    image_encoder.save_pretrained(output / "image_encoder")
+    summary = {
+        "steps": step,
+        "seconds": round(seconds, 1),
+        "metrics": metrics,
+        "config": config_to_dict(config),
+    }
+    (output / "metrics.json").write_text(json.dumps(summary, indent=2) + "\n")
+    write_model_card(
+        output,
+        model_card_template("char_cnn_rnn"),
+        library_name="stackgan-hf",
+        tags=["text-encoder", "char-cnn-rnn", "stackgan"],
+        dataset=config.dataset,
+        loss=config.loss,
+        steps=step,
+        minutes=f"{seconds / 60:.1f}",
+        metrics=metrics,
+        embedding_dim=config.embedding_dim,
+    )
+
+
+@torch.no_grad()
+def _embed(text_encoder, tokenizer, image_encoder, rows, seed: int):
+    from ..data.transforms import image_to_tensor, load_size_for
+
+    text_encoder.eval()
+    image_encoder.eval()
+    device = text_encoder.device
+    rng = np.random.default_rng(seed)
+    images, texts, labels = [], [], []
+    for start in range(0, len(rows), 64):
+        chunk = rows[start : start + 64]
+        pixels = []
+        for image in chunk["image"]:
+            load = image.convert("RGB")
+            side = load.size[0]
+            crop = side * 64 // load_size_for(64)  # the centre crop the training view's random crops surround
+            offset = (side - crop) // 2
+            pixels.append(image_to_tensor(load.crop((offset, offset, offset + crop, offset + crop))))
+        captions = [c[int(rng.integers(len(c)))] for c in chunk["captions"]]
+        images.append(image_encoder(torch.stack(pixels).to(device)).float())
+        texts.append(
+            text_encoder(_tokenize(tokenizer, captions, text_encoder.config.max_length, device)).float()
+        )
+        labels += (
+            chunk["class_id"]
+            if "class_id" in rows.column_names
+            else list(range(start, start + len(captions)))
+        )
+    return torch.cat(images), torch.cat(texts), torch.tensor(labels)
+
+
+@torch.no_grad()
+def evaluate_text_encoder(
+    text_encoder, tokenizer, image_encoder, rows, num_candidates: int = 100, seed: int = 0
+) -> dict:
+    """Caption-to-image R@1 among ``num_candidates`` images (each test caption against its image and
+    ``num_candidates - 1`` others drawn at random) and, with class labels, the zero-shot accuracy over the
+    split's classes (mean caption embedding per class as the classifier), with chance for both."""
+    images, texts, labels = _embed(text_encoder, tokenizer, image_encoder, rows, seed)
+    rng = np.random.default_rng(seed + 1)
+    n = len(images)
+    candidates = min(num_candidates, n)
+    hits = 0
+    for i in range(n):
+        others = rng.choice(np.delete(np.arange(n), i), size=candidates - 1, replace=False)
+        pool = torch.from_numpy(np.concatenate([[i], others]))
+        hits += int((images[pool] @ texts[i]).argmax().item() == 0)
+    metrics = {
+        "retrieval_r1": hits / n,
+        "retrieval_candidates": candidates,
+        "retrieval_chance": 1 / candidates,
+    }
+    classes = torch.unique(labels)
+    if len(classes) > 1:
+        prototypes = torch.stack([texts[labels == c].mean(dim=0) for c in classes])
+        predicted = classes[(images @ prototypes.T).argmax(dim=1)]
+        metrics.update(
+            zero_shot_accuracy=float((predicted == labels).float().mean()),
+            zero_shot_classes=len(classes),
+            zero_shot_chance=1 / len(classes),
+        )
+    return metrics
