@@ -181,20 +181,12 @@ def _collate(rows: list[dict]) -> dict:
 
 
 def _load_split(config: TextEncoderTrainingConfig, split: str):
-    from ..data import load_stackgan_dataset
-    from ..data.transforms import load_size_for, preresize_images
+    """``split`` as the StackGAN trainer reads it (this config has the same data fields), images pre-resized
+    to the random-crop view's load size."""
+    from ..data.transforms import preresize_images
+    from ..training.config import load_config_split
 
-    rows = load_stackgan_dataset(
-        config.dataset,
-        split=split,
-        image_column=config.image_column,
-        caption_column=config.caption_column,
-        class_column=config.class_column,
-        synthetic_num_images=config.synthetic_num_images,
-        synthetic_image_size=load_size_for(config.image_size),
-        seed=config.seed,
-    )
-    return preresize_images(rows, config.image_size)
+    return preresize_images(load_config_split(config, split, config.image_size), config.image_size)
 
 
 def _tokenize(tokenizer, captions, max_length: int, device) -> torch.Tensor:
