@@ -3,7 +3,7 @@
     # StackGAN on synthetic birds or a prepared CUB folder (offline classifier features by default)
     python scripts/evaluate.py stackgan --model outputs/quickstart --dataset synthetic-birds \
         [--num_samples 1000] [--feature classifier|inception] [--inception_weights PATH] \
-        [--clip_model PATH_OR_ID] [--classifier DIR] --output metrics.json
+        [--clip_model PATH_OR_ID] [--classifier DIR] [--r_precision_encoder DIR] --output metrics.json
 
     # DDPM samples (uint8 [N, 28, 28] .npy) against MNIST's test split
     python scripts/evaluate.py ddpm --samples results/ddpm_mnist/samples_1000.npy \
@@ -43,6 +43,11 @@ def main(argv=None) -> dict:
     stackgan.add_argument("--inception_weights", default=None, help="local Inception weights (offline)")
     stackgan.add_argument("--clip_model", default=None, help="CLIP folder or Hub id for the CLIP score")
     stackgan.add_argument("--classifier_steps", type=int, default=1200)
+    stackgan.add_argument(
+        "--r_precision_encoder",
+        default=None,
+        help="train_text_encoder.py folder: AttnGAN's R-precision with it",
+    )
     ddpm = commands.add_parser("ddpm", help="evaluate MNIST samples of the DDPM")
     ddpm.add_argument("--samples", required=True, help="uint8 [N, 28, 28] .npy")
     ddpm.add_argument("--dataset", default="ylecun/mnist")

@@ -157,3 +157,36 @@ def test_prepare_cub_writes_embeddings_with_a_trained_encoder(tmp_path):
     assert torch.allclose(torch.tensor(row["embeddings"]), expected, atol=1e-6)
     info = json.loads((tmp_path / "embedded" / "build_info.json").read_text())
     assert info["text_encoder"] == str(encoder_dir) and info["embedding_dim"] == 16
+
+
+def test_r_precision_ranks_the_generating_caption_first_only_when_image_and_text_agree():
+    from stackgan_hf.text.training import r_precision
+
+    torch.manual_seed(0)
+    text_encoder, tokenizer = (
+        CharCNNRNNEncoder(conv_channels=(8, 8, 8), rnn_hidden_dim=8, embedding_dim=16),
+        char_tokenizer(),
+    )
+    captions = [
+        f"bird number {i} has {'red' if i % 2 else 'blue'} wings and a {i}-striped tail" for i in range(30)
+    ]
+    text_embeds = encode_prompts(captions, text_encoder, tokenizer)
+
+    class Lookup(torch.nn.Module):  # an "image encoder" that returns the embedding of a given caption
+        def __init__(self, order):
+            super().__init__()
+            self.order, self.calls = order, 0
+
+        def forward(self, batch):
+            rows = self.order[self.calls : self.calls + len(batch)]
+            self.calls += len(batch)
+            return text_embeds[rows]
+
+    images = torch.rand(30, 3, 32, 32)
+    aligned = r_precision(
+        images, captions, (text_encoder.eval(), tokenizer, Lookup(list(range(30)))), 10, batch_size=8
+    )
+    shifted = r_precision(
+        images, captions, (text_encoder, tokenizer, Lookup([(i + 1) % 30 for i in range(30)])), 10
+    )
+    assert aligned == 1.0 and shifted < 0.5

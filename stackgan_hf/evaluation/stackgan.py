@@ -169,8 +169,12 @@ def evaluate_stackgan(
     clip_model=None,
     seed: int = 0,
     batch_size: int = 64,
+    r_precision_encoders=None,
 ) -> dict:
     """Metrics of ``pipeline`` on ``test``'s captions (see the module docstring).
+
+    ``r_precision_encoders``: fixed evaluation encoders (``load_joint_encoders`` of a
+    ``train_text_encoder.py`` folder) for AttnGAN's R-precision (the true caption against 99 others).
 
     ``feature`` / ``logits``: FID features and IS logits (default: ``classifier``'s). ``train``: the
     training split, for coverage (synthetic birds). ``clip_model``: a local CLIP folder / Hub id, or a
@@ -206,6 +210,10 @@ def evaluate_stackgan(
         metrics["is_mean"], metrics["is_std"] = inception_score(images, logits)
         if clip_model is not None:
             metrics["clip_score"] = clip_score(images, captions, clip_model)
+        if r_precision_encoders is not None:
+            from ..text.training import r_precision
+
+            metrics["r_precision"] = r_precision(images, captions, r_precision_encoders, seed=seed)
         if birds:
             predicted = classifier.predict(images * 2 - 1)
             metrics["attribute_accuracy"] = _attribute_scores(predicted, truth)
@@ -272,6 +280,7 @@ def evaluate_stackgan_model(
     classifier: str | Path | None = None,
     classifier_steps: int = 1200,
     seed: int = 0,
+    r_precision_encoder: str | Path | None = None,
 ) -> dict:
     """:func:`evaluate_stackgan` of the pipeline ``model`` (folder or Hub id) on ``dataset``'s ``split``
     (``synthetic-birds`` or a prepared folder), with what was evaluated added to the metrics.
@@ -279,10 +288,16 @@ def evaluate_stackgan_model(
     The judge (``feature="classifier"``: also the FID/IS features) is loaded from the ``classifier``
     folder (default :func:`default_classifier_dir`) or, where there is none, trained on the real training
     split for ``classifier_steps`` steps and saved there. ``feature="inception"``: FID/IS on Inception
-    (``inception_weights``: a local weights file, for offline use)."""
+    (``inception_weights``: a local weights file, for offline use). ``r_precision_encoder``: a
+    ``train_text_encoder.py`` folder whose encoders score AttnGAN's R-precision."""
     if feature not in ("classifier", "inception"):
         raise ValueError(f"feature must be 'classifier' or 'inception', got {feature!r}.")
     pipeline = StackGANPipeline.from_pretrained(model)  # first: a wrong path fails before the slow parts
+    encoders = None
+    if r_precision_encoder is not None:
+        from ..text.training import load_joint_encoders
+
+        encoders = load_joint_encoders(r_precision_encoder)
 
     def load(name):
         return load_stackgan_dataset(
@@ -317,6 +332,9 @@ def evaluate_stackgan_model(
         logits=logits_net,
         clip_model=clip_model,
         seed=seed,
+        r_precision_encoders=encoders,
     )
+    if r_precision_encoder is not None:
+        metrics["r_precision_encoder"] = str(r_precision_encoder)
     metrics.update(model=model, dataset=dataset, split=split, feature=feature, classifier=str(classifier_dir))
     return metrics

@@ -50,6 +50,8 @@ __all__ = [
     "ds_sje_loss",
     "evaluate_text_encoder",
     "info_nce_loss",
+    "load_joint_encoders",
+    "r_precision",
     "train_text_encoder",
 ]
 
@@ -376,6 +378,7 @@ def _save(config, text_encoder, tokenizer, image_encoder, step: int, seconds: fl
         steps=step,
         minutes=f"{seconds / 60:.1f}",
         metrics=metrics,
+        eval_split=config.eval_split,
         embedding_dim=config.embedding_dim,
     )
 
@@ -442,3 +445,56 @@ def evaluate_text_encoder(
             zero_shot_chance=1 / len(classes),
         )
     return metrics
+
+
+def load_joint_encoders(path: str | Path):
+    """``(text_encoder, tokenizer, image_encoder)`` of a ``scripts/train_text_encoder.py`` output folder,
+    in eval mode: the fixed evaluation encoders of :func:`r_precision`."""
+    path = Path(path)
+    if not (path / "image_encoder" / "config.json").is_file():
+        raise FileNotFoundError(f"{path}: not a train_text_encoder.py folder (no image_encoder/config.json).")
+    from transformers import AutoTokenizer
+
+    text_encoder = CharCNNRNNEncoder.from_pretrained(path).eval()
+    return (
+        text_encoder,
+        AutoTokenizer.from_pretrained(path),
+        ImageEncoder.from_pretrained(path / "image_encoder").eval(),
+    )
+
+
+@torch.no_grad()
+def r_precision(
+    images: torch.Tensor,
+    captions: list[str],
+    encoders,
+    num_candidates: int = 100,
+    seed: int = 0,
+    batch_size: int = 64,
+) -> float:
+    """AttnGAN's R-precision with R = 1: each generated image (``[N, 3, H, W]`` in ``[0, 1]``, resized to the
+    image encoder's 64x64) ranks the caption it was generated from against ``num_candidates - 1`` captions
+    of other samples, by cosine similarity of the fixed evaluation ``encoders`` (text encoder, tokenizer,
+    image encoder: :func:`load_joint_encoders`); returns the share ranked first (chance: 1 /
+    ``num_candidates``)."""
+    text_encoder, tokenizer, image_encoder = encoders
+    image_embeds, text_embeds = [], []
+    for start in range(0, len(images), batch_size):
+        batch = images[start : start + batch_size].float() * 2 - 1
+        if batch.shape[-1] != 64:
+            batch = F.interpolate(batch, size=(64, 64), mode="area")
+        image_embeds.append(F.normalize(image_encoder(batch), dim=-1))
+        ids = _tokenize(
+            tokenizer, captions[start : start + batch_size], text_encoder.config.max_length, "cpu"
+        )
+        text_embeds.append(F.normalize(text_encoder(ids), dim=-1))
+    image_embeds, text_embeds = torch.cat(image_embeds), torch.cat(text_embeds)
+    rng = np.random.default_rng(seed)
+    n = len(image_embeds)
+    candidates = min(num_candidates, n)
+    hits = 0
+    for i in range(n):
+        others = rng.choice(np.delete(np.arange(n), i), size=candidates - 1, replace=False)
+        pool = torch.from_numpy(np.concatenate([[i], others]))
+        hits += int((text_embeds[pool] @ image_embeds[i]).argmax().item() == 0)
+    return hits / n
