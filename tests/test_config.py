@@ -71,6 +71,17 @@ def test_unknown_keys_and_bad_values_are_named(tmp_path):
             "/no/such/dir: no such model folder",
         ),
         ("ddpm_figures.py", ["--pipeline_dir", "/no/such/dir"], "/no/such/dir: no such model folder"),
+        (
+            "train_text_encoder.py",
+            ["--train_batch_size", "1"],
+            "`train_batch_size` must be at least 2, got 1.",
+        ),
+        ("train_text_encoder.py", ["--loss", "triplet"], "`loss` must be one of ['ds-sje', 'infonce']"),
+        (
+            "seed_grid.py",
+            ["/no/such/dir", "out.png"],
+            "/no/such/dir: no such model folder",
+        ),
     ],
 )
 def test_scripts_report_bad_input_in_one_line_with_exit_code_2(tmp_path, script, arguments, message):
