@@ -12,7 +12,10 @@ embedding (1024-d for StackGAN). This module keeps that shape:
   padding embeds to zero, as Reed's all-zero one-hot does;
 * three convolutions (kernel 4, ReLU) with max-pooling (3) after the first two: 201 -> 66 -> 21 -> 18
   positions, as Reed's;
-* a ReLU RNN (Reed's ``FixedRNN``) over those positions, the mean of its states, and a linear layer.
+* a ReLU RNN (Reed's ``FixedRNN``) over those positions, the mean of its states, and a linear layer;
+* after training, each output dimension is standardised over the training captions (mean 0, standard
+  deviation 1), the input scale the generator's conditioning augmentation expects; the joint text-image
+  space stays available (``standardized=False``).
 
 Reed feeds one-hot characters to the first convolution; a learned character embedding followed by the
 same convolution is that convolution factorised (``char_embedding_dim`` < the alphabet), a little smaller.
@@ -91,6 +94,9 @@ class CharCNNRNNEncoder(ModelMixin, ConfigMixin):
         self.convolutions = nn.Sequential(*layers)
         self.rnn = nn.RNN(conv_channels[-1], rnn_hidden_dim, nonlinearity="relu", batch_first=True)
         self.projection = nn.Linear(rnn_hidden_dim, embedding_dim)
+        # Output standardisation (identity until :meth:`standardize_` sets it from training captions).
+        self.register_buffer("output_shift", torch.zeros(embedding_dim))
+        self.register_buffer("output_scale", torch.ones(embedding_dim))
 
     @staticmethod
     def positions_after_convolutions(length: int, kernel_size: int, pool_size: int) -> int:
@@ -101,8 +107,24 @@ class CharCNNRNNEncoder(ModelMixin, ConfigMixin):
                 length //= pool_size
         return length
 
-    def forward(self, input_ids: torch.Tensor) -> torch.Tensor:
-        """``input_ids [B, L]`` (padded or cut to ``max_length`` here) -> ``[B, embedding_dim]``."""
+    @torch.no_grad()
+    def standardize_(self, input_ids: torch.Tensor, batch_size: int = 256) -> None:
+        """Sets the output standardisation from a sample of (training) captions' ids: each dimension of the
+        embeddings then has mean 0 and standard deviation 1 over them, the scale conditioning augmentation
+        expects (as the bag-of-words encoder's). Inner products between these and image embeddings are
+        no longer the trained ones: the joint space is ``forward(ids, standardized=False)``."""
+        raw = torch.cat(
+            [
+                self(input_ids[i : i + batch_size], standardized=False)
+                for i in range(0, len(input_ids), batch_size)
+            ]
+        )
+        self.output_shift.copy_(raw.mean(dim=0))
+        self.output_scale.copy_(raw.std(dim=0).clamp(min=1e-6))
+
+    def forward(self, input_ids: torch.Tensor, standardized: bool = True) -> torch.Tensor:
+        """``input_ids [B, L]`` (padded or cut to ``max_length`` here) -> ``[B, embedding_dim]``, standardised
+        (see :meth:`standardize_`) unless ``standardized=False`` (the joint text-image space)."""
         if input_ids.ndim != 2:
             raise ValueError(f"input_ids must have shape [B, L], got {list(input_ids.shape)}.")
         length = self.config.max_length
@@ -115,4 +137,5 @@ class CharCNNRNNEncoder(ModelMixin, ConfigMixin):
         hidden = self.char_embedding(input_ids).transpose(1, 2)  # [B, C, L]
         hidden = self.convolutions(hidden).transpose(1, 2)  # [B, T, C]
         states, _ = self.rnn(hidden)
-        return self.projection(states.mean(dim=1))
+        embeddings = self.projection(states.mean(dim=1))
+        return (embeddings - self.output_shift) / self.output_scale if standardized else embeddings

@@ -287,10 +287,19 @@ def train_text_encoder(config: TextEncoderTrainingConfig) -> TextEncoderTraining
         metrics = evaluate_text_encoder(
             text_encoder, tokenizer, image_encoder, test, config.num_eval_candidates, config.seed
         )
+    text_encoder.standardize_(_training_caption_ids(rows, tokenizer, config, text_encoder.device))
     if accelerator.is_main_process:
         _save(config, text_encoder, tokenizer, image_encoder, step, seconds, metrics)
     accelerator.end_training()
     return TextEncoderTrainingResult(config.output_dir, step, seconds, metrics)
+
+
+def _training_caption_ids(rows, tokenizer, config, device, limit: int = 4096) -> torch.Tensor:
+    """Ids of up to ``limit`` training captions (a seeded sample of all of them), for the standardisation."""
+    captions = [caption for captions in rows["captions"] for caption in captions]
+    rng = np.random.default_rng(config.seed)
+    chosen = rng.choice(len(captions), size=min(limit, len(captions)), replace=False)
+    return _tokenize(tokenizer, [captions[i] for i in sorted(chosen)], config.max_length, device)
 
 
 class _ScalarState:
@@ -325,7 +334,8 @@ def _loop(config, accelerator, models, optimizer, loader, view, tokenizer, first
         batches = accelerator.skip_first_batches(loader, skip) if skip else loader
         batches.set_epoch(epoch)  # the order of this epoch; also right after a resume
         for batch in batches:
-            text = text_encoder(_tokenize(tokenizer, batch["caption"], config.max_length, accelerator.device))
+            ids = _tokenize(tokenizer, batch["caption"], config.max_length, accelerator.device)
+            text = text_encoder(ids, standardized=False)
             image = image_encoder(batch["pixel_values"])
             if config.loss == "ds-sje":
                 loss = ds_sje_loss(image.float(), text.float(), batch["class_id"])
@@ -403,9 +413,8 @@ def _embed(text_encoder, tokenizer, image_encoder, rows, seed: int):
             pixels.append(image_to_tensor(load.crop((offset, offset, offset + crop, offset + crop))))
         captions = [c[int(rng.integers(len(c)))] for c in chunk["captions"]]
         images.append(image_encoder(torch.stack(pixels).to(device)).float())
-        texts.append(
-            text_encoder(_tokenize(tokenizer, captions, text_encoder.config.max_length, device)).float()
-        )
+        ids = _tokenize(tokenizer, captions, text_encoder.config.max_length, device)
+        texts.append(text_encoder(ids, standardized=False).float())
         labels += (
             chunk["class_id"]
             if "class_id" in rows.column_names
@@ -487,7 +496,7 @@ def r_precision(
         ids = _tokenize(
             tokenizer, captions[start : start + batch_size], text_encoder.config.max_length, "cpu"
         )
-        text_embeds.append(F.normalize(text_encoder(ids), dim=-1))
+        text_embeds.append(F.normalize(text_encoder(ids, standardized=False), dim=-1))
     image_embeds, text_embeds = torch.cat(image_embeds), torch.cat(text_embeds)
     rng = np.random.default_rng(seed)
     n = len(image_embeds)
