@@ -2,6 +2,7 @@
 
 import json
 import sys
+from pathlib import Path
 
 from transformers import AutoTokenizer
 
@@ -9,7 +10,7 @@ from stackgan_hf.text import CharCNNRNNEncoder
 from stackgan_hf.text.training import TextEncoderTrainingConfig, _load_split, _training_caption_ids
 
 path = sys.argv[1]
-cfg = json.load(open(f"{path}/metrics.json"))["config"]
+cfg = json.loads(Path(path, "metrics.json").read_text())["config"]
 config = TextEncoderTrainingConfig(**{k: (tuple(v) if k == "conv_channels" else v) for k, v in cfg.items()})
 encoder = CharCNNRNNEncoder.from_pretrained(path).eval()
 tokenizer = AutoTokenizer.from_pretrained(path)
