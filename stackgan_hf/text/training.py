@@ -431,16 +431,9 @@ def evaluate_text_encoder(
     ``num_candidates - 1`` others drawn at random) and, with class labels, the zero-shot accuracy over the
     split's classes (mean caption embedding per class as the classifier), with chance for both."""
     images, texts, labels = _embed(text_encoder, tokenizer, image_encoder, rows, seed)
-    rng = np.random.default_rng(seed + 1)
-    n = len(images)
-    candidates = min(num_candidates, n)
-    hits = 0
-    for i in range(n):
-        others = rng.choice(np.delete(np.arange(n), i), size=candidates - 1, replace=False)
-        pool = torch.from_numpy(np.concatenate([[i], others]))
-        hits += int((images[pool] @ texts[i]).argmax().item() == 0)
+    candidates = min(num_candidates, len(images))
     metrics = {
-        "retrieval_r1": hits / n,
+        "retrieval_r1": _top1_among_candidates(texts, images, candidates, seed + 1),
         "retrieval_candidates": candidates,
         "retrieval_chance": 1 / candidates,
     }
@@ -498,12 +491,17 @@ def r_precision(
         )
         text_embeds.append(F.normalize(text_encoder(ids, standardized=False), dim=-1))
     image_embeds, text_embeds = torch.cat(image_embeds), torch.cat(text_embeds)
+    return _top1_among_candidates(image_embeds, text_embeds, min(num_candidates, len(image_embeds)), seed)
+
+
+def _top1_among_candidates(queries: torch.Tensor, keys: torch.Tensor, candidates: int, seed: int) -> float:
+    """Share of queries ``i`` whose own key ``i`` scores highest (inner product) among itself and
+    ``candidates - 1`` other keys drawn at random."""
     rng = np.random.default_rng(seed)
-    n = len(image_embeds)
-    candidates = min(num_candidates, n)
+    n = len(queries)
     hits = 0
     for i in range(n):
         others = rng.choice(np.delete(np.arange(n), i), size=candidates - 1, replace=False)
         pool = torch.from_numpy(np.concatenate([[i], others]))
-        hits += int((text_embeds[pool] @ image_embeds[i]).argmax().item() == 0)
+        hits += int((keys[pool] @ queries[i]).argmax().item() == 0)
     return hits / n
