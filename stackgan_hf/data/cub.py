@@ -416,7 +416,7 @@ def embed_captions(
 ) -> datasets.DatasetDict:
     """Every split with an ``embeddings`` column (``[10, D]`` float32 per image: its ten captions embedded
     with ``text_encoder``), replacing any existing one."""
-    from ..text import encode_prompts
+    from ..text import encode_prompts, text_embedding_dim
 
     def embed(rows: dict) -> dict:
         captions = [caption for captions in rows["captions"] for caption in captions]
@@ -429,9 +429,10 @@ def embed_captions(
     for name, split in dataset.items():
         if "embeddings" in split.column_names:
             split = split.remove_columns("embeddings")
-        probe = embed(split[:1])["embeddings"]
         features = split.features.copy()
-        features["embeddings"] = datasets.Array2D((CAPTIONS_PER_IMAGE, probe.shape[2]), "float32")
+        features["embeddings"] = datasets.Array2D(
+            (CAPTIONS_PER_IMAGE, text_embedding_dim(text_encoder)), "float32"
+        )
         out[name] = split.map(
             embed, batched=True, batch_size=batch_size, features=features, desc=f"Embedding {name}"
         )

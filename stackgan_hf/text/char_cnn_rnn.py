@@ -37,7 +37,7 @@ from diffusers import ConfigMixin, ModelMixin
 from diffusers.configuration_utils import register_to_config
 from torch import nn
 
-__all__ = ["CharCNNRNNEncoder", "char_tokenizer"]
+__all__ = ["CharCNNRNNEncoder", "char_ids", "char_tokenizer"]
 
 
 def char_tokenizer(max_length: int = 201):
@@ -47,6 +47,16 @@ def char_tokenizer(max_length: int = 201):
     from transformers import ByT5Tokenizer
 
     return ByT5Tokenizer(extra_ids=0, model_max_length=max_length)
+
+
+def char_ids(tokenizer, prompts, max_length: int, device=None) -> torch.Tensor:
+    """``[B, max_length]`` character ids of ``prompts``, always padded to the full width: the convolutions
+    and the RNN's average run over every position, padding included (as Reed's), so padding to the longest
+    prompt would change a caption's embedding."""
+    ids = tokenizer(
+        list(prompts), padding="max_length", max_length=max_length, truncation=True, return_tensors="pt"
+    )
+    return ids["input_ids"].to(device) if device is not None else ids["input_ids"]
 
 
 class CharCNNRNNEncoder(ModelMixin, ConfigMixin):

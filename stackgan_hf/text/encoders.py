@@ -16,7 +16,7 @@ from collections.abc import Sequence
 import torch
 
 from .bag_of_words import HashedBagOfWordsEncoder
-from .char_cnn_rnn import CharCNNRNNEncoder
+from .char_cnn_rnn import CharCNNRNNEncoder, char_ids
 
 logger = logging.getLogger(__name__)
 
@@ -90,12 +90,7 @@ def encode_prompts(
             ", ".join(repr(prompts[i][:60] + "...") for i in too_long),
         )
     if isinstance(text_encoder, CharCNNRNNEncoder):
-        # Always the full width: the convolutions and the RNN's average run over every position, padding
-        # included (as Reed's), so padding to the longest prompt would change a caption's embedding.
-        inputs = tokenizer(
-            prompts, padding="max_length", max_length=max_length, truncation=True, return_tensors="pt"
-        )
-        return text_encoder(inputs["input_ids"].to(device)).float()
+        return text_encoder(char_ids(tokenizer, prompts, max_length, device)).float()
     # Pad to the longest prompt, not to the limit: mean pooling is masked and CLIP's attention is causal, so
     # the embeddings are the same at a fraction of the cost for encoders with long limits (512 for BERTs).
     inputs = tokenizer(

@@ -40,7 +40,7 @@ from tqdm.auto import tqdm
 
 from ..config import ConfigError, at_least, check_bounds, config_to_dict
 from ..training import utils as train_utils
-from .char_cnn_rnn import CharCNNRNNEncoder, char_tokenizer
+from .char_cnn_rnn import CharCNNRNNEncoder, char_ids, char_tokenizer
 
 logger = get_logger(__name__, log_level="INFO")
 
@@ -191,13 +191,6 @@ def _load_split(config: TextEncoderTrainingConfig, split: str):
     return preresize_images(load_config_split(config, split, config.image_size), config.image_size)
 
 
-def _tokenize(tokenizer, captions, max_length: int, device) -> torch.Tensor:
-    ids = tokenizer(
-        list(captions), padding="max_length", max_length=max_length, truncation=True, return_tensors="pt"
-    )
-    return ids["input_ids"].to(device)
-
-
 @dataclass
 class TextEncoderTrainingResult:
     output_dir: str
@@ -285,7 +278,13 @@ def train_text_encoder(config: TextEncoderTrainingConfig) -> TextEncoderTraining
     if config.eval_split:
         test = _load_split(config, config.eval_split)
         metrics = evaluate_text_encoder(
-            text_encoder, tokenizer, image_encoder, test, config.num_eval_candidates, config.seed
+            text_encoder,
+            tokenizer,
+            image_encoder,
+            test,
+            config.num_eval_candidates,
+            config.seed,
+            config.image_size,
         )
     text_encoder.standardize_(_training_caption_ids(rows, tokenizer, config, text_encoder.device))
     if accelerator.is_main_process:
@@ -299,7 +298,7 @@ def _training_caption_ids(rows, tokenizer, config, device, limit: int = 4096) ->
     captions = [caption for captions in rows["captions"] for caption in captions]
     rng = np.random.default_rng(config.seed)
     chosen = rng.choice(len(captions), size=min(limit, len(captions)), replace=False)
-    return _tokenize(tokenizer, [captions[i] for i in sorted(chosen)], config.max_length, device)
+    return char_ids(tokenizer, [captions[i] for i in sorted(chosen)], config.max_length, device)
 
 
 class _ScalarState:
@@ -334,7 +333,7 @@ def _loop(config, accelerator, models, optimizer, loader, view, tokenizer, first
         batches = accelerator.skip_first_batches(loader, skip) if skip else loader
         batches.set_epoch(epoch)  # the order of this epoch; also right after a resume
         for batch in batches:
-            ids = _tokenize(tokenizer, batch["caption"], config.max_length, accelerator.device)
+            ids = char_ids(tokenizer, batch["caption"], config.max_length, accelerator.device)
             text = text_encoder(ids, standardized=False)
             image = image_encoder(batch["pixel_values"])
             if config.loss == "ds-sje":
@@ -394,8 +393,8 @@ def _save(config, text_encoder, tokenizer, image_encoder, step: int, seconds: fl
 
 
 @torch.no_grad()
-def _embed(text_encoder, tokenizer, image_encoder, rows, seed: int):
-    from ..data.transforms import image_to_tensor, load_size_for
+def _embed(text_encoder, tokenizer, image_encoder, rows, seed: int, image_size: int):
+    from ..evaluation.stackgan import center_crops
 
     text_encoder.eval()
     image_encoder.eval()
@@ -404,16 +403,10 @@ def _embed(text_encoder, tokenizer, image_encoder, rows, seed: int):
     images, texts, labels = [], [], []
     for start in range(0, len(rows), 64):
         chunk = rows[start : start + 64]
-        pixels = []
-        for image in chunk["image"]:
-            load = image.convert("RGB")
-            side = load.size[0]
-            crop = side * 64 // load_size_for(64)  # the centre crop the training view's random crops surround
-            offset = (side - crop) // 2
-            pixels.append(image_to_tensor(load.crop((offset, offset, offset + crop, offset + crop))))
+        pixels = center_crops(chunk["image"], image_size)  # what the training view's random crops surround
         captions = [c[int(rng.integers(len(c)))] for c in chunk["captions"]]
-        images.append(image_encoder(torch.stack(pixels).to(device)).float())
-        ids = _tokenize(tokenizer, captions, text_encoder.config.max_length, device)
+        images.append(image_encoder(pixels.to(device)).float())
+        ids = char_ids(tokenizer, captions, text_encoder.config.max_length, device)
         texts.append(text_encoder(ids, standardized=False).float())
         labels += (
             chunk["class_id"]
@@ -425,12 +418,19 @@ def _embed(text_encoder, tokenizer, image_encoder, rows, seed: int):
 
 @torch.no_grad()
 def evaluate_text_encoder(
-    text_encoder, tokenizer, image_encoder, rows, num_candidates: int = 100, seed: int = 0
+    text_encoder,
+    tokenizer,
+    image_encoder,
+    rows,
+    num_candidates: int = 100,
+    seed: int = 0,
+    image_size: int = 64,
 ) -> dict:
     """Caption-to-image R@1 among ``num_candidates`` images (each test caption against its image and
     ``num_candidates - 1`` others drawn at random) and, with class labels, the zero-shot accuracy over the
-    split's classes (mean caption embedding per class as the classifier), with chance for both."""
-    images, texts, labels = _embed(text_encoder, tokenizer, image_encoder, rows, seed)
+    split's classes (mean caption embedding per class as the classifier), with chance for both. Images are
+    centre-cropped to ``image_size`` as the trainer's view crops them."""
+    images, texts, labels = _embed(text_encoder, tokenizer, image_encoder, rows, seed, image_size)
     candidates = min(num_candidates, len(images))
     metrics = {
         "retrieval_r1": _top1_among_candidates(texts, images, candidates, seed + 1),
@@ -486,9 +486,7 @@ def r_precision(
         if batch.shape[-1] != 64:
             batch = F.interpolate(batch, size=(64, 64), mode="area")
         image_embeds.append(F.normalize(image_encoder(batch), dim=-1))
-        ids = _tokenize(
-            tokenizer, captions[start : start + batch_size], text_encoder.config.max_length, "cpu"
-        )
+        ids = char_ids(tokenizer, captions[start : start + batch_size], text_encoder.config.max_length, "cpu")
         text_embeds.append(F.normalize(text_encoder(ids, standardized=False), dim=-1))
     image_embeds, text_embeds = torch.cat(image_embeds), torch.cat(text_embeds)
     return _top1_among_candidates(image_embeds, text_embeds, min(num_candidates, len(image_embeds)), seed)
