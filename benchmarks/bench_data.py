@@ -28,7 +28,7 @@ from stackgan_hf.data import (
 def delivered_images_per_s(dataset, batch_size, num_workers, batches) -> float:
     view = StackGANTrainingView(dataset, crop_size=64)
     loader = torch.utils.data.DataLoader(
-        dataset.with_transform(view),
+        view.as_dataset(),
         batch_size=batch_size,
         shuffle=True,
         num_workers=num_workers,

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
+import math
 
 import pytest
 import torch
@@ -149,6 +151,14 @@ def test_training_learns_resumes_exactly_and_round_trips_through_a_pipeline(tmp_
     images = pipeline(sentence, generator=torch.Generator().manual_seed(0), output_type="np").images
     assert images.shape == (1, 64, 64, 3)
 
+    # The text-image matching option trains with the folder's image encoder and logs its term.
+    train(
+        dataclasses.replace(config, output_dir=str(tmp_path / "matched"), text_image_matching_coefficient=1.0)
+    )
+    history = [json.loads(line) for line in (tmp_path / "matched" / "stage1_history.jsonl").open()]
+    assert all(math.isfinite(record["g_loss_matching"]) for record in history) and len(history) == 2
+    assert "text-image matching term" in (tmp_path / "matched" / "README.md").read_text()
+
 
 def test_prepare_cub_writes_embeddings_with_a_trained_encoder(tmp_path):
     from cub_fixture import make_cub_tree
@@ -213,3 +223,86 @@ def test_r_precision_ranks_the_generating_caption_first_only_when_image_and_text
         images, captions, (text_encoder, tokenizer, Lookup([(i + 1) % 30 for i in range(30)])), 10
     )
     assert aligned == 1.0 and shifted < 0.5
+
+
+def test_matching_loss_scores_generated_images_in_the_encoders_joint_space(tmp_path):
+    """The matching term undoes the text encoder's standardisation exactly and is Reed's hinge between the
+    frozen image encoder's embeddings and the joint-space text; gradients reach the images only."""
+    from stackgan_hf.text.training import ImageEncoder
+    from stackgan_hf.training.matching import TextImageMatchingLoss
+
+    torch.manual_seed(0)
+    text_encoder = CharCNNRNNEncoder(conv_channels=(8, 8, 8), rnn_hidden_dim=8, embedding_dim=6)
+    text_encoder.output_shift.copy_(torch.randn(6))
+    text_encoder.output_scale.copy_(torch.rand(6) + 0.5)
+    image_encoder = ImageEncoder(embedding_dim=6, base_channels=4).eval()
+    matching = TextImageMatchingLoss(text_encoder, image_encoder)
+    ids = char_tokenizer()(
+        ["a red bird", "a blue bird", "a green bird"],
+        padding="max_length",
+        max_length=201,
+        return_tensors="pt",
+    )["input_ids"]
+    with torch.no_grad():
+        standardized, raw = text_encoder(ids), text_encoder(ids, standardized=False)
+    images = torch.rand(3, 3, 256, 256, requires_grad=True) * 2 - 1  # Stage-II size: pooled to 64
+    images.retain_grad()
+    loss = matching(images, standardized, torch.tensor([-1, -1, -1]))
+    pooled = torch.nn.functional.avg_pool2d(images.detach(), 4)
+    torch.testing.assert_close(loss, ds_sje_loss(image_encoder(pooled), raw, torch.arange(3)))
+    loss.backward()
+    assert images.grad.abs().sum() > 0
+    assert all(p.grad is None for p in image_encoder.parameters())
+    # Class ids, where known, make class prototypes (two pairs of one class: one prototype).
+    same_class = matching(images, standardized, torch.tensor([4, 4, 7]))
+    expected = ds_sje_loss(image_encoder(pooled), raw, torch.tensor([4, 4, 7]))
+    torch.testing.assert_close(same_class, expected)
+
+    with pytest.raises(ValueError, match=r"needs --text_encoder to be a folder written by"):
+        TextImageMatchingLoss.from_text_encoder_folder(tmp_path)
+
+
+@pytest.mark.parametrize("kind", ["vit", "resnet"])
+def test_any_local_image_model_can_be_the_image_side(tmp_path, kind):
+    """--image_model: a local transformers vision model (a tiny ViT; a tiny ResNet, with BatchNorm), frozen,
+    with a learned projection; the run saves it so that it loads without the original folder, for
+    evaluation and the matching term."""
+    from transformers import ResNetConfig, ResNetModel, ViTConfig, ViTImageProcessor, ViTModel
+
+    from stackgan_hf.text.training import PretrainedImageEncoder, load_joint_encoders
+    from stackgan_hf.training.matching import TextImageMatchingLoss
+
+    torch.manual_seed(0)
+    vit_dir = tmp_path / f"tiny-{kind}"
+    if kind == "vit":
+        vit = ViTModel(
+            ViTConfig(
+                image_size=32,
+                patch_size=8,
+                hidden_size=16,
+                num_hidden_layers=1,
+                num_attention_heads=2,
+                intermediate_size=16,
+            )
+        )
+        ViTImageProcessor(size={"height": 32, "width": 32}).save_pretrained(vit_dir)
+    else:  # no image processor saved: images go in as [-1, 1]
+        vit = ResNetModel(ResNetConfig(embedding_size=8, hidden_sizes=[8, 16], depths=[1, 1]))
+    vit.save_pretrained(vit_dir)
+    output = tmp_path / "encoder"
+    train_text_encoder(
+        TextEncoderTrainingConfig(
+            **TINY_ENCODER, output_dir=str(output), max_train_steps=3, image_model=str(vit_dir)
+        )
+    )
+    assert json.loads((output / "metrics.json").read_text())["metrics"]["retrieval_candidates"] == 10
+    assert f"tiny-{kind}" in (output / "README.md").read_text()
+    _, _, image_encoder = load_joint_encoders(output)
+    assert isinstance(image_encoder, PretrainedImageEncoder)
+    # The backbone stayed frozen (the saved one is the original); the projection learned.
+    saved, original = image_encoder.backbone.state_dict(), vit.state_dict()
+    assert all(torch.equal(saved[k], original[k]) for k in original)
+    fresh = PretrainedImageEncoder.from_backbone(str(vit_dir), embedding_dim=16)
+    assert not torch.equal(fresh.projection.weight, image_encoder.projection.weight)
+    assert image_encoder(torch.zeros(2, 3, 64, 64)).shape == (2, 16)
+    TextImageMatchingLoss.from_text_encoder_folder(output)  # the matching term opens it too

@@ -185,3 +185,30 @@ def test_synthetic_birds_load_through_the_same_view():
     assert rows["pixel_values"][0].shape == rows["mismatched_pixel_values"][0].shape == (3, 64, 64)
     assert all(caption in captions for caption, captions in zip(rows["caption"], dataset[:4]["captions"]))
     assert "embedding" not in rows  # synthetic birds have no precomputed embeddings
+
+
+def test_captions_embedded_once_give_what_per_step_encoding_gives(prepared_cub):
+    """The trainer embeds a frozen encoder's captions once (embed_caption_lists): the view's embedding of
+    every row must be the encoder's output for the caption the view picked, replacing the pickle's."""
+    from stackgan_hf.data.loading import embed_caption_lists
+    from stackgan_hf.text import CharCNNRNNEncoder, char_tokenizer, encode_prompts
+
+    output, _ = prepared_cub
+    dataset = load_stackgan_dataset(str(output), split="train")
+    torch.manual_seed(0)
+    encoder = CharCNNRNNEncoder(conv_channels=(8, 8, 8), rnn_hidden_dim=8, embedding_dim=6).eval()
+    tokenizer = char_tokenizer()
+    embedded = embed_caption_lists(dataset, encoder, tokenizer, batch_size=7)  # calls split rows unevenly
+    assert embedded.features["embeddings"].shape == (10, 6)  # the pickle's 8-d column is replaced
+    for epoch in range(2):
+        view = StackGANTrainingView(embedded, crop_size=64, seed=1)
+        view.set_epoch(epoch)
+        rows = view.as_dataset()[:]  # embeddings read from memory, not from the formatted batch
+        with torch.no_grad():
+            expected = encode_prompts(rows["caption"], encoder, tokenizer)
+        torch.testing.assert_close(torch.stack(rows["embedding"]), expected, rtol=1e-5, atol=1e-6)
+    with pytest.raises(ValueError, match=r"same number of captions to embed, found \[1, 10\]"):
+        uneven = dataset.map(
+            lambda row, i: {"captions": row["captions"][:1] if i == 0 else row["captions"]}, with_indices=True
+        )
+        embed_caption_lists(uneven, encoder, tokenizer)

@@ -412,28 +412,20 @@ def prepare_cub(
 
 
 def embed_captions(
-    dataset: datasets.DatasetDict, text_encoder, tokenizer=None, batch_size: int = 32
+    dataset: datasets.DatasetDict, text_encoder, tokenizer=None, batch_size: int = 320
 ) -> datasets.DatasetDict:
     """Every split with an ``embeddings`` column (``[10, D]`` float32 per image: its ten captions embedded
     with ``text_encoder``), replacing any existing one."""
-    from ..text import encode_prompts, text_embedding_dim
+    from .loading import embed_caption_lists
 
-    def embed(rows: dict) -> dict:
-        captions = [caption for captions in rows["captions"] for caption in captions]
-        if len(captions) != CAPTIONS_PER_IMAGE * len(rows["captions"]):
-            raise CubFormatError(f"Every image needs {CAPTIONS_PER_IMAGE} captions to embed.")
-        embedded = encode_prompts(captions, text_encoder, tokenizer).cpu().numpy()
-        return {"embeddings": embedded.reshape(len(rows["captions"]), CAPTIONS_PER_IMAGE, -1)}
-
-    out = {}
     for name, split in dataset.items():
-        if "embeddings" in split.column_names:
-            split = split.remove_columns("embeddings")
-        features = split.features.copy()
-        features["embeddings"] = datasets.Array2D(
-            (CAPTIONS_PER_IMAGE, text_embedding_dim(text_encoder)), "float32"
-        )
-        out[name] = split.map(
-            embed, batched=True, batch_size=batch_size, features=features, desc=f"Embedding {name}"
-        )
-    return datasets.DatasetDict(out)
+        if any(len(captions) != CAPTIONS_PER_IMAGE for captions in split["captions"]):
+            raise CubFormatError(
+                f"Every image of the {name} split needs {CAPTIONS_PER_IMAGE} captions to embed."
+            )
+    return datasets.DatasetDict(
+        {
+            name: embed_caption_lists(split, text_encoder, tokenizer, batch_size=batch_size)
+            for name, split in dataset.items()
+        }
+    )

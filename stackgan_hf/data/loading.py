@@ -74,3 +74,50 @@ def standardize_columns(
     if isinstance(dataset.features["captions"], datasets.Value):
         dataset = dataset.map(lambda row: {"captions": [row["captions"]]}, desc="captions -> lists")
     return dataset
+
+
+def caption_count(captions) -> int:
+    """How many captions a row's ``captions`` value holds (a single string is one)."""
+    return 1 if isinstance(captions, str) else len(captions)
+
+
+def embed_caption_lists(
+    dataset: datasets.Dataset,
+    text_encoder,
+    tokenizer=None,
+    pooling: str = "auto",
+    device=None,
+    batch_size: int = 64,
+) -> datasets.Dataset:
+    """``dataset`` with an ``embeddings`` column: each row's ``captions`` embedded with the frozen
+    ``text_encoder`` (``[N, D]`` float32, N captions per row, the same N in every row), replacing any
+    existing one. Row ``i``'s caption ``j`` and embedding ``j`` belong together, so a training view that
+    picks caption ``j`` and reads embedding ``j`` sees what encoding the caption on the fly would give, and
+    the encoder runs once per caption instead of once per step."""
+    import torch
+
+    from ..text import encode_prompts, text_embedding_dim
+
+    counts = {caption_count(captions) for captions in dataset["captions"]}
+    if len(counts) != 1:
+        raise ValueError(f"Every row needs the same number of captions to embed, found {sorted(counts)}.")
+    per_row = counts.pop()
+
+    def embed(rows: dict) -> dict:
+        captions = [
+            c
+            for captions in rows["captions"]
+            for c in ([captions] if isinstance(captions, str) else captions)
+        ]
+        with torch.no_grad():
+            embedded = encode_prompts(captions, text_encoder, tokenizer, pooling, device).float().cpu()
+        return {"embeddings": embedded.numpy().reshape(len(rows["captions"]), per_row, -1)}
+
+    if "embeddings" in dataset.column_names:
+        dataset = dataset.remove_columns("embeddings")
+    features = dataset.features.copy()
+    features["embeddings"] = datasets.Array2D((per_row, text_embedding_dim(text_encoder)), "float32")
+    rows_per_call = max(1, batch_size // per_row)  # about batch_size captions per encoder call
+    return dataset.map(
+        embed, batched=True, batch_size=rows_per_call, features=features, desc="Embedding captions"
+    )

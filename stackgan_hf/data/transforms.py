@@ -1,7 +1,8 @@
 """The training view shared by CUB, Hub datasets and synthetic birds.
 
-``StackGANTrainingView`` is a ``datasets`` transform (``dataset.with_transform(view)``) that turns stored
-rows (``image``, ``captions`` and optionally ``embeddings``, ``class_id``) into what a StackGAN step reads:
+``StackGANTrainingView`` is a ``datasets`` transform (``view.as_dataset()``, which is
+``dataset.with_transform(view)`` with the embeddings kept in memory) that turns stored rows (``image``,
+``captions`` and optionally ``embeddings``, ``class_id``) into what a StackGAN step reads:
 
 * ``pixel_values`` ``[3, S, S]`` in ``[-1, 1]``: resized to ``S * 76 / 64`` (76 for Stage-I, 304 for
   Stage-II), randomly cropped to ``S`` (64 / 256) and randomly flipped, as the official code does;
@@ -117,6 +118,12 @@ class StackGANTrainingView:
         self.key_column = key_column if key_column in dataset.column_names else None
         self.keys = [str(key) for key in keys]
         self.has_embeddings = "embeddings" in dataset.column_names
+        self._embeddings, self._row_of_key = None, None
+        if self.has_embeddings and self.key_column and len(set(self.keys)) == len(self.keys):
+            # All rows' embeddings as one array in memory ([N, captions, D]), found by row key: converting a
+            # batch's 10 x D embeddings from Arrow to Python lists cost more than the rest of the view.
+            self._embeddings = dataset.with_format("numpy", columns=["embeddings"])["embeddings"]
+            self._row_of_key = {key: row for row, key in enumerate(self.keys)}
         if "class_id" in dataset.column_names:
             class_ids = np.asarray(dataset["class_id"])
             self.rows_by_class = {int(c): np.flatnonzero(class_ids == c) for c in np.unique(class_ids)}
@@ -127,6 +134,14 @@ class StackGANTrainingView:
         else:
             self.rows_by_class = None
         self._images = dataset.select_columns(["image"])
+
+    def as_dataset(self) -> datasets.Dataset:
+        """The dataset with this view as its transform; the embeddings, already in memory, are left out of
+        the batches ``datasets`` formats for it."""
+        columns = None
+        if self._embeddings is not None:
+            columns = [c for c in self.dataset.column_names if c != "embeddings"]
+        return self.dataset.with_transform(self, columns=columns)
 
     def set_epoch(self, epoch: int) -> None:
         self.epoch = int(epoch)
@@ -164,7 +179,10 @@ class StackGANTrainingView:
             choice = int(rng.integers(len(captions)))
             out["caption"].append(captions[choice])
             if self.has_embeddings:
-                embeddings = np.asarray(batch["embeddings"][i], dtype=np.float32)
+                if self._row_of_key is not None:
+                    embeddings = self._embeddings[self._row_of_key[str(keys[i])]]
+                else:
+                    embeddings = np.asarray(batch["embeddings"][i], dtype=np.float32)
                 if self.embedding_mode == "mean_of_4":
                     picks = rng.choice(len(embeddings), size=min(4, len(embeddings)), replace=False)
                     embedding = embeddings[picks].mean(axis=0)

@@ -70,9 +70,14 @@ def conditioning_variants(names: Sequence[str] | None = None) -> list[Variant]:
         "word_triples": {"bag_of_words_max_ngram": 3, "bag_of_words_hash_buckets": 8192},
         "g_wide": {"generator_channels": 32},  # the width/steps trade: a wider G, fewer steps
         "batch_64": {"train_batch_size": 64},
+        "batch_16": {"train_batch_size": 16},  # the other way: more, cheaper updates
         "d_lr_1e-4": {"discriminator_lr": 1e-4},  # a slower discriminator
         "uncond": {"use_unconditional_logits": True},  # StackGAN++'s joint conditional + unconditional D
         "minibatch_std": {"discriminator_minibatch_std": True},  # against mode collapse (Karras et al.)
+        # AttnGAN's idea, sentence level (training/matching.py); needs a train_text_encoder.py encoder
+        "matching": {"text_image_matching_coefficient": 1.0},
+        "matching_4": {"text_image_matching_coefficient": 4.0},
+        "mean_of_4": {"embedding_mode": "mean_of_4"},  # StackGAN-TF: the mean of 4 captions' embeddings
         "lr_decay": {"lr_decay_epochs": 13},  # StackGAN's halving, three times in a 39-epoch ablation run
         "dfgan": {  # DF-GAN's discriminator training as a whole: no BatchNorm, hinge + MA-GP, its Adam
             "discriminator_norm": "none",

@@ -46,10 +46,12 @@ logger = get_logger(__name__, log_level="INFO")
 
 __all__ = [
     "ImageEncoder",
+    "PretrainedImageEncoder",
     "TextEncoderTrainingConfig",
     "ds_sje_loss",
     "evaluate_text_encoder",
     "info_nce_loss",
+    "load_image_encoder",
     "load_joint_encoders",
     "r_precision",
     "train_text_encoder",
@@ -79,6 +81,9 @@ class TextEncoderTrainingConfig:
     conv_channels: tuple[int, int, int] = (384, 512, 256)
     rnn_hidden_dim: int = at_least(1, 256)
     image_channels: int = at_least(1, 32)  # width of the first of the image encoder's four conv blocks
+    # Instead of that encoder: any local transformers vision model (folder or Hub id), frozen by default
+    image_model: str | None = None
+    train_image_model: bool = False  # fine-tune the image model's backbone too (else only its projection)
     # Optimisation (Reed: RMSprop 4e-4, batch 40; Adam here)
     train_batch_size: int = at_least(2, 40)
     max_train_steps: int = at_least(1, 3000)
@@ -119,6 +124,95 @@ class ImageEncoder(ModelMixin, ConfigMixin):
 
     def forward(self, pixel_values: torch.Tensor) -> torch.Tensor:
         return self.projection(self.features(pixel_values).mean(dim=(2, 3)))
+
+
+class PretrainedImageEncoder(ModelMixin, ConfigMixin):
+    """Any local transformers vision model (a folder or Hub id: a CLIP vision tower, ViT, ResNet, DINOv2,
+    ...) as the image side of the joint embedding: its pooled output (or its mean hidden state) through a
+    linear layer to ``embedding_dim``. By default the backbone is frozen (BatchNorm statistics included) and
+    only the projection learns, which is what a pretrained backbone is for and what a CPU affords.
+
+    Images arrive in ``[-1, 1]``; they are resized to the backbone's ``image_size`` (where its config has
+    one) and normalised with its image processor's mean and std. The backbone's architecture is stored in
+    this model's config, so a saved encoder loads without the original folder.
+    """
+
+    @register_to_config
+    def __init__(
+        self,
+        backbone_config: dict,
+        feature_dim: int,
+        embedding_dim: int = 1024,
+        freeze_backbone: bool = True,
+        image_mean: tuple[float, float, float] = (0.5, 0.5, 0.5),
+        image_std: tuple[float, float, float] = (0.5, 0.5, 0.5),
+    ):
+        super().__init__()
+        from transformers import AutoConfig, AutoModel
+
+        settings = dict(backbone_config)
+        backbone = AutoConfig.for_model(settings.pop("model_type"), **settings)
+        self.backbone = AutoModel.from_config(backbone)
+        self.image_size = getattr(backbone, "image_size", None)
+        self.register_buffer("mean", torch.tensor(image_mean).view(1, 3, 1, 1), persistent=False)
+        self.register_buffer("std", torch.tensor(image_std).view(1, 3, 1, 1), persistent=False)
+        self.projection = nn.Linear(feature_dim, embedding_dim)
+        if freeze_backbone:
+            self.backbone.requires_grad_(False)
+
+    @classmethod
+    def from_backbone(
+        cls, path: str, embedding_dim: int = 1024, freeze_backbone: bool = True
+    ) -> PretrainedImageEncoder:
+        """A new encoder around the pretrained weights of ``path`` (a random projection)."""
+        from transformers import AutoImageProcessor, AutoModel
+
+        backbone = AutoModel.from_pretrained(path)
+        mean, std = (0.5, 0.5, 0.5), (0.5, 0.5, 0.5)
+        try:
+            processor = AutoImageProcessor.from_pretrained(path)
+            mean, std = tuple(processor.image_mean), tuple(processor.image_std)
+        except (OSError, ValueError, AttributeError, TypeError):
+            logger.warning("%s has no image processor: images are fed in [-1, 1].", path)
+        size = getattr(backbone.config, "image_size", 64)
+        with torch.no_grad():
+            feature_dim = _pooled(backbone.eval()(pixel_values=torch.zeros(1, 3, size, size))).shape[1]
+        settings = json.loads(backbone.config.to_json_string())
+        encoder = cls(settings, feature_dim, embedding_dim, freeze_backbone, mean, std)
+        encoder.backbone.load_state_dict(backbone.state_dict())
+        return encoder
+
+    def train(self, mode: bool = True) -> PretrainedImageEncoder:
+        super().train(mode)
+        if self.config.freeze_backbone:
+            self.backbone.eval()
+        return self
+
+    def _features(self, pixel_values: torch.Tensor) -> torch.Tensor:
+        images = (pixel_values + 1) / 2
+        if self.image_size is not None and images.shape[-1] != self.image_size:
+            images = F.interpolate(images, size=self.image_size, mode="bilinear", align_corners=False)
+        return _pooled(self.backbone(pixel_values=(images - self.mean) / self.std))
+
+    def forward(self, pixel_values: torch.Tensor) -> torch.Tensor:
+        return self.projection(self._features(pixel_values))
+
+
+def _pooled(outputs) -> torch.Tensor:
+    """``[B, C]`` from a transformers vision model's outputs: its pooled output where it has one, else the
+    mean of its last hidden state over tokens (transformers) or positions (convolutional backbones)."""
+    pooled = getattr(outputs, "pooler_output", None)
+    if pooled is not None:
+        return pooled.flatten(1)
+    hidden = outputs.last_hidden_state
+    return hidden.mean(dim=1) if hidden.dim() == 3 else hidden.mean(dim=(2, 3))
+
+
+def load_image_encoder(path: str | Path):
+    """The image encoder a ``scripts/train_text_encoder.py`` run saved in ``path`` (either kind)."""
+    config = json.loads((Path(path) / "config.json").read_text())
+    cls = PretrainedImageEncoder if config.get("_class_name") == "PretrainedImageEncoder" else ImageEncoder
+    return cls.from_pretrained(path)
 
 
 def ds_sje_loss(image_embeds: torch.Tensor, text_embeds: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
@@ -238,9 +332,14 @@ def train_text_encoder(config: TextEncoderTrainingConfig) -> TextEncoderTraining
         embedding_dim=config.embedding_dim,
         pad_token_id=tokenizer.pad_token_id,
     )
-    image_encoder = ImageEncoder(config.embedding_dim, config.image_channels)
+    if config.image_model:
+        image_encoder = PretrainedImageEncoder.from_backbone(
+            config.image_model, config.embedding_dim, freeze_backbone=not config.train_image_model
+        )
+    else:
+        image_encoder = ImageEncoder(config.embedding_dim, config.image_channels)
     logit_scale = nn.Parameter(torch.tensor(math.log(1 / 0.07)))  # CLIP's initial temperature
-    parameters = [*text_encoder.parameters(), *image_encoder.parameters()]
+    parameters = [*text_encoder.parameters(), *(p for p in image_encoder.parameters() if p.requires_grad)]
     if config.loss == "infonce":
         parameters.append(logit_scale)
     optimizer = torch.optim.AdamW(
@@ -389,6 +488,7 @@ def _save(config, text_encoder, tokenizer, image_encoder, step: int, seconds: fl
         metrics=metrics,
         eval_split=config.eval_split,
         embedding_dim=config.embedding_dim,
+        image_model=config.image_model,
     )
 
 
@@ -461,7 +561,7 @@ def load_joint_encoders(path: str | Path):
     return (
         text_encoder,
         AutoTokenizer.from_pretrained(path),
-        ImageEncoder.from_pretrained(path / "image_encoder").eval(),
+        load_image_encoder(path / "image_encoder").eval(),
     )
 
 

@@ -83,6 +83,10 @@ class StackGANTrainingConfig:
     # Stage-II only: weight of StackGAN++'s colour-consistency term between each Stage-II image and the
     # Stage-I image it refines (0 = StackGAN-v1; StackGAN++ used 50 for its unconditional models).
     color_consistency_coefficient: float = 0.0
+    # Not StackGAN-v1: weight of a text-image matching term in the generator's loss (AttnGAN's DAMSM idea,
+    # sentence level; training/matching.py), scored by the frozen image encoder trained with the text
+    # encoder; needs --text_encoder to be a scripts/train_text_encoder.py folder. 0 = off.
+    text_image_matching_coefficient: float = 0.0
     use_ema: bool = False
     ema_decay: float = 0.999
     # "auto": bf16 on a GPU that supports it (or what `accelerate config` chose), fp32 otherwise
@@ -152,6 +156,12 @@ def options_beyond_stackgan_v1(config: StackGANTrainingConfig) -> list[str]:
         notes.append("an unconditional discriminator head (StackGAN-v2)")
     if config.upsample_mode != "nearest":
         notes.append(f"{config.upsample_mode} upsampling instead of nearest neighbour + conv")
+    if config.text_image_matching_coefficient > 0:
+        notes.append(
+            "text-image matching term in the generator's loss (AttnGAN's DAMSM, sentence level, scored "
+            "by the text encoder's jointly trained image encoder), "
+            f"weight {config.text_image_matching_coefficient:g}"
+        )
     if config.use_ema:
         notes.append(f"exponential moving average of the generator (decay {config.ema_decay:g})")
     if config.stage2_image_skip:

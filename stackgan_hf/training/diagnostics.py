@@ -55,7 +55,7 @@ class HeldOutBatch:
 def _view_batch(rows, crop_size: int, seed: int, embedding_mode: str = "one") -> HeldOutBatch:
     """``rows`` through the training view at epoch 0 (one fixed crop and caption each), as one batch."""
     view = StackGANTrainingView(rows, crop_size=crop_size, seed=seed, embedding_mode=embedding_mode)
-    items = rows.with_transform(view)[:]
+    items = view.as_dataset()[:]
     batch = collate_training_batch(
         [{key: values[i] for key, values in items.items()} for i in range(len(rows))]
     )

@@ -48,6 +48,7 @@ class StepOutputs:
     fake_logits: torch.Tensor
     mu: torch.Tensor
     gradient_penalty: torch.Tensor | None = None
+    matching: torch.Tensor | None = None
 
 
 def stackgan_step(
@@ -68,6 +69,8 @@ def stackgan_step(
     autocast: Callable[[], contextlib.AbstractContextManager] = contextlib.nullcontext,
     backward: Callable[[torch.Tensor], None] = torch.Tensor.backward,
     discriminator_no_sync: Callable[[], contextlib.AbstractContextManager] = contextlib.nullcontext,
+    matching_loss: Callable[[torch.Tensor], torch.Tensor] | None = None,
+    matching_coefficient: float = 0.0,
 ) -> StepOutputs:
     """Stage-I when ``stage1_generator`` is None, else Stage-II over that frozen Stage-I generator.
 
@@ -75,11 +78,13 @@ def stackgan_step(
     on the raw text through its own projection, or on the generator's CA mean: see
     :func:`~stackgan_hf.models.discriminator_condition`); then the generator learns to have its fakes
     scored real, plus ``kl_coefficient`` times the CA's KL term (and, in Stage-II, the optional
-    colour-consistency and low-resolution consistency terms). ``options`` adds the non-StackGAN-v1
-    choices. ``rng`` draws the noise, the CA samples and the augmentations; ``autocast`` and ``backward``
-    are accelerate's (mixed precision, gradient scaling, DDP) or plain PyTorch's. The generator step runs
-    inside ``discriminator_no_sync`` (accelerate's ``no_sync(discriminator)``): the discriminator's
-    gradients from that step are discarded, so DDP need not all-reduce them.
+    colour-consistency and low-resolution consistency terms; with ``matching_loss``,
+    ``matching_coefficient`` times that text-image matching term of the fakes: see :mod:`.matching`).
+    ``options`` adds the non-StackGAN-v1 choices. ``rng`` draws the noise, the CA samples and the
+    augmentations; ``autocast`` and ``backward`` are accelerate's (mixed precision, gradient scaling, DDP)
+    or plain PyTorch's. The generator step runs inside ``discriminator_no_sync`` (accelerate's
+    ``no_sync(discriminator)``): the discriminator's gradients from that step are discarded, so DDP need
+    not all-reduce them.
     """
     augment = (lambda images: diff_augment(images, options.diffaugment, rng)) if options.diffaugment else None
     with autocast():
@@ -128,6 +133,10 @@ def stackgan_step(
                 g_loss = g_loss + low_res_consistency_coefficient * low_resolution_consistency_loss(
                     fake, low_res
                 )
+            matching = None
+            if matching_loss is not None and matching_coefficient > 0:
+                matching = matching_loss(fake)
+                g_loss = g_loss + matching_coefficient * matching
         g_optimizer.zero_grad(set_to_none=True)
         backward(g_loss)
         g_optimizer.step()
@@ -141,4 +150,5 @@ def stackgan_step(
         fake_logits,
         mu.detach(),
         penalty.detach() if penalty is not None else None,
+        matching.detach() if matching is not None else None,
     )
