@@ -306,3 +306,27 @@ def test_any_local_image_model_can_be_the_image_side(tmp_path, kind):
     assert not torch.equal(fresh.projection.weight, image_encoder.projection.weight)
     assert image_encoder(torch.zeros(2, 3, 64, 64)).shape == (2, 16)
     TextImageMatchingLoss.from_text_encoder_folder(output)  # the matching term opens it too
+
+
+def test_matching_term_without_a_trained_encoder_folder_is_one_clear_error(tmp_path):
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    repo = Path(__file__).resolve().parents[1]
+    command = [sys.executable, str(repo / "scripts" / "train_stackgan.py"), "--stage", "1"]
+    command += ["--text_image_matching_coefficient", "1", "--text_encoder", "bag-of-words"]
+    command += [
+        "--synthetic_num_images",
+        "16",
+        "--max_train_steps",
+        "1",
+        "--output_dir",
+        str(tmp_path / "run"),
+    ]
+    env = dict(os.environ, HF_HUB_OFFLINE="1", OMP_NUM_THREADS="1")
+    result = subprocess.run(command, env=env, capture_output=True, text=True, timeout=300, cwd=repo)
+    assert result.returncode == 2, result.stderr[-2000:]
+    assert "Traceback" not in result.stderr
+    assert "error: text_image_matching_coefficient needs --text_encoder to be a folder" in result.stderr

@@ -212,3 +212,18 @@ def test_captions_embedded_once_give_what_per_step_encoding_gives(prepared_cub):
             lambda row, i: {"captions": row["captions"][:1] if i == 0 else row["captions"]}, with_indices=True
         )
         embed_caption_lists(uneven, encoder, tokenizer)
+
+
+def test_images_held_in_memory_give_the_same_batches_as_decoding_per_row(prepared_cub):
+    output, _ = prepared_cub
+    dataset = load_stackgan_dataset(str(output), split="train")
+    held = StackGANTrainingView(dataset, crop_size=64, seed=2)
+    decoded = StackGANTrainingView(dataset, crop_size=64, seed=2, pixels_in_memory_bytes=0)
+    assert held._pixels is not None and decoded._pixels is None
+    for epoch in range(2):
+        held.set_epoch(epoch)
+        decoded.set_epoch(epoch)
+        a, b = held.as_dataset()[:], decoded.as_dataset()[:]
+        for key in ("pixel_values", "mismatched_pixel_values", "embedding"):
+            assert all(torch.equal(x, y) for x, y in zip(a[key], b[key]))
+        assert a["caption"] == b["caption"]

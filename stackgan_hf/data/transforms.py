@@ -41,16 +41,29 @@ def image_to_tensor(image: PIL.Image.Image) -> torch.Tensor:
     return torch.from_numpy(array).permute(2, 0, 1).div(127.5).sub(1.0)
 
 
+def load_pixels(image: PIL.Image.Image, crop_size: int) -> np.ndarray:
+    """The image as the view crops it: RGB ``[L, L, 3]`` uint8 at ``L = load_size_for(crop_size)``."""
+    load_size = load_size_for(crop_size)
+    image = image.convert("RGB")
+    if image.size != (load_size, load_size):
+        image = image.resize((load_size, load_size), PIL.Image.BICUBIC)
+    return np.asarray(image)
+
+
+def random_crop_flip_pixels(pixels: np.ndarray, crop_size: int, rng: np.random.Generator) -> torch.Tensor:
+    """A random ``crop_size`` crop of ``[L, L, 3]`` uint8 ``pixels``, flipped left-right with probability
+    1/2, as ``[3, crop_size, crop_size]`` in ``[-1, 1]``."""
+    left, top = (int(v) for v in rng.integers(0, pixels.shape[1] - crop_size + 1, size=2))
+    crop = pixels[top : top + crop_size, left : left + crop_size]
+    if rng.random() < 0.5:
+        crop = crop[:, ::-1]
+    array = np.ascontiguousarray(crop, dtype=np.float32)
+    return torch.from_numpy(array).permute(2, 0, 1).div(127.5).sub(1.0)
+
+
 def random_crop_flip(image: PIL.Image.Image, crop_size: int, rng: np.random.Generator) -> torch.Tensor:
     """Resize to ``load_size_for(crop_size)``, random ``crop_size`` crop, flip with probability 1/2."""
-    load_size = load_size_for(crop_size)
-    if image.size != (load_size, load_size):
-        image = image.convert("RGB").resize((load_size, load_size), PIL.Image.BICUBIC)
-    left, top = (int(v) for v in rng.integers(0, load_size - crop_size + 1, size=2))
-    image = image.crop((left, top, left + crop_size, top + crop_size))
-    if rng.random() < 0.5:
-        image = image.transpose(PIL.Image.FLIP_LEFT_RIGHT)
-    return image_to_tensor(image)
+    return random_crop_flip_pixels(load_pixels(image, crop_size), crop_size, rng)
 
 
 def preresize_images(dataset: datasets.Dataset, crop_size: int) -> datasets.Dataset:
@@ -87,6 +100,8 @@ class StackGANTrainingView:
         seed: base seed of all the view's random choices.
         embedding_mode: ``"one"`` (the embedding of the chosen caption) or ``"mean_of_4"``.
         key_column: a column whose values identify rows (``filename``); used to seed per-row randomness.
+        pixels_in_memory_bytes: when every row's decoded image at the load size fits in this many bytes (and
+            rows have unique keys), the view decodes them once and crops from memory; 0 decodes per row.
     """
 
     def __init__(
@@ -96,6 +111,7 @@ class StackGANTrainingView:
         seed: int = 0,
         embedding_mode: EmbeddingMode = "one",
         key_column: str = "filename",
+        pixels_in_memory_bytes: int = 256 * 2**20,
     ):
         for column in ("image", "captions"):
             if column not in dataset.column_names:
@@ -119,7 +135,7 @@ class StackGANTrainingView:
         self.keys = [str(key) for key in keys]
         self.has_embeddings = "embeddings" in dataset.column_names
         self._embeddings, self._row_of_key = None, None
-        if self.has_embeddings and self.key_column and len(set(self.keys)) == len(self.keys):
+        if self.has_embeddings and self._row_of_key_possible():
             # All rows' embeddings as one array in memory ([N, captions, D]), found by row key: converting a
             # batch's 10 x D embeddings from Arrow to Python lists cost more than the rest of the view.
             self._embeddings = dataset.with_format("numpy", columns=["embeddings"])["embeddings"]
@@ -134,13 +150,24 @@ class StackGANTrainingView:
         else:
             self.rows_by_class = None
         self._images = dataset.select_columns(["image"])
+        # Small images (Stage-I's 76x76 loads) live decoded in memory, found by row key like the embeddings:
+        # each step then slices arrays instead of decoding 2 x batch PNGs (the same pixels and draws).
+        self._pixels = None
+        load = load_size_for(crop_size)
+        if self._row_of_key_possible() and len(dataset) * load * load * 3 <= pixels_in_memory_bytes:
+            self._pixels = np.stack([load_pixels(image, crop_size) for image in self._images["image"]])
+            self._row_of_key = self._row_of_key or {key: row for row, key in enumerate(self.keys)}
+
+    def _row_of_key_possible(self) -> bool:
+        return self.key_column is not None and len(set(self.keys)) == len(self.keys)
 
     def as_dataset(self) -> datasets.Dataset:
-        """The dataset with this view as its transform; the embeddings, already in memory, are left out of
-        the batches ``datasets`` formats for it."""
-        columns = None
-        if self._embeddings is not None:
-            columns = [c for c in self.dataset.column_names if c != "embeddings"]
+        """The dataset with this view as its transform; what the view holds in memory (the embeddings, small
+        images) is left out of the batches ``datasets`` formats for it."""
+        held = {"embeddings"} if self._embeddings is not None else set()
+        if self._pixels is not None:
+            held.add("image")
+        columns = [c for c in self.dataset.column_names if c not in held] if held else None
         return self.dataset.with_transform(self, columns=columns)
 
     def set_epoch(self, epoch: int) -> None:
@@ -161,8 +188,8 @@ class StackGANTrainingView:
         return int(rows[int(rng.integers(len(rows)))])
 
     def __call__(self, batch: dict[str, list]) -> dict[str, list]:
-        size = len(batch["image"])
         keys = batch[self.key_column] if self.key_column else [repr(c) for c in batch["captions"]]
+        size = len(keys)
         out: dict[str, list] = {
             "pixel_values": [],
             "mismatched_pixel_values": [],
@@ -191,13 +218,19 @@ class StackGANTrainingView:
                 out["embedding"].append(torch.from_numpy(np.ascontiguousarray(embedding)))
             class_id = int(batch["class_id"][i]) if "class_id" in batch else -1
             out["class_id"].append(class_id)
-            out["pixel_values"].append(random_crop_flip(batch["image"][i], self.crop_size, rng))
+            if self._pixels is not None:
+                own = self._pixels[self._row_of_key[str(keys[i])]]
+                out["pixel_values"].append(random_crop_flip_pixels(own, self.crop_size, rng))
+            else:
+                out["pixel_values"].append(random_crop_flip(batch["image"][i], self.crop_size, rng))
             wrong = self._mismatched_row(
                 class_id if self.rows_by_class is not None else None, rng, str(keys[i])
             )
-            out["mismatched_pixel_values"].append(
-                random_crop_flip(self._images[wrong]["image"], self.crop_size, rng)
-            )
+            if self._pixels is not None:
+                wrong_pixels = self._pixels[wrong]
+            else:
+                wrong_pixels = load_pixels(self._images[wrong]["image"], self.crop_size)
+            out["mismatched_pixel_values"].append(random_crop_flip_pixels(wrong_pixels, self.crop_size, rng))
         return out
 
 

@@ -69,6 +69,8 @@ def conditioning_variants(names: Sequence[str] | None = None) -> list[Variant]:
         "kl_0.1": {"kl_coefficient": 0.1},
         "word_triples": {"bag_of_words_max_ngram": 3, "bag_of_words_hash_buckets": 8192},
         "g_wide": {"generator_channels": 32},  # the width/steps trade: a wider G, fewer steps
+        "d_wide": {"discriminator_channels": 32},  # a stronger critic of shape, fewer steps
+        "g_lr_4e-4": {"generator_lr": 4e-4},  # a faster generator
         "batch_64": {"train_batch_size": 64},
         "batch_16": {"train_batch_size": 16},  # the other way: more, cheaper updates
         "d_lr_1e-4": {"discriminator_lr": 1e-4},  # a slower discriminator

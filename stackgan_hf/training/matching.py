@@ -22,6 +22,7 @@ from pathlib import Path
 import torch
 import torch.nn.functional as F
 
+from ..config import ConfigError
 from ..text.char_cnn_rnn import CharCNNRNNEncoder
 
 MATCHING_IMAGE_SIZE = 64  # the image encoder is trained on the 64x64 crops of Stage-I
@@ -49,7 +50,7 @@ class TextImageMatchingLoss(torch.nn.Module):
         encoder); a clear error for any other text encoder."""
         path = Path(path)
         if not (path / "image_encoder" / "config.json").is_file():
-            raise ValueError(
+            raise ConfigError(
                 "text_image_matching_coefficient needs --text_encoder to be a folder written by "
                 f"scripts/train_text_encoder.py; {path} has no image_encoder/config.json."
             )

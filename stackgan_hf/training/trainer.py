@@ -32,7 +32,7 @@ from accelerate.utils import (
 from diffusers.training_utils import EMAModel
 from tqdm.auto import tqdm
 
-from ..config import config_to_dict
+from ..config import ConfigError, config_to_dict
 from ..data import StackGANTrainingView, collate_training_batch, preresize_images
 from ..data.loading import caption_count, embed_caption_lists
 from ..models import (
@@ -280,6 +280,7 @@ def _build_stage(
             dataset = preresize_images(dataset, CROP_SIZE[stage])
     stage1_pipeline = StackGANPipeline.from_pretrained(stage1_model) if stage == 2 else None
     text_encoder, tokenizer, dim = _build_text_encoder(config, dataset, stage1_pipeline)
+    matching = _matching_loss(config, text_encoder) if config.text_image_matching_coefficient > 0 else None
     if text_encoder is not None:
         text_encoder.requires_grad_(False).eval().to(accelerator.device)
         dataset = _embed_training_captions(dataset, text_encoder, tokenizer, config.text_pooling, accelerator)
@@ -369,8 +370,8 @@ def _build_stage(
     )
     if heldout is not None:
         run.heldout = heldout.embedded(run.embed, accelerator.device, memory_format)
-    if config.text_image_matching_coefficient > 0:
-        run.matching = _matching_loss(config, text_encoder).to(accelerator.device)
+    if matching is not None:
+        run.matching = matching.to(accelerator.device)
     return run
 
 
@@ -380,7 +381,7 @@ def _matching_loss(config: StackGANTrainingConfig, text_encoder) -> TextImageMat
     matching = TextImageMatchingLoss.from_text_encoder_folder(config.text_encoder)
     own_shift = getattr(text_encoder, "output_shift", None)
     if own_shift is None or not torch.equal(own_shift.cpu(), matching.shift):
-        raise ValueError(
+        raise ConfigError(
             f"text_image_matching_coefficient: the encoders in {config.text_encoder} are not the ones that "
             "condition the generator; train with that folder as --text_encoder (in both stages)."
         )
