@@ -150,6 +150,12 @@ def options_beyond_stackgan_v1(config: StackGANTrainingConfig) -> list[str]:
         )
     if config.diffaugment:
         notes.append(f"DiffAugment ({config.diffaugment}) on every image the discriminator sees")
+    if float(config.kl_coefficient) != 2.0:
+        notes.append(f"KL weight {float(config.kl_coefficient):g} instead of the TF original's 2")
+    for network in ("generator", "discriminator"):
+        lr = float(getattr(config, f"{network}_lr"))
+        if lr != 2e-4:
+            notes.append(f"{network} learning rate {lr:g} instead of the paper's 0.0002")
     if tuple(config.adam_betas) != (0.5, 0.999):
         notes.append(f"Adam betas {tuple(config.adam_betas)} instead of (0.5, 0.999)")
     if config.use_unconditional_logits:
