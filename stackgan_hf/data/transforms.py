@@ -155,7 +155,10 @@ class StackGANTrainingView:
         self._pixels = None
         load = load_size_for(crop_size)
         if self._row_of_key_possible() and len(dataset) * load * load * 3 <= pixels_in_memory_bytes:
-            self._pixels = np.stack([load_pixels(image, crop_size) for image in self._images["image"]])
+            self._pixels = np.empty((len(dataset), load, load, 3), dtype=np.uint8)
+            for start in range(0, len(dataset), 256):  # a chunk of decoded originals at a time
+                for offset, image in enumerate(self._images[start : start + 256]["image"]):
+                    self._pixels[start + offset] = load_pixels(image, crop_size)
             self._row_of_key = self._row_of_key or {key: row for row, key in enumerate(self.keys)}
 
     def _row_of_key_possible(self) -> bool:
