@@ -76,9 +76,15 @@ def standardize_columns(
     return dataset
 
 
-def caption_count(captions) -> int:
-    """How many captions a row's ``captions`` value holds (a single string is one)."""
-    return 1 if isinstance(captions, str) else len(captions)
+def caption_list(captions) -> list[str]:
+    """A row's ``captions`` value as a list (a single string is a list of one)."""
+    return [captions] if isinstance(captions, str) else list(captions)
+
+
+def uniform_caption_count(dataset: datasets.Dataset) -> int | None:
+    """The number of captions every row holds, or None when rows differ."""
+    counts = {len(caption_list(captions)) for captions in dataset["captions"]}
+    return counts.pop() if len(counts) == 1 else None
 
 
 def embed_caption_lists(
@@ -98,17 +104,13 @@ def embed_caption_lists(
 
     from ..text import encode_prompts, text_embedding_dim
 
-    counts = {caption_count(captions) for captions in dataset["captions"]}
-    if len(counts) != 1:
-        raise ValueError(f"Every row needs the same number of captions to embed, found {sorted(counts)}.")
-    per_row = counts.pop()
+    per_row = uniform_caption_count(dataset)
+    if per_row is None:
+        counts = sorted({len(caption_list(captions)) for captions in dataset["captions"]})
+        raise ValueError(f"Every row needs the same number of captions to embed, found {counts}.")
 
     def embed(rows: dict) -> dict:
-        captions = [
-            c
-            for captions in rows["captions"]
-            for c in ([captions] if isinstance(captions, str) else captions)
-        ]
+        captions = [caption for captions in rows["captions"] for caption in caption_list(captions)]
         with torch.no_grad():
             embedded = encode_prompts(captions, text_encoder, tokenizer, pooling, device).float().cpu()
         return {"embeddings": embedded.numpy().reshape(len(rows["captions"]), per_row, -1)}

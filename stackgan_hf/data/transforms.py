@@ -27,6 +27,8 @@ import numpy as np
 import PIL.Image
 import torch
 
+from .loading import caption_list
+
 EmbeddingMode = Literal["one", "mean_of_4"]
 
 
@@ -35,10 +37,15 @@ def load_size_for(crop_size: int) -> int:
     return int(crop_size * 76 / 64)
 
 
+def pixels_to_tensor(pixels: np.ndarray) -> torch.Tensor:
+    """``[H, W, 3]`` uint8 -> ``[3, H, W]`` float in ``[-1, 1]``."""
+    array = np.ascontiguousarray(pixels, dtype=np.float32)
+    return torch.from_numpy(array).permute(2, 0, 1).div(127.5).sub(1.0)
+
+
 def image_to_tensor(image: PIL.Image.Image) -> torch.Tensor:
     """PIL RGB ``[H, W, 3]`` uint8 -> ``[3, H, W]`` float in ``[-1, 1]``."""
-    array = np.asarray(image.convert("RGB"), dtype=np.float32)
-    return torch.from_numpy(array).permute(2, 0, 1).div(127.5).sub(1.0)
+    return pixels_to_tensor(np.asarray(image.convert("RGB")))
 
 
 def load_pixels(image: PIL.Image.Image, crop_size: int) -> np.ndarray:
@@ -57,8 +64,7 @@ def random_crop_flip_pixels(pixels: np.ndarray, crop_size: int, rng: np.random.G
     crop = pixels[top : top + crop_size, left : left + crop_size]
     if rng.random() < 0.5:
         crop = crop[:, ::-1]
-    array = np.ascontiguousarray(crop, dtype=np.float32)
-    return torch.from_numpy(array).permute(2, 0, 1).div(127.5).sub(1.0)
+    return pixels_to_tensor(crop)
 
 
 def random_crop_flip(image: PIL.Image.Image, crop_size: int, rng: np.random.Generator) -> torch.Tensor:
@@ -134,12 +140,15 @@ class StackGANTrainingView:
         self.key_column = key_column if key_column in dataset.column_names else None
         self.keys = [str(key) for key in keys]
         self.has_embeddings = "embeddings" in dataset.column_names
-        self._embeddings, self._row_of_key = None, None
-        if self.has_embeddings and self._row_of_key_possible():
-            # All rows' embeddings as one array in memory ([N, captions, D]), found by row key: converting a
-            # batch's 10 x D embeddings from Arrow to Python lists cost more than the rest of the view.
-            self._embeddings = dataset.with_format("numpy", columns=["embeddings"])["embeddings"]
+        # Row of each key, where keys name rows uniquely: what the view holds in memory is found by it.
+        self._row_of_key = None
+        if self.key_column is not None and len(set(self.keys)) == len(self.keys):
             self._row_of_key = {key: row for row, key in enumerate(self.keys)}
+        self._embeddings = None
+        if self.has_embeddings and self._row_of_key is not None:
+            # All rows' embeddings as one array in memory ([N, captions, D]): converting a batch's 10 x D
+            # embeddings from Arrow to Python lists cost more than the rest of the view.
+            self._embeddings = dataset.with_format("numpy", columns=["embeddings"])["embeddings"]
         if "class_id" in dataset.column_names:
             class_ids = np.asarray(dataset["class_id"])
             self.rows_by_class = {int(c): np.flatnonzero(class_ids == c) for c in np.unique(class_ids)}
@@ -154,15 +163,11 @@ class StackGANTrainingView:
         # each step then slices arrays instead of decoding 2 x batch PNGs (the same pixels and draws).
         self._pixels = None
         load = load_size_for(crop_size)
-        if self._row_of_key_possible() and len(dataset) * load * load * 3 <= pixels_in_memory_bytes:
+        if self._row_of_key is not None and len(dataset) * load * load * 3 <= pixels_in_memory_bytes:
             self._pixels = np.empty((len(dataset), load, load, 3), dtype=np.uint8)
             for start in range(0, len(dataset), 256):  # a chunk of decoded originals at a time
                 for offset, image in enumerate(self._images[start : start + 256]["image"]):
                     self._pixels[start + offset] = load_pixels(image, crop_size)
-            self._row_of_key = self._row_of_key or {key: row for row, key in enumerate(self.keys)}
-
-    def _row_of_key_possible(self) -> bool:
-        return self.key_column is not None and len(set(self.keys)) == len(self.keys)
 
     def as_dataset(self) -> datasets.Dataset:
         """The dataset with this view as its transform; what the view holds in memory (the embeddings, small
@@ -203,9 +208,7 @@ class StackGANTrainingView:
             out["embedding"] = []
         for i in range(size):
             rng = self._rng(str(keys[i]))
-            captions = batch["captions"][i]
-            if isinstance(captions, str):
-                captions = [captions]
+            captions = caption_list(batch["captions"][i])
             choice = int(rng.integers(len(captions)))
             out["caption"].append(captions[choice])
             if self.has_embeddings:
@@ -223,9 +226,9 @@ class StackGANTrainingView:
             out["class_id"].append(class_id)
             if self._pixels is not None:
                 own = self._pixels[self._row_of_key[str(keys[i])]]
-                out["pixel_values"].append(random_crop_flip_pixels(own, self.crop_size, rng))
             else:
-                out["pixel_values"].append(random_crop_flip(batch["image"][i], self.crop_size, rng))
+                own = load_pixels(batch["image"][i], self.crop_size)
+            out["pixel_values"].append(random_crop_flip_pixels(own, self.crop_size, rng))
             wrong = self._mismatched_row(
                 class_id if self.rows_by_class is not None else None, rng, str(keys[i])
             )

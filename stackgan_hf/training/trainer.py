@@ -34,7 +34,7 @@ from tqdm.auto import tqdm
 
 from ..config import ConfigError, config_to_dict
 from ..data import StackGANTrainingView, collate_training_batch, preresize_images
-from ..data.loading import caption_count, embed_caption_lists
+from ..data.loading import embed_caption_lists, uniform_caption_count
 from ..models import (
     StackGANStage1Discriminator,
     StackGANStage1Generator,
@@ -260,7 +260,7 @@ def _embed_training_captions(dataset, text_encoder, tokenizer, pooling: str, acc
     embedding where it would have encoded caption j every step: the same inputs at a fraction of the cost
     (the char-CNN-RNN took a third of the quickstart's Stage-I step). Rows with differing numbers of
     captions are encoded per step as before."""
-    if len({caption_count(captions) for captions in dataset["captions"]}) != 1:
+    if uniform_caption_count(dataset) is None:
         logger.info("Rows have differing numbers of captions: the text encoder runs on every batch.")
         return dataset
     with accelerator.main_process_first():
