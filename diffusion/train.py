@@ -543,6 +543,10 @@ def write_ddpm_model_card(output_dir: Path, config: DDPMTrainingConfig, summary:
         beta_end=config.beta_end,
         beta_schedule=config.beta_schedule,
         prediction_type=config.prediction_type,
+        loss="MSE"
+        if config.snr_gamma is None
+        else f"MSE weighted by min(SNR, {config.snr_gamma:g}) / SNR (min-SNR, Hang et al. 2023)",
+        lr_scheduler=config.lr_scheduler,
         global_step=summary["global_step"],
         train_batch_size=config.train_batch_size,
         learning_rate=config.learning_rate,

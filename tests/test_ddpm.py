@@ -256,7 +256,7 @@ def trained_dir(mnist_dir, tmp_path_factory) -> Path:
     config_file.write_text(
         "block_out_channels: [8, 16]\nlayers_per_block: 1\nnorm_num_groups: 8\nattention_head_dim: 4\n"
         "train_batch_size: 8\nlearning_rate: 2.0e-3\nlr_warmup_steps: 2\ncheckpointing_steps: 100\n"
-        "num_validation_images: 4\nvalidation_inference_steps: 2\nsample_steps: 2\n"
+        "num_validation_images: 4\nvalidation_inference_steps: 2\nsample_steps: 2\nsnr_gamma: 5.0\n"
     )
     spec = importlib.util.spec_from_file_location(
         "train_ddpm_mnist", REPO / "scripts" / "train_ddpm_mnist.py"
@@ -291,6 +291,8 @@ def test_output_is_a_plain_ddpm_pipeline_directory(trained_dir):
     assert card.data.library_name == "diffusers"
     assert card.data.pipeline_tag == "unconditional-image-generation"
     assert card.data.datasets == ["ylecun/mnist"] and "ddpm" in card.data.tags
+    assert "epsilon prediction, MSE weighted by min(SNR, 5) / SNR" in card.text  # the loss it was trained with
+    assert "then cosine schedule" in card.text
     summary = json.loads((trained_dir / "training_summary.json").read_text())
     assert summary["global_step"] == 4 and len(summary["losses_this_run"]) == 4
 
