@@ -326,6 +326,16 @@ def test_sampling_shapes_and_determinism(trained_dir, sampler, steps):
     assert np.array_equal(digits, again) and not np.array_equal(digits, other)
 
 
+def test_channels_last_sampling_matches_the_plain_path(trained_dir):
+    pipeline = load_pipeline(trained_dir, sampler="ddim")
+    weight = pipeline.unet.down_blocks[0].resnets[0].conv1.weight  # 8 input channels (conv_in's 1 is both)
+    plain = generate_digits(pipeline, num_images=3, num_inference_steps=3, batch_size=3, seed=0, fast=False)
+    assert weight.is_contiguous() and not weight.is_contiguous(memory_format=torch.channels_last)
+    fast = generate_digits(pipeline, num_images=3, num_inference_steps=3, batch_size=3, seed=0, fast=True)
+    assert weight.is_contiguous(memory_format=torch.channels_last) and not weight.is_contiguous()
+    assert np.abs(fast.astype(int) - plain.astype(int)).max() <= 1  # float rounding only
+
+
 def test_ddim_shares_the_checkpoints_noise_schedule(trained_dir):
     ddpm = DDPMPipeline.from_pretrained(trained_dir)
     ddim = as_ddim(ddpm)
