@@ -10,7 +10,8 @@
   prediction of x_0 under each;
 - ``samples_5.png``, ``samples_grid_10x10.png``: generated digits (the first 5 and 100 of the samples);
 - ``samples_1000.npy``: ``num_samples`` digits, uint8 ``(N, 28, 28)``;
-- ``loss_curve.png`` when the directory has a ``training_summary.json``;
+- ``loss_curve.png``: the training loss of every step, from the tensorboard events under ``training_dir/logs``
+  (all runs of a resumed training together) or else from ``training_summary.json`` (the last run only);
 - ``metrics.json``: parameter count, training figures (steps, wall time, hardware, loss), sampler settings.
 """
 
@@ -43,6 +44,8 @@ class DDPMReportConfig:
 
     pipeline_dir: str = "outputs/ddpm_mnist"
     output_dir: str = "results/ddpm_mnist"
+    # The training run's output folder (training_summary.json, logs/), when pipeline_dir is an exported copy
+    training_dir: str | None = None
     dataset: str = MNIST_HUB_ID
     dataset_dir: str | None = None
     dataset_split: str = "test"
@@ -147,8 +150,29 @@ def save_grid(images: np.ndarray, path: Path, rows: int, columns: int, scale: in
     picture.resize((picture.width * scale, picture.height * scale), Image.NEAREST).save(path)
 
 
-def plot_loss_curve(losses: list[float], path: Path, window: int = 50) -> None:
-    steps = np.arange(1, len(losses) + 1)
+def logged_losses(run_dir: Path) -> tuple[np.ndarray, np.ndarray] | None:
+    """``(steps, losses)``: the ``loss`` scalar of the tensorboard events under ``run_dir/logs``, all the runs
+    of a resumed training together; where two runs logged the same step (a resume from a checkpoint older
+    than the last logged step), the later run's value is kept. None when no events log a loss."""
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    events = []
+    for path in (run_dir / "logs").rglob("events.out.tfevents.*"):
+        accumulator = EventAccumulator(str(path), size_guidance={"scalars": 0})
+        accumulator.Reload()
+        if "loss" in accumulator.Tags()["scalars"]:
+            events += accumulator.Scalars("loss")
+    by_step = {event.step: event.value for event in sorted(events, key=lambda event: event.wall_time)}
+    if not by_step:
+        return None
+    steps = np.array(sorted(by_step))
+    return steps, np.array([by_step[step] for step in steps])
+
+
+def plot_loss_curve(
+    losses: list[float], path: Path, window: int = 50, steps: np.ndarray | None = None
+) -> None:
+    steps = np.arange(1, len(losses) + 1) if steps is None else steps
     figure = Figure(figsize=(6, 3.5))
     axis = figure.subplots()
     axis.plot(steps, losses, linewidth=0.5, alpha=0.4, label="per step")
@@ -256,11 +280,16 @@ def make_report(config: DDPMReportConfig) -> dict:
     # Samples (and the same seeds with DDIM, for the comparison).
     samples, sampling = write_samples(pipeline, config, output_dir)
     # Training figures and the parameter count.
-    summary_path = Path(config.pipeline_dir) / "training_summary.json"
+    training_dir = Path(config.training_dir or config.pipeline_dir)
+    summary_path = training_dir / "training_summary.json"
     training = json.loads(summary_path.read_text()) if summary_path.is_file() else {}
     losses = training.pop("losses_this_run", [])
+    loss_steps = np.arange(1, len(losses) + 1)
+    history = logged_losses(training_dir) if training_dir.is_dir() else None
+    if history is not None:
+        loss_steps, losses = history[0], history[1].tolist()
     if losses:
-        plot_loss_curve(losses, output_dir / "loss_curve.png")
+        plot_loss_curve(losses, output_dir / "loss_curve.png", steps=loss_steps)
     metrics = {
         "parameters": count_parameters(unet),
         "unet": {key: value for key, value in unet.config.items() if not key.startswith("_")},
@@ -275,6 +304,12 @@ def make_report(config: DDPMReportConfig) -> dict:
             "loss_mean_first_100": float(np.mean(losses[:100])) if losses else None,
             "loss_mean_last_100": training.get("final_loss_mean_last_100"),
             "loss_every_100_steps": [float(np.mean(losses[i : i + 100])) for i in range(0, len(losses), 100)],
+            "loss_curve": (
+                f"steps {loss_steps[0]}-{loss_steps[-1]}, "
+                + ("tensorboard events of every run" if history is not None else "training_summary.json")
+            )
+            if losses
+            else None,
             "command": training.get("command"),
             "config": training.get("config"),
         },

@@ -9,6 +9,7 @@ from __future__ import annotations
 import importlib.util
 import json
 import shutil
+import time
 from dataclasses import replace
 from pathlib import Path
 
@@ -30,6 +31,7 @@ from diffusion.visualize import (
     DDPMReportConfig,
     count_parameters,
     forward_process,
+    logged_losses,
     make_report,
 )
 from stackgan_hf.config import parse_config
@@ -291,7 +293,9 @@ def test_output_is_a_plain_ddpm_pipeline_directory(trained_dir):
     assert card.data.library_name == "diffusers"
     assert card.data.pipeline_tag == "unconditional-image-generation"
     assert card.data.datasets == ["ylecun/mnist"] and "ddpm" in card.data.tags
-    assert "epsilon prediction, MSE weighted by min(SNR, 5) / SNR" in card.text  # the loss it was trained with
+    assert (
+        "epsilon prediction, MSE weighted by min(SNR, 5) / SNR" in card.text
+    )  # the loss it was trained with
     assert "then cosine schedule" in card.text
     summary = json.loads((trained_dir / "training_summary.json").read_text())
     assert summary["global_step"] == 4 and len(summary["losses_this_run"]) == 4
@@ -373,6 +377,24 @@ def test_report_writes_figures_samples_and_metrics(trained_dir, mnist_dir, tmp_p
     expected = generate_digits(as_ddim(load_pipeline(trained_dir)), 6, 3, batch_size=3, seed=0)
     assert np.array_equal(ddim, expected)
     assert saved["sampling"]["ddim_comparison"]["num_inference_steps"] == 3
+    assert saved["training"]["loss_curve"] == "steps 1-4, tensorboard events of every run"
+
+
+def test_logged_losses_join_the_runs_of_a_resumed_training(tmp_path):
+    from torch.utils.tensorboard import SummaryWriter
+
+    for run, (first, last, value) in enumerate(
+        [(1, 5, 1.0), (4, 6, 2.0)]
+    ):  # resumed from step 3's checkpoint
+        writer = SummaryWriter(tmp_path / "logs" / "ddpm_mnist" / f"run{run}")
+        for step in range(first, last + 1):
+            writer.add_scalar("loss", value, step)
+            writer.add_scalar("lr", 0.1, step)
+        writer.close()
+        time.sleep(0.01)  # the second run's events are later
+    steps, losses = logged_losses(tmp_path)
+    assert steps.tolist() == [1, 2, 3, 4, 5, 6] and losses.tolist() == [1.0, 1.0, 1.0, 2.0, 2.0, 2.0]
+    assert logged_losses(tmp_path / "nothing") is None
 
 
 def test_training_config_fields_round_trip_through_replace(tmp_path):
