@@ -332,6 +332,16 @@ def test_the_quickstart_names_its_options_beyond_stackgan_v1():
     assert "KL weight 0.1 instead of the TF original's 2" in notes
 
 
+def test_hard_mismatched_pairs_are_named_as_beyond_stackgan_v1():
+    from stackgan_hf.training.config import options_beyond_stackgan_v1
+
+    notes = options_beyond_stackgan_v1(StackGANTrainingConfig(hard_mismatched_fraction=0.5))
+    assert notes == [
+        "hard mismatched pairs: 0.5 of the mismatched images from the rows of other classes with the "
+        "nearest captions"
+    ]
+
+
 def test_ablation_tables_carry_the_end_of_training_diagnostics(tmp_path):
     from stackgan_hf.evaluation.compare import collect_record, diagnostics_table, final_diagnostics
 

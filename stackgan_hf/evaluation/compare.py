@@ -79,7 +79,11 @@ def conditioning_variants(names: Sequence[str] | None = None) -> list[Variant]:
         # AttnGAN's idea, sentence level (training/matching.py); needs a train_text_encoder.py encoder
         "matching": {"text_image_matching_coefficient": 1.0},
         "matching_4": {"text_image_matching_coefficient": 4.0},
-        "mean_of_4": {"embedding_mode": "mean_of_4"},  # StackGAN-TF: the mean of 4 captions' embeddings
+        "mean_of_4": {"embedding_mode": "mean_of_4"},
+        # Half the mismatched images from the nearest captions of other classes: D must check every part
+        "hard_mismatched": {
+            "hard_mismatched_fraction": 0.5
+        },  # StackGAN-TF: the mean of 4 captions' embeddings
         "lr_decay": {"lr_decay_epochs": 13},  # StackGAN's halving, three times in a 39-epoch ablation run
         "dfgan": {  # DF-GAN's discriminator training as a whole: no BatchNorm, hinge + MA-GP, its Adam
             "discriminator_norm": "none",

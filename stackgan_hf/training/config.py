@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
-from ..config import at_least, check_bounds
+from ..config import ConfigError, at_least, check_bounds
 
 
 @dataclass
@@ -24,6 +24,9 @@ class StackGANTrainingConfig:
     class_column: str = "class_id"
     synthetic_num_images: int = 2048
     embedding_mode: Literal["one", "mean_of_4"] = "one"
+    # Not StackGAN-v1: this share of the matching-aware loss's mismatched images comes from the 8 rows of
+    # other classes whose captions are nearest in the text encoder's space (differing in one part, say)
+    hard_mismatched_fraction: float = 0.0
     dataloader_num_workers: int = at_least(0, 0)
 
     # Text encoder: "bag-of-words" (offline, built from the training captions), "precomputed" (the
@@ -121,6 +124,10 @@ class StackGANTrainingConfig:
 
     def __post_init__(self):
         check_bounds(self)
+        if not 0.0 <= float(self.hard_mismatched_fraction) <= 1.0:
+            raise ConfigError(
+                f"hard_mismatched_fraction: expected a share in [0, 1], got {self.hard_mismatched_fraction}."
+            )
 
 
 def options_beyond_stackgan_v1(config: StackGANTrainingConfig) -> list[str]:
@@ -167,6 +174,11 @@ def options_beyond_stackgan_v1(config: StackGANTrainingConfig) -> list[str]:
             "text-image matching term in the generator's loss (AttnGAN's DAMSM, sentence level, scored "
             "by the text encoder's jointly trained image encoder), "
             f"weight {config.text_image_matching_coefficient:g}"
+        )
+    if config.hard_mismatched_fraction > 0:
+        notes.append(
+            f"hard mismatched pairs: {config.hard_mismatched_fraction:g} of the mismatched images from the "
+            "rows of other classes with the nearest captions"
         )
     if config.use_ema:
         notes.append(f"exponential moving average of the generator (decay {config.ema_decay:g})")

@@ -285,7 +285,11 @@ def _build_stage(
         text_encoder.requires_grad_(False).eval().to(accelerator.device)
         dataset = _embed_training_captions(dataset, text_encoder, tokenizer, config.text_pooling, accelerator)
     view = StackGANTrainingView(
-        dataset, crop_size=CROP_SIZE[stage], seed=config.seed, embedding_mode=config.embedding_mode
+        dataset,
+        crop_size=CROP_SIZE[stage],
+        seed=config.seed,
+        embedding_mode=config.embedding_mode,
+        hard_mismatched_fraction=float(config.hard_mismatched_fraction),
     )
     heldout = load_heldout_batch(config, CROP_SIZE[stage], logger)
     loader = torch.utils.data.DataLoader(
