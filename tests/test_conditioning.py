@@ -328,7 +328,7 @@ def test_the_quickstart_names_its_options_beyond_stackgan_v1():
     notes = options_beyond_stackgan_v1(parse_config(StackGANTrainingConfig, ["--config", str(path)]))
     assert any("projection" in note for note in notes)
     assert any("image skip" in note for note in notes)
-    assert "generator learning rate 0.0004 instead of the paper's 0.0002" in notes
+    assert "generator learning rate 0.0008 instead of the paper's 0.0002" in notes
     assert "KL weight 0.1 instead of the TF original's 2" in notes
 
 
