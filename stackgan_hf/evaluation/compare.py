@@ -121,6 +121,12 @@ def stage2_variants(stage1_model: str, names: Sequence[str] | None = None) -> li
             "color_consistency_coefficient": 50.0,
             "stage2_low_res_consistency": 10.0,
         },
+        # The quickstart's Stage-II with a stronger hold on where Stage-I put each colour
+        "image_skip+colour_consistency+low_res_consistency_30": {
+            "stage2_image_skip": True,
+            "color_consistency_coefficient": 50.0,
+            "stage2_low_res_consistency": 30.0,
+        },
     }
     base = {
         "stage": "2",
