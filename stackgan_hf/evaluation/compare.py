@@ -71,7 +71,8 @@ def conditioning_variants(names: Sequence[str] | None = None) -> list[Variant]:
         "g_wide": {"generator_channels": 32},  # the width/steps trade: a wider G, fewer steps
         "d_wide": {"discriminator_channels": 32},  # a stronger critic of shape, fewer steps
         "g_lr_4e-4": {"generator_lr": 4e-4},  # a faster generator
-        "g_lr_8e-4": {"generator_lr": 8e-4},  # faster still (the quickstart's is 4e-4)
+        "g_lr_8e-4": {"generator_lr": 8e-4},  # faster still (the quickstart's was 4e-4)
+        "g_lr_1.6e-3": {"generator_lr": 1.6e-3},  # and again (the quickstart's is now 8e-4)
         "d_lr_4e-4": {"discriminator_lr": 4e-4},  # both networks twice the paper's, with the quickstart's G
         "batch_64": {"train_batch_size": 64},
         "batch_16": {"train_batch_size": 16},  # the other way: more, cheaper updates
