@@ -156,11 +156,12 @@ class StackGANTrainingView:
             self._row_of_key = {key: row for row, key in enumerate(self.keys)}
         self._embeddings = None
         if self.has_embeddings and self._row_of_key is not None:
-            # All rows' embeddings as one array in memory ([N, captions, D]): converting a batch's 10 x D
-            # embeddings from Arrow to Python lists cost more than the rest of the view.
+            # All rows' embeddings as one numpy-formatted column ([N, captions, D], read by row from the
+            # Arrow table): converting a batch's 10 x D embeddings to Python lists cost more than the rest of
+            # the view.
             self._embeddings = dataset.with_format("numpy", columns=["embeddings"])["embeddings"]
-        if "class_id" in dataset.column_names:
-            class_ids = np.asarray(dataset["class_id"])
+        class_ids = np.asarray(dataset["class_id"]) if "class_id" in dataset.column_names else None
+        if class_ids is not None:
             self.rows_by_class = {int(c): np.flatnonzero(class_ids == c) for c in np.unique(class_ids)}
             if len(self.rows_by_class) < 2:
                 raise ValueError(
@@ -176,11 +177,7 @@ class StackGANTrainingView:
                     "hard_mismatched_fraction needs caption embeddings (a frozen text encoder or precomputed "
                     "`embeddings`) and a key column naming rows uniquely."
                 )
-            self._hard_rows = nearest_other_rows(
-                dataset.with_format("numpy", columns=["embeddings"])[:]["embeddings"],
-                np.asarray(dataset["class_id"]) if self.rows_by_class is not None else None,
-                hard_mismatched_neighbours,
-            )
+            self._hard_rows = nearest_other_rows(self._embeddings[:], class_ids, hard_mismatched_neighbours)
         self._images = dataset.select_columns(["image"])
         # Small images (Stage-I's 76x76 loads) live decoded in memory, found by row key like the embeddings:
         # each step then slices arrays instead of decoding 2 x batch PNGs (the same pixels and draws).

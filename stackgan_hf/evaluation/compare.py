@@ -73,7 +73,7 @@ def conditioning_variants(names: Sequence[str] | None = None) -> list[Variant]:
         "g_lr_4e-4": {"generator_lr": 4e-4},  # a faster generator
         "g_lr_8e-4": {"generator_lr": 8e-4},  # faster still (the quickstart's was 4e-4)
         "g_lr_1.6e-3": {"generator_lr": 1.6e-3},  # and again (the quickstart's is now 8e-4)
-        "d_lr_4e-4": {"discriminator_lr": 4e-4},  # both networks twice the paper's, with the quickstart's G
+        "d_lr_4e-4": {"discriminator_lr": 4e-4},  # a discriminator as fast as the lr-4e-4 generator
         "batch_64": {"train_batch_size": 64},
         "batch_16": {"train_batch_size": 16},  # the other way: more, cheaper updates
         "d_lr_1e-4": {"discriminator_lr": 1e-4},  # a slower discriminator
@@ -82,11 +82,9 @@ def conditioning_variants(names: Sequence[str] | None = None) -> list[Variant]:
         # AttnGAN's idea, sentence level (training/matching.py); needs a train_text_encoder.py encoder
         "matching": {"text_image_matching_coefficient": 1.0},
         "matching_4": {"text_image_matching_coefficient": 4.0},
-        "mean_of_4": {"embedding_mode": "mean_of_4"},
+        "mean_of_4": {"embedding_mode": "mean_of_4"},  # StackGAN-TF: the mean of 4 captions' embeddings
         # Half the mismatched images from the nearest captions of other classes: D must check every part
-        "hard_mismatched": {
-            "hard_mismatched_fraction": 0.5
-        },  # StackGAN-TF: the mean of 4 captions' embeddings
+        "hard_mismatched": {"hard_mismatched_fraction": 0.5},
         "lr_decay": {"lr_decay_epochs": 13},  # StackGAN's halving, three times in a 39-epoch ablation run
         "dfgan": {  # DF-GAN's discriminator training as a whole: no BatchNorm, hinge + MA-GP, its Adam
             "discriminator_norm": "none",
