@@ -27,6 +27,7 @@ from stackgan_hf.training.losses import (
     discriminator_loss,
     generator_adversarial_loss,
     matching_aware_gradient_penalty,
+    text_image_contrastive_loss,
 )
 from stackgan_hf.training.step import AdversarialOptions, stackgan_step
 
@@ -183,6 +184,76 @@ def test_step_with_every_option_trains_both_networks():
     assert out.mu.shape == (4, 4)
     parity = _step(AdversarialOptions(), {})
     assert parity.gradient_penalty is None
+
+
+def test_contrastive_loss_is_xmc_gans_formula_in_both_directions():
+    images = torch.tensor([[1.0, 0.0], [0.6, 0.8], [0.0, -2.0]])
+    texts = torch.tensor([[2.0, 0.0], [0.0, 1.0], [-1.0, -1.0]])
+    tau = 0.5
+
+    def cos(a, b):
+        return sum(x * y for x, y in zip(a, b)) / math.sqrt(sum(x * x for x in a) * sum(y * y for y in b))
+
+    sims = [[cos(i, t) / tau for t in texts.tolist()] for i in images.tolist()]
+    image_to_text = [-(row[k] - math.log(sum(math.exp(v) for v in row))) for k, row in enumerate(sims)]
+    columns = [[sims[i][k] for i in range(3)] for k in range(3)]
+    text_to_image = [-(col[k] - math.log(sum(math.exp(v) for v in col))) for k, col in enumerate(columns)]
+    expected = (sum(image_to_text) / 3 + sum(text_to_image) / 3) / 2
+    assert text_image_contrastive_loss(images, texts, tau).item() == pytest.approx(expected, rel=1e-5)
+    # scale-free (cosine), lower when each image is nearest its own caption, zero-valued for one image
+    assert text_image_contrastive_loss(images * 3, texts, tau).item() == pytest.approx(expected, rel=1e-5)
+    assert text_image_contrastive_loss(texts, texts, tau) < text_image_contrastive_loss(
+        texts.flip(0), texts, tau
+    )
+    assert text_image_contrastive_loss(images[:1], texts[:1], tau).item() == 0.0
+    # rows of one class are not each other's negatives: rows 0 and 1 share a class, row 2 has none (-1)
+    masked = [
+        [v if {i, k} != {0, 1} else -math.inf for k, v in enumerate(row)] for i, row in enumerate(sims)
+    ]
+
+    def nll(values, k):
+        return -(values[k] - math.log(sum(math.exp(v) for v in values if v != -math.inf)))
+
+    columns = [[masked[i][k] for i in range(3)] for k in range(3)]
+    expected = (
+        sum(nll(r, k) for k, r in enumerate(masked)) + sum(nll(c, k) for k, c in enumerate(columns))
+    ) / 6
+    classes = torch.tensor([4, 4, -1])
+    assert text_image_contrastive_loss(images, texts, tau, classes).item() == pytest.approx(
+        expected, rel=1e-5
+    )
+    assert text_image_contrastive_loss(
+        images, texts, tau, torch.tensor([-1, -1, -1])
+    ).item() == pytest.approx(text_image_contrastive_loss(images, texts, tau).item())
+
+
+def test_contrastive_option_trains_both_networks_through_the_projection_space():
+    options = AdversarialOptions(contrastive_weight=1.0)
+    d_kwargs = dict(text_embedding_dim=12, conditional_head_type="projection")
+    out = _step(options, d_kwargs)
+    assert out.contrastive is not None and out.contrastive.item() > 0
+    assert _step(AdversarialOptions(), d_kwargs).contrastive is None
+    torch.manual_seed(0)
+    d = StackGANStage1Discriminator(**TINY_D, **d_kwargs)
+    features = d(torch.rand(4, 3, 64, 64) * 2 - 1, torch.randn(4, 12)).features
+    image_embeds, text_embeds = d.joint_embeddings(features, torch.randn(4, 12))
+    assert image_embeds.shape == text_embeds.shape == (4, d.conditional_head.embed.out_features)
+    with pytest.raises(ValueError, match="needs a projection discriminator head"):
+        concat = StackGANStage1Discriminator(**TINY_D, text_embedding_dim=12)
+        concat.joint_embeddings(features, torch.randn(4, 12))
+
+
+def test_contrastive_option_needs_a_projection_head_and_is_named_beyond_stackgan_v1():
+    from stackgan_hf.config import ConfigError
+    from stackgan_hf.training.config import options_beyond_stackgan_v1
+
+    with pytest.raises(ConfigError, match="contrastive_coefficient needs a projection head"):
+        StackGANTrainingConfig(contrastive_coefficient=1.0)
+    with pytest.raises(ConfigError, match="contrastive_coefficient: expected >= 0"):
+        StackGANTrainingConfig(contrastive_coefficient=-1.0, discriminator_head="projection")
+    config = StackGANTrainingConfig(contrastive_coefficient=0.5, discriminator_head="projection")
+    notes = options_beyond_stackgan_v1(config)
+    assert "image-caption contrastive loss in the projection head's space (XMC-GAN), weight 0.5" in notes
 
 
 def test_mu_statistics_count_units_without_text_information():

@@ -85,6 +85,10 @@ def conditioning_variants(names: Sequence[str] | None = None) -> list[Variant]:
         "mean_of_4": {"embedding_mode": "mean_of_4"},  # StackGAN-TF: the mean of 4 captions' embeddings
         # Half the mismatched images from the nearest captions of other classes: D must check every part
         "hard_mismatched": {"hard_mismatched_fraction": 0.5},
+        # XMC-GAN's contrastive loss: every other caption of the batch a negative, for D and for G
+        "contrastive": {"contrastive_coefficient": 1.0},
+        "contrastive_0.2": {"contrastive_coefficient": 0.2},
+        "contrastive_4": {"contrastive_coefficient": 4.0},
         "lr_decay": {"lr_decay_epochs": 13},  # StackGAN's halving, three times in a 39-epoch ablation run
         "dfgan": {  # DF-GAN's discriminator training as a whole: no BatchNorm, hinge + MA-GP, its Adam
             "discriminator_norm": "none",

@@ -224,6 +224,20 @@ class StackGANDiscriminatorMixin:
             raise ValueError(f"images must have shape [B, 3, {size}, {size}], got {list(images.shape)}.")
         return self.image_encoder(images)
 
+    def joint_embeddings(self, features: torch.Tensor, condition: torch.Tensor):
+        """The projection head's two sides, for a contrastive loss: the image's features summed over
+        positions ``[B, C]`` and the text's embedding in the same space ``[B, C]`` (``condition`` as for
+        :meth:`forward`; ``features`` as it returns them). Projection heads only."""
+        head = self.conditional_head
+        if not isinstance(head, ProjectionLogits):
+            raise ValueError(
+                "joint_embeddings needs a projection discriminator head (conditional_head_type "
+                f"'projection' or 'concat_projection'), not {self.config.conditional_head_type!r}."
+            )
+        if self.text_projection is not None:
+            condition = self.text_projection(condition.to(self.text_projection[0].weight.dtype))
+        return features.float().sum(dim=(2, 3)), head.embed(condition.to(head.embed.weight.dtype)).float()
+
     def forward(
         self,
         images: torch.Tensor,
@@ -254,9 +268,13 @@ class StackGANDiscriminatorMixin:
         )
 
 
+def unwrap_discriminator(discriminator: nn.Module) -> nn.Module:
+    """The model itself under DDP's ``module`` and torch.compile's ``_orig_mod`` wrappers."""
+    model = getattr(discriminator, "module", discriminator)
+    return getattr(model, "_orig_mod", model)
+
+
 def discriminator_condition(discriminator: nn.Module, text_embeddings: torch.Tensor, mu: torch.Tensor):
     """What ``discriminator`` (possibly DDP-wrapped) is conditioned on: the raw text embeddings when it owns
     a text projection, else the generator's CA mean, detached (the discriminator must not train the CA)."""
-    model = getattr(discriminator, "module", discriminator)
-    model = getattr(model, "_orig_mod", model)  # torch.compile
-    return text_embeddings if model.takes_text_embeddings else mu.detach()
+    return text_embeddings if unwrap_discriminator(discriminator).takes_text_embeddings else mu.detach()

@@ -65,6 +65,9 @@ class StackGANTrainingConfig:
     ma_gp_weight: float = 0.0  # DF-GAN's matching-aware gradient penalty (DF-GAN: 2.0)
     ma_gp_power: float = 6.0
     diffaugment: str = ""  # DiffAugment policy, e.g. "translation,cutout" ("color" changes colours)
+    # XMC-GAN's image-caption contrastive loss in the projection head's space (D on real images, G on its
+    # fakes; every other caption of the batch a negative), this weight; needs a projection head. 0 = off.
+    contrastive_coefficient: float = 0.0
     # Stage-II predicts a change to the upsampled Stage-I image (starts as Stage-I's picture)
     stage2_image_skip: bool = False
     # Stage-II: weight of an L1 term between the Stage-II image average-pooled to 64x64 and its Stage-I image
@@ -124,6 +127,13 @@ class StackGANTrainingConfig:
 
     def __post_init__(self):
         check_bounds(self)
+        if float(self.contrastive_coefficient) < 0:
+            raise ConfigError(f"contrastive_coefficient: expected >= 0, got {self.contrastive_coefficient}.")
+        if float(self.contrastive_coefficient) > 0 and self.discriminator_head == "concat":
+            raise ConfigError(
+                "contrastive_coefficient needs a projection head: set discriminator_head to 'projection' or "
+                "'concat_projection' (it is 'concat')."
+            )
         if not 0.0 <= float(self.hard_mismatched_fraction) <= 1.0:
             raise ConfigError(
                 f"hard_mismatched_fraction: expected a share in [0, 1], got {self.hard_mismatched_fraction}."
@@ -157,6 +167,11 @@ def options_beyond_stackgan_v1(config: StackGANTrainingConfig) -> list[str]:
         )
     if config.diffaugment:
         notes.append(f"DiffAugment ({config.diffaugment}) on every image the discriminator sees")
+    if float(config.contrastive_coefficient) > 0:
+        notes.append(
+            "image-caption contrastive loss in the projection head's space (XMC-GAN), weight "
+            f"{float(config.contrastive_coefficient):g}"
+        )
     if float(config.kl_coefficient) != 2.0:
         notes.append(f"KL weight {float(config.kl_coefficient):g} instead of the TF original's 2")
     for network in ("generator", "discriminator"):

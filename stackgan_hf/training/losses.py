@@ -113,6 +113,34 @@ def matching_aware_gradient_penalty(
     return weight * norms.pow(power).mean()
 
 
+def text_image_contrastive_loss(
+    image_embeds: torch.Tensor,
+    text_embeds: torch.Tensor,
+    temperature: float = 0.1,
+    class_ids: torch.Tensor | None = None,
+) -> torch.Tensor:
+    """XMC-GAN's image-sentence contrastive loss (Zhang et al., CVPR 2021, eq. 3), symmetric: the cosine
+    similarities of every image ``[B, C]`` with every caption ``[B, C]`` of the batch, divided by
+    ``temperature``, scored by cross-entropy with each image's own caption as the answer (and each
+    caption's own image), averaged over both directions. Unlike the matching-aware loss's one mismatched
+    pair per image, every other caption of the batch is a negative, including those that differ from the
+    image's in one part only. With ``class_ids`` ``[B]``, the other rows of an image's own class are left
+    out of its negatives (a caption of the same species describes the image too; ``-1``: no class). A
+    batch of one has no negatives: zero."""
+    if image_embeds.shape[0] < 2:
+        return image_embeds.float().sum() * 0.0
+    image_embeds = F.normalize(image_embeds.float(), dim=1)
+    text_embeds = F.normalize(text_embeds.float(), dim=1)
+    logits = image_embeds @ text_embeds.t() / temperature
+    if class_ids is not None:
+        class_ids = class_ids.to(logits.device)
+        same_class = (class_ids[:, None] == class_ids[None, :]) & (class_ids[:, None] >= 0)
+        same_class.fill_diagonal_(False)
+        logits = logits.masked_fill(same_class, float("-inf"))
+    target = torch.arange(logits.shape[0], device=logits.device)
+    return (F.cross_entropy(logits, target) + F.cross_entropy(logits.t(), target)) / 2
+
+
 def _colour_statistics(images: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     """Per image: mean colour ``[B, C]`` and colour covariance ``[B, C, C]`` over all pixels."""
     pixels = images.float().flatten(2)  # [B, C, H*W]

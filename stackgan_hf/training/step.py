@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 import torch
 
-from ..models.discriminator import discriminator_condition
+from ..models.discriminator import discriminator_condition, unwrap_discriminator
 from .augment import diff_augment
 from .losses import (
     DiscriminatorLosses,
@@ -19,6 +19,7 @@ from .losses import (
     kl_divergence,
     low_resolution_consistency_loss,
     matching_aware_gradient_penalty,
+    text_image_contrastive_loss,
 )
 
 
@@ -28,13 +29,18 @@ class AdversarialOptions:
 
     ``loss``: ``"bce"`` (StackGAN) or ``"hinge"`` (DF-GAN); ``ma_gp_weight`` > 0 adds DF-GAN's
     matching-aware gradient penalty with ``ma_gp_power`` (DF-GAN: 2 and 6); ``diffaugment``: the DiffAugment
-    policy applied to every image the discriminator sees, e.g. ``("translation", "cutout")``.
+    policy applied to every image the discriminator sees, e.g. ``("translation", "cutout")``;
+    ``contrastive_weight`` > 0 adds XMC-GAN's image-caption contrastive loss in the projection head's space,
+    on the real images in the discriminator's step and on the fakes in the generator's (temperature
+    ``contrastive_temperature``; XMC-GAN: 0.1).
     """
 
     loss: str = "bce"
     ma_gp_weight: float = 0.0
     ma_gp_power: float = 6.0
     diffaugment: tuple[str, ...] = ()
+    contrastive_weight: float = 0.0
+    contrastive_temperature: float = 0.1
 
 
 @dataclass
@@ -49,6 +55,7 @@ class StepOutputs:
     mu: torch.Tensor
     gradient_penalty: torch.Tensor | None = None
     matching: torch.Tensor | None = None
+    contrastive: torch.Tensor | None = None  # the discriminator's (on real images)
 
 
 def stackgan_step(
@@ -71,6 +78,7 @@ def stackgan_step(
     discriminator_no_sync: Callable[[], contextlib.AbstractContextManager] = contextlib.nullcontext,
     matching_loss: Callable[[torch.Tensor], torch.Tensor] | None = None,
     matching_coefficient: float = 0.0,
+    class_ids: torch.Tensor | None = None,
 ) -> StepOutputs:
     """Stage-I when ``stage1_generator`` is None, else Stage-II over that frozen Stage-I generator.
 
@@ -80,6 +88,8 @@ def stackgan_step(
     scored real, plus ``kl_coefficient`` times the CA's KL term (and, in Stage-II, the optional
     colour-consistency and low-resolution consistency terms; with ``matching_loss``,
     ``matching_coefficient`` times that text-image matching term of the fakes: see :mod:`.matching`).
+    ``class_ids`` ``[B]`` (optional): the rows' classes, which the contrastive option keeps out of each
+    other's negatives.
     ``options`` adds the non-StackGAN-v1 choices. ``rng`` draws the noise, the CA samples and the
     augmentations; ``autocast`` and ``backward`` are accelerate's (mixed precision, gradient scaling, DDP)
     or plain PyTorch's. The generator step runs inside ``discriminator_no_sync`` (accelerate's
@@ -87,6 +97,13 @@ def stackgan_step(
     not all-reduce them.
     """
     augment = (lambda images: diff_augment(images, options.diffaugment, rng)) if options.diffaugment else None
+
+    def contrastive_loss(features, condition):
+        image_embeds, text_embeds = unwrap_discriminator(discriminator).joint_embeddings(features, condition)
+        return text_image_contrastive_loss(
+            image_embeds, text_embeds, options.contrastive_temperature, class_ids=class_ids
+        )
+
     with autocast():
         noise = torch.randn(real.shape[0], noise_dim, generator=rng, device=real.device)
         if stage1_generator is None:
@@ -103,13 +120,17 @@ def stackgan_step(
         if options.ma_gp_weight > 0:
             real_in = real_in.detach().requires_grad_(True)
             condition = condition.detach().requires_grad_(True)
-        _, real_logits, real_uncond = discriminator(real_in, condition, return_dict=False)
+        real_features, real_logits, real_uncond = discriminator(real_in, condition, return_dict=False)
         _, mismatched_logits, _ = discriminator(mismatched_in, condition, return_dict=False)
         _, fake_logits, fake_uncond = discriminator(fake_in, condition, return_dict=False)
         d_losses = discriminator_loss(
             real_logits, mismatched_logits, fake_logits, real_uncond, fake_uncond, loss=options.loss
         )
         d_total = d_losses.total
+        contrastive = None
+        if options.contrastive_weight > 0:
+            contrastive = contrastive_loss(real_features, condition)
+            d_total = d_total + options.contrastive_weight * contrastive
         if options.ma_gp_weight > 0:
             penalty = matching_aware_gradient_penalty(
                 real_logits, real_in, condition, options.ma_gp_weight, options.ma_gp_power
@@ -123,10 +144,14 @@ def stackgan_step(
     with discriminator_no_sync():
         with autocast():
             fake_in = augment(fake) if augment is not None else fake
-            _, fake_logits_g, fake_uncond_g = discriminator(fake_in, condition, return_dict=False)
+            fake_features_g, fake_logits_g, fake_uncond_g = discriminator(
+                fake_in, condition, return_dict=False
+            )
             adversarial = generator_adversarial_loss(fake_logits_g, fake_uncond_g, loss=options.loss)
             kl = kl_divergence(mu, logvar)
             g_loss = adversarial + kl_coefficient * kl
+            if options.contrastive_weight > 0:
+                g_loss = g_loss + options.contrastive_weight * contrastive_loss(fake_features_g, condition)
             if stage1_generator is not None and color_consistency_coefficient > 0:
                 g_loss = g_loss + color_consistency_coefficient * colour_consistency_loss(fake, low_res)
             if stage1_generator is not None and low_res_consistency_coefficient > 0:
@@ -151,4 +176,5 @@ def stackgan_step(
         mu.detach(),
         penalty.detach() if penalty is not None else None,
         matching.detach() if matching is not None else None,
+        contrastive.detach() if contrastive is not None else None,
     )

@@ -169,6 +169,7 @@ def adversarial_options(config: StackGANTrainingConfig) -> AdversarialOptions:
         ma_gp_weight=float(config.ma_gp_weight),
         ma_gp_power=float(config.ma_gp_power),
         diffaugment=parse_policy(config.diffaugment),
+        contrastive_weight=float(config.contrastive_coefficient),
     )
 
 
@@ -445,6 +446,7 @@ def _loop(config: StackGANTrainingConfig, run: _Stage, global_step: int) -> tupl
                 discriminator_no_sync=lambda: accelerator.no_sync(run.discriminator),
                 matching_loss=matching_loss,
                 matching_coefficient=config.text_image_matching_coefficient,
+                class_ids=batch.get("class_id"),
             )
             for schedule in run.schedules:
                 schedule.step()
@@ -493,6 +495,8 @@ def _step_record(config: StackGANTrainingConfig, run: _Stage, step, global_step:
         record["d_gradient_penalty"] = step.gradient_penalty.item()
     if step.matching is not None:
         record["g_loss_matching"] = step.matching.item()
+    if step.contrastive is not None:
+        record["d_loss_contrastive"] = step.contrastive.item()
     if global_step % config.logging_steps == 0 or global_step == run.max_steps:
         unwrap = run.accelerator.unwrap_model
         record.update(
