@@ -17,7 +17,10 @@ ROWS = [
     ("+ contrastive loss, weight 4", 1, "quickstart_contrastive_4_seed1_metrics.json"),
     ("+ contrastive loss, weight 8 (the quickstart now)", 1, "quickstart_contrastive_8_seed1_metrics.json"),
 ]
-COLUMNS = "| quickstart | seed | Stage-I colour per part ↑ | crown / wing / breast | all 3 ↑ | palette recall ↑ | coverage ↑ | judge-FID ↓ | Stage-II colour per part ↑ |"
+COLUMNS = (
+    "| quickstart | seed | Stage-I colour per part ↑ | crown / wing / breast | all 3 ↑ | palette recall ↑ "
+    "| coverage ↑ | judge-FID ↓ | Stage-II colour per part ↑ |"
+)
 lines = [
     "# The contrastive loss at the quickstart's full budget, two seeds",
     "",
@@ -31,7 +34,10 @@ lines = [
 ]
 for name, seed, file in ROWS:
     metrics = json.loads((HERE / file).read_text())
-    s1, s2 = metrics["stages"]["stage1"]["attribute_accuracy"], metrics["stages"]["stage2"]["attribute_accuracy"]
+    s1, s2 = (
+        metrics["stages"]["stage1"]["attribute_accuracy"],
+        metrics["stages"]["stage2"]["attribute_accuracy"],
+    )
     parts = " / ".join(f"{s1[p]:.2f}" for p in ("crown_color", "wing_color", "breast_color"))
     cells = [
         name,
