@@ -66,7 +66,8 @@ class StackGANTrainingConfig:
     ma_gp_power: float = 6.0
     diffaugment: str = ""  # DiffAugment policy, e.g. "translation,cutout" ("color" changes colours)
     # XMC-GAN's image-caption contrastive loss in the projection head's space (D on real images, G on its
-    # fakes; every other caption of the batch a negative), this weight; needs a projection head. 0 = off.
+    # fakes; every other caption of the batch a negative, under DDP of each process's own batch), this
+    # weight; needs a projection head. 0 = off.
     contrastive_coefficient: float = 0.0
     # Stage-II predicts a change to the upsampled Stage-I image (starts as Stage-I's picture)
     stage2_image_skip: bool = False

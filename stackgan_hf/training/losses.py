@@ -126,7 +126,8 @@ def text_image_contrastive_loss(
     pair per image, every other caption of the batch is a negative, including those that differ from the
     image's in one part only. With ``class_ids`` ``[B]``, the other rows of an image's own class are left
     out of its negatives (a caption of the same species describes the image too; ``-1``: no class). A
-    batch of one has no negatives: zero."""
+    batch of one has no negatives: zero. Under DDP each process scores its own batch (no all-gather), so
+    the negatives are the local batch's."""
     if image_embeds.shape[0] < 2:
         return image_embeds.float().sum() * 0.0
     image_embeds = F.normalize(image_embeds.float(), dim=1)
