@@ -401,7 +401,7 @@ def test_the_quickstart_names_its_options_beyond_stackgan_v1():
     assert any("image skip" in note for note in notes)
     assert "generator learning rate 0.0008 instead of the paper's 0.0002" in notes
     assert "KL weight 0.1 instead of the TF original's 2" in notes
-    assert "image-caption contrastive loss in the projection head's space (XMC-GAN), weight 8" in notes
+    assert "image-caption contrastive loss in the projection head's space (XMC-GAN), weight 16" in notes
 
 
 def test_hard_mismatched_pairs_are_named_as_beyond_stackgan_v1():
