@@ -150,9 +150,9 @@ def parse_config(
     return config_from_dict(config_cls, values, f"{source} + command line" if file_path else "command line")
 
 
-def at_least(minimum: int, default: Any) -> Any:
-    """A config dataclass field with ``default`` whose value (an int, each int of a list, or None: not set)
-    must be at least ``minimum``; the config's ``__post_init__`` checks it with :func:`check_bounds`."""
+def at_least(minimum: int | float, default: Any) -> Any:
+    """A config dataclass field with ``default`` whose value (a number, each number of a list, or None: not
+    set) must be at least ``minimum``; the config's ``__post_init__`` checks it with :func:`check_bounds`."""
     return dataclasses.field(default=default, metadata={"at_least": minimum})
 
 

@@ -207,9 +207,7 @@ def test_contrastive_loss_is_xmc_gans_formula_in_both_directions():
     )
     assert text_image_contrastive_loss(images[:1], texts[:1], tau).item() == 0.0
     # rows of one class are not each other's negatives: rows 0 and 1 share a class, row 2 has none (-1)
-    masked = [
-        [v if {i, k} != {0, 1} else -math.inf for k, v in enumerate(row)] for i, row in enumerate(sims)
-    ]
+    masked = [[v if {i, k} != {0, 1} else -math.inf for k, v in enumerate(row)] for i, row in enumerate(sims)]
 
     def nll(values, k):
         return -(values[k] - math.log(sum(math.exp(v) for v in values if v != -math.inf)))
@@ -249,7 +247,7 @@ def test_contrastive_option_needs_a_projection_head_and_is_named_beyond_stackgan
 
     with pytest.raises(ConfigError, match="contrastive_coefficient needs a projection head"):
         StackGANTrainingConfig(contrastive_coefficient=1.0)
-    with pytest.raises(ConfigError, match="contrastive_coefficient: expected >= 0"):
+    with pytest.raises(ConfigError, match="`contrastive_coefficient` must be at least 0, got -1.0"):
         StackGANTrainingConfig(contrastive_coefficient=-1.0, discriminator_head="projection")
     config = StackGANTrainingConfig(contrastive_coefficient=0.5, discriminator_head="projection")
     notes = options_beyond_stackgan_v1(config)

@@ -125,13 +125,19 @@ class ProjectionLogits(nn.Module):
             self.to_logit = nn.Conv2d(feature_channels, 1, kernel_size=4, stride=4)
         self.embed = nn.Linear(condition_dim, feature_channels, bias=False)
 
+    def joint_embeddings(self, features: torch.Tensor, condition: torch.Tensor):
+        """The projection term's two sides: the features summed over positions ``[B, C]`` and the code
+        embedded in the same space ``[B, C]``, both float32 (the term is their inner product)."""
+        pooled = features.float().sum(dim=(2, 3))
+        return pooled, self.embed(condition.to(self.embed.weight.dtype)).float()
+
     def forward(self, features: torch.Tensor, condition: torch.Tensor | None = None) -> torch.Tensor:
         if condition is None:
             raise ValueError(
                 "This logits head is conditional: pass a `condition` of shape [B, condition_dim]."
             )
-        pooled = features.float().sum(dim=(2, 3))
-        projection = (self.embed(condition.to(self.embed.weight.dtype)).float() * pooled).sum(dim=1)
+        pooled, embedded = self.joint_embeddings(features, condition)
+        projection = (embedded * pooled).sum(dim=1)
         base = self.concat(features, condition) if self.with_concat else self.to_logit(features).flatten()
         return base + projection.to(features.dtype)
 
@@ -234,9 +240,14 @@ class StackGANDiscriminatorMixin:
                 "joint_embeddings needs a projection discriminator head (conditional_head_type "
                 f"'projection' or 'concat_projection'), not {self.config.conditional_head_type!r}."
             )
-        if self.text_projection is not None:
-            condition = self.text_projection(condition.to(self.text_projection[0].weight.dtype))
-        return features.float().sum(dim=(2, 3)), head.embed(condition.to(head.embed.weight.dtype)).float()
+        return head.joint_embeddings(features, self._head_condition(condition))
+
+    def _head_condition(self, condition: torch.Tensor) -> torch.Tensor:
+        """What the heads see: the model's own compression of the raw text embedding when it has one, else
+        ``condition`` itself (the generator's CA mean)."""
+        if self.text_projection is None:
+            return condition
+        return self.text_projection(condition.to(self.text_projection[0].weight.dtype))
 
     def forward(
         self,
@@ -258,8 +269,7 @@ class StackGANDiscriminatorMixin:
                         f"This discriminator takes the text embedding [B, {expected}] as its condition, "
                         f"got {list(condition.shape)}."
                     )
-                condition = self.text_projection(condition.to(self.text_projection[0].weight.dtype))
-            conditional = self.conditional_head(features, condition)
+            conditional = self.conditional_head(features, self._head_condition(condition))
         unconditional = self.unconditional_head(features) if self.unconditional_head is not None else None
         if not return_dict:
             return features, conditional, unconditional

@@ -68,7 +68,7 @@ class StackGANTrainingConfig:
     # XMC-GAN's image-caption contrastive loss in the projection head's space (D on real images, G on its
     # fakes; every other caption of the batch a negative, under DDP of each process's own batch), this
     # weight; needs a projection head. 0 = off.
-    contrastive_coefficient: float = 0.0
+    contrastive_coefficient: float = at_least(0, 0.0)
     # Stage-II predicts a change to the upsampled Stage-I image (starts as Stage-I's picture)
     stage2_image_skip: bool = False
     # Stage-II: weight of an L1 term between the Stage-II image average-pooled to 64x64 and its Stage-I image
@@ -128,8 +128,6 @@ class StackGANTrainingConfig:
 
     def __post_init__(self):
         check_bounds(self)
-        if float(self.contrastive_coefficient) < 0:
-            raise ConfigError(f"contrastive_coefficient: expected >= 0, got {self.contrastive_coefficient}.")
         if float(self.contrastive_coefficient) > 0 and self.discriminator_head == "concat":
             raise ConfigError(
                 "contrastive_coefficient needs a projection head: set discriminator_head to 'projection' or "
