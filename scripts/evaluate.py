@@ -3,7 +3,8 @@
     # StackGAN on synthetic birds or a prepared CUB folder (offline classifier features by default)
     python scripts/evaluate.py stackgan --model outputs/quickstart --dataset synthetic-birds \
         [--num_samples 1000] [--feature classifier|inception] [--inception_weights PATH] \
-        [--clip_model PATH_OR_ID] [--classifier DIR] [--r_precision_encoder DIR] --output metrics.json
+        [--clip_model PATH_OR_ID] [--classifier DIR] [--r_precision_encoder DIR] \
+        [--prompts [PROMPT ...]] [--prompt_images 64] --output metrics.json
 
     # DDPM samples (uint8 [N, 28, 28] .npy) against MNIST's test split
     python scripts/evaluate.py ddpm --samples results/ddpm_mnist/samples_1000.npy \
@@ -24,7 +25,7 @@ from pathlib import Path
 from diffusion.data import MnistDataError
 from diffusion.evaluation import DigitSamplesError, evaluate_ddpm_samples
 from stackgan_hf.cli import USER_ERRORS, run_script
-from stackgan_hf.evaluation import evaluate_stackgan_model
+from stackgan_hf.evaluation import PromptError, evaluate_stackgan_model
 
 
 def main(argv=None) -> dict:
@@ -48,6 +49,14 @@ def main(argv=None) -> dict:
         default=None,
         help="train_text_encoder.py folder: AttnGAN's R-precision with it",
     )
+    stackgan.add_argument(
+        "--prompts",
+        nargs="*",
+        default=None,
+        help="synthetic birds: also judge these prompts, each drawn --prompt_images times "
+        "(no value: the run's validation prompts)",
+    )
+    stackgan.add_argument("--prompt_images", type=int, default=64)
     ddpm = commands.add_parser("ddpm", help="evaluate MNIST samples of the DDPM")
     ddpm.add_argument("--samples", required=True, help="uint8 [N, 28, 28] .npy")
     ddpm.add_argument("--dataset", default="ylecun/mnist")
@@ -73,4 +82,4 @@ def main(argv=None) -> dict:
 
 
 if __name__ == "__main__":
-    run_script(main, (*USER_ERRORS, MnistDataError, DigitSamplesError))
+    run_script(main, (*USER_ERRORS, MnistDataError, DigitSamplesError, PromptError))

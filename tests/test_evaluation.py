@@ -29,7 +29,14 @@ from stackgan_hf.evaluation import (
     inception_network,
     inception_score,
 )
-from stackgan_hf.evaluation.stackgan import COLOUR_HEADS, center_crops, train_dataset_classifier
+from stackgan_hf.evaluation.stackgan import (
+    COLOUR_HEADS,
+    PromptError,
+    asked_colours,
+    center_crops,
+    prompt_fidelity,
+    train_dataset_classifier,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -203,6 +210,66 @@ def test_a_perfect_generator_scores_the_ceiling(birds, bird_classifier):
     assert abs(stage1["fid"]) < 1e-3
 
 
+def test_prompts_name_a_colour_per_part():
+    names = ["red", "orange", "yellow", "green", "blue", "brown", "black", "white"]
+    assert asked_colours("this bird has a red crown, blue wings and a yellow breast", names) == {
+        "crown_color": 0,
+        "wing_color": 4,
+        "breast_color": 2,
+    }
+    # The caption forms of the synthetic birds: "-crowned", "head", "wing feathers", "belly", any order.
+    assert asked_colours("a white-bellied bird with a black head and brown wing feathers", names) == {
+        "crown_color": 6,
+        "wing_color": 5,
+        "breast_color": 7,
+    }
+    with pytest.raises(PromptError, match=r"'a red bird'.*before 'crown'.*found none"):
+        asked_colours("a red bird", names)
+    with pytest.raises(PromptError, match=r"before 'crown'.*found \['blue', 'red'\]"):
+        asked_colours("a red crown, a blue head, green wings and a white breast", names)
+
+
+class OneBirdPipeline:
+    """Draws the same real bird for every prompt."""
+
+    stage2_generator = None
+    text_encoder = "any"
+
+    def __init__(self, image):
+        self.image = (center_crops([image], 64) + 1) / 2
+
+    def __call__(self, prompt, generator=None, output_type="pt"):
+        images = self.image.repeat(len(prompt), 1, 1, 1)
+        return SimpleNamespace(images=images, stage1_images=images)
+
+
+def test_prompt_fidelity_judges_each_part_of_each_prompt(birds, bird_classifier):
+    names = birds["train"].features["crown_color"].names
+    image = birds["test"][0]["image"]
+    judged = {head: int(v[0]) for head, v in bird_classifier.predict(center_crops([image], 64)).items()}
+    drawn = [names[judged[head]] for head in COLOUR_HEADS]
+    other = [names[(judged[head] + 1) % len(names)] for head in COLOUR_HEADS]
+    prompts = [
+        f"a {drawn[0]} crown, {drawn[1]} wings and a {drawn[2]} breast",  # what the judge sees: all right
+        f"a {drawn[0]} crown, {other[1]} wings and a {other[2]} breast",  # only the crown right
+    ]
+    rows = prompt_fidelity(OneBirdPipeline(image), prompts, bird_classifier, names, num_images=3)
+    assert [row["asked"] for row in rows] == ["/".join(drawn), "/".join([drawn[0], *other[1:]])]
+    right, crown_only = (row["stages"]["stage1"] for row in rows)
+    assert right == {
+        **dict.fromkeys(COLOUR_HEADS, 1.0),
+        "all_colours": 1.0,
+        "most_drawn": "/".join(drawn),
+        "most_drawn_share": 1.0,
+    }
+    assert (crown_only["crown_color"], crown_only["wing_color"], crown_only["breast_color"]) == (
+        1.0,
+        0.0,
+        0.0,
+    )
+    assert crown_only["all_colours"] == 0.0 and crown_only["most_drawn"] == "/".join(drawn)
+
+
 def test_evaluate_a_tiny_pipeline_on_synthetic_birds(birds, bird_classifier):
     captions = [c for row in birds["train"]["captions"] for c in row]
     encoder = HashedBagOfWordsEncoder(HashedBagOfWordsEncoder.build_vocabulary(captions), embedding_dim=16)
@@ -259,10 +326,25 @@ def test_evaluate_script_end_to_end(tmp_path):
         "--output",
         str(output),
     ]
-    subprocess.run(command, check=True, cwd=tmp_path, capture_output=True)
+    prompts = ["--prompts", "a red crown, blue wings and a yellow breast", "--prompt_images", "2"]
+    subprocess.run(command + prompts, check=True, cwd=tmp_path, capture_output=True)
     metrics = json.loads(output.read_text())
     assert metrics["num_samples"] == 8 and "stage2" in metrics["stages"]
     assert (tmp_path / "judge" / "config.json").is_file()  # trained once, then reused
+    [prompt] = metrics["prompts"]
+    assert prompt["asked"] == "red/blue/yellow" and set(prompt["stages"]) == {"stage1", "stage2"}
+    assert 0 <= prompt["stages"]["stage2"]["all_colours"] <= prompt["stages"]["stage2"]["crown_color"]
+    # A prompt the judge cannot read fails in one line before anything is generated; nothing is overwritten.
+    bad_prompt = subprocess.run(
+        command + ["--prompts", "a bird"], cwd=tmp_path, capture_output=True, text=True
+    )
+    assert bad_prompt.returncode == 2 and "Traceback" not in bad_prompt.stderr
+    last_line = bad_prompt.stderr.strip().splitlines()[-1]  # after the pipeline's loading bar
+    assert last_line.startswith("error: Prompt 'a bird'") and bad_prompt.stderr.count("error:") == 1
+    assert json.loads(output.read_text()) == metrics
+    # No prompt given: the run's validation prompts, from its training summary (none in a bare pipeline).
+    no_summary = subprocess.run(command + ["--prompts"], cwd=tmp_path, capture_output=True, text=True)
+    assert no_summary.returncode == 2 and "validation_prompts" in no_summary.stderr
     samples = tmp_path / "samples.npy"
     np.save(samples, synthetic_digits(20, seed=1)[0])
     bad = tmp_path / "bad.npy"

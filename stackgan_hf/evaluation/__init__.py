@@ -5,10 +5,13 @@ built on the same classifier and metrics, are in ``diffusion.evaluation``.)"""
 from .classifier import ClassifierFeatures, ClassifierLogits, ImageClassifier, accuracy, fit_classifier
 from .metrics import clip_score, frechet_distance, inception_network, inception_score
 from .stackgan import (
+    PromptError,
+    asked_colours,
     default_classifier_dir,
     evaluate_stackgan,
     evaluate_stackgan_model,
     generate_for_captions,
+    prompt_fidelity,
     train_dataset_classifier,
 )
 
@@ -16,7 +19,9 @@ __all__ = [
     "ClassifierFeatures",
     "ClassifierLogits",
     "ImageClassifier",
+    "PromptError",
     "accuracy",
+    "asked_colours",
     "clip_score",
     "default_classifier_dir",
     "evaluate_stackgan",
@@ -26,5 +31,6 @@ __all__ = [
     "generate_for_captions",
     "inception_network",
     "inception_score",
+    "prompt_fidelity",
     "train_dataset_classifier",
 ]

@@ -12,12 +12,17 @@ reports, per stage:
   classifier's accuracy on the real images of those captions (``real``: the ceiling); and ``coverage``:
   the share of the training set's colour combinations that appear among samples generated from training
   captions (a mode-collapse diagnostic), next to the real images' coverage for the same captions.
+
+``prompt_fidelity`` judges a few fixed prompts (a run's validation prompts) the same way, each drawn many
+times: how often each asked colour lands on its part, and which colour triple the model draws most.
 """
 
 from __future__ import annotations
 
+import json
 import re
 import time
+from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -225,6 +230,71 @@ def evaluate_stackgan(
     return results
 
 
+class PromptError(ValueError):
+    """A prompt to judge that names no colour for a part, or prompts asked of a dataset without colours."""
+
+
+#: The words a prompt may use for each judged part, as in the synthetic birds' captions ("a red crown",
+#: "red-crowned", "a red head", "blue wing feathers", "a yellow chest").
+_PART_WORDS = {
+    "crown_color": r"crown|crowned|head|headed",
+    "wing_color": r"wings?|winged",
+    "breast_color": r"breast|breasted|chest|chested|belly|bellied",
+}
+
+
+def asked_colours(prompt: str, colour_names: Sequence[str]) -> dict[str, int]:
+    """``{"crown_color": i, "wing_color": j, "breast_color": k}``: the index in ``colour_names`` of the colour
+    each part is given in ``prompt`` (written "a red crown" or "red-crowned"). A part named with no colour,
+    or with two different ones, is a :class:`PromptError` naming the prompt."""
+    colours = "|".join(re.escape(name) for name in colour_names)
+    asked = {}
+    for head, words in _PART_WORDS.items():
+        found = {m.group(1) for m in re.finditer(rf"\b({colours})[ -](?:{words})\b", prompt.lower())}
+        if len(found) != 1:
+            part = head.removesuffix("_color")
+            raise PromptError(
+                f"Prompt {prompt!r}: expected one colour of {list(colour_names)} before '{part}' "
+                f"(as in 'a red {part}'), found {sorted(found) or 'none'}."
+            )
+        asked[head] = list(colour_names).index(found.pop())
+    return asked
+
+
+@torch.inference_mode()
+def prompt_fidelity(
+    pipeline,
+    prompts: Sequence[str],
+    classifier: ImageClassifier,
+    colour_names: Sequence[str],
+    num_images: int = 64,
+    seed: int = 0,
+) -> list[dict]:
+    """Each prompt drawn ``num_images`` times (the same noise for every prompt) and judged per stage: the
+    share of images with each asked colour on its part, with all three (``all_colours``), and the colour
+    triple drawn most often with its share (``most_drawn``), e.g. ``"red/blue/yellow"``."""
+    results = []
+    for prompt in prompts:
+        asked = asked_colours(prompt, colour_names)
+        truth = {head: np.full(num_images, index) for head, index in asked.items()}
+        generated = generate_for_captions(pipeline, [prompt] * num_images, seed, batch_size=num_images)
+        asked_names = "/".join(colour_names[asked[head]] for head in COLOUR_HEADS)
+        row = {"prompt": prompt, "asked": asked_names, "stages": {}}
+        for stage, images in generated.items():
+            predicted = classifier.predict(images * 2 - 1)
+            scores = _attribute_scores(predicted, truth)
+            triples = Counter(zip(*(predicted[head].tolist() for head in COLOUR_HEADS)))
+            triple, count = triples.most_common(1)[0]
+            row["stages"][stage] = {
+                **{head: scores[head] for head in COLOUR_HEADS},
+                "all_colours": scores["all_colours"],
+                "most_drawn": "/".join(colour_names[i] for i in triple),
+                "most_drawn_share": count / num_images,
+            }
+        results.append(row)
+    return results
+
+
 def _joint_heads(classifier: ImageClassifier) -> list[str]:
     """The IS label: the colour combination on synthetic birds, the class elsewhere."""
     if all(name in classifier.config.heads for name in COLOUR_HEADS):
@@ -281,6 +351,8 @@ def evaluate_stackgan_model(
     classifier_steps: int = 1200,
     seed: int = 0,
     r_precision_encoder: str | Path | None = None,
+    prompts: Sequence[str] | None = None,
+    prompt_images: int = 64,
 ) -> dict:
     """:func:`evaluate_stackgan` of the pipeline ``model`` (folder or Hub id) on ``dataset``'s ``split``
     (``synthetic-birds`` or a prepared folder), with what was evaluated added to the metrics.
@@ -289,10 +361,16 @@ def evaluate_stackgan_model(
     folder (default :func:`default_classifier_dir`) or, where there is none, trained on the real training
     split for ``classifier_steps`` steps and saved there. ``feature="inception"``: FID/IS on Inception
     (``inception_weights``: a local weights file, for offline use). ``r_precision_encoder``: a
-    ``train_text_encoder.py`` folder whose encoders score AttnGAN's R-precision."""
+    ``train_text_encoder.py`` folder whose encoders score AttnGAN's R-precision.
+
+    ``prompts`` (synthetic birds): also :func:`prompt_fidelity` of these prompts, ``prompt_images`` images
+    each, under ``"prompts"``; an empty list takes the run's validation prompts from the training summary
+    (``*_summary.json``) in the ``model`` folder."""
     if feature not in ("classifier", "inception"):
         raise ValueError(f"feature must be 'classifier' or 'inception', got {feature!r}.")
     pipeline = StackGANPipeline.from_pretrained(model)  # first: a wrong path fails before the slow parts
+    if prompts is not None and not prompts:
+        prompts = _validation_prompts(Path(model))
     encoders = None
     if r_precision_encoder is not None:
         from ..text.training import load_joint_encoders
@@ -309,6 +387,12 @@ def evaluate_stackgan_model(
         )
 
     train, test = load("train"), load(split)
+    if prompts is not None:  # checked before the slow parts
+        if not all(name in train.features for name in COLOUR_HEADS):
+            raise PromptError(f"--prompts needs bird colour labels (synthetic birds); {dataset!r} has none.")
+        colour_names = train.features[COLOUR_HEADS[0]].names
+        for prompt in prompts:
+            asked_colours(prompt, colour_names)
     classifier_dir = Path(
         classifier or default_classifier_dir(dataset, synthetic_num_images, data_seed, classifier_steps)
     )
@@ -334,7 +418,20 @@ def evaluate_stackgan_model(
         seed=seed,
         r_precision_encoders=encoders,
     )
+    if prompts is not None:
+        metrics["prompts"] = prompt_fidelity(pipeline, prompts, judge, colour_names, prompt_images, seed)
     if r_precision_encoder is not None:
         metrics["r_precision_encoder"] = str(r_precision_encoder)
     metrics.update(model=model, dataset=dataset, split=split, feature=feature, classifier=str(classifier_dir))
     return metrics
+
+
+def _validation_prompts(model: Path) -> list[str]:
+    """The ``validation_prompts`` of the training run saved in ``model`` (its ``*_summary.json``)."""
+    for summary in sorted(model.glob("*_summary.json"), reverse=True):  # stage2 before stage1
+        prompts = json.loads(summary.read_text()).get("config", {}).get("validation_prompts")
+        if prompts:
+            return list(prompts)
+    raise PromptError(
+        f"{model}: no training summary (*_summary.json) with validation_prompts; give --prompts its prompts."
+    )
