@@ -15,7 +15,12 @@ import torch
 from conftest import TINY_TRAINING, make_tiny_pipeline
 from mnist_fixture import synthetic_digits
 
-from diffusion.evaluation import evaluate_mnist_samples, train_mnist_classifier
+from diffusion.evaluation import (
+    LOW_CONFIDENCE,
+    digits_to_tensor,
+    evaluate_mnist_samples,
+    train_mnist_classifier,
+)
 from stackgan_hf import HashedBagOfWordsEncoder
 from stackgan_hf.data.synthetic_birds import load_synthetic_birds
 from stackgan_hf.evaluation import (
@@ -178,6 +183,10 @@ def test_classifier_learns_and_round_trips(birds, bird_classifier, tmp_path):
     loaded = ImageClassifier.from_pretrained(tmp_path)
     for name, values in bird_classifier.predict(images).items():
         np.testing.assert_array_equal(loaded.predict(images)[name], values)
+    probabilities = loaded.probabilities(images)
+    for name, values in probabilities.items():
+        np.testing.assert_allclose(values.sum(axis=1), 1.0, atol=1e-5)
+        np.testing.assert_array_equal(values.argmax(axis=1), loaded.predict(images)[name])
     features = ClassifierFeatures(loaded)
     assert features((images[:3] + 1) / 2).shape == (3, features.num_features)
     assert ClassifierLogits(loaded, list(COLOUR_HEADS))((images[:3] + 1) / 2).shape == (3, 512)
@@ -300,6 +309,15 @@ def test_mnist_metrics_separate_real_digits_from_noise():
     noisy = evaluate_mnist_samples(noise, real, real_labels, classifier)
     assert abs(same["fid"]) < 1e-3 < noisy["fid"]
     assert sum(same["class_histogram"]) == len(real)
+    # The unsure share: digits whose most likely class the judge gives under LOW_CONFIDENCE, by hand.
+    with torch.no_grad():
+        top = classifier.eval()(digits_to_tensor(noise))["digit"].softmax(dim=1).max(dim=1).values
+    assert noisy["low_confidence_share"] == pytest.approx(float((top < LOW_CONFIDENCE).float().mean()))
+    assert (
+        same["low_confidence_share"]
+        == same["low_confidence_share_real"]
+        == noisy["low_confidence_share_real"]
+    )
     # The fixture's digits show only their label's parity (a vertical or a horizontal bar): 1/5 is the best.
     assert same["classifier_accuracy_real"] > 0.15
 

@@ -74,17 +74,21 @@ class ImageClassifier(ModelMixin, ConfigMixin):
         return {name: head(features) for name, head in self.head_layers.items()}
 
     @torch.inference_mode()
-    def predict(self, images: torch.Tensor, batch_size: int = 256) -> dict[str, np.ndarray]:
-        """Arg-max class per head for ``[N, C, H, W]`` images in ``[-1, 1]`` (eval mode, batched)."""
+    def probabilities(self, images: torch.Tensor, batch_size: int = 256) -> dict[str, np.ndarray]:
+        """Softmax ``[N, classes]`` per head for ``[N, C, H, W]`` images in ``[-1, 1]`` (eval mode)."""
         was_training = self.training
         self.eval()
         outputs: dict[str, list[np.ndarray]] = {name: [] for name in self.config.heads}
         for start in range(0, len(images), batch_size):
             batch = images[start : start + batch_size].to(self.device, self.dtype)
             for name, logits in self(batch).items():
-                outputs[name].append(logits.argmax(dim=1).cpu().numpy())
+                outputs[name].append(logits.float().softmax(dim=1).cpu().numpy())
         self.train(was_training)
         return {name: np.concatenate(values) for name, values in outputs.items()}
+
+    def predict(self, images: torch.Tensor, batch_size: int = 256) -> dict[str, np.ndarray]:
+        """Arg-max class per head for ``[N, C, H, W]`` images in ``[-1, 1]`` (eval mode, batched)."""
+        return {name: p.argmax(axis=1) for name, p in self.probabilities(images, batch_size).items()}
 
 
 def load_or_train(directory: str | Path, train: Callable[[], ImageClassifier]) -> ImageClassifier:
