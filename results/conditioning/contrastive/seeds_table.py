@@ -12,11 +12,13 @@ ROWS = [
     ("+ contrastive loss, weight 4", 0, "quickstart_contrastive_4_seed0_metrics.json"),
     ("+ contrastive loss, weight 8", 0, "quickstart_contrastive_8_seed0_metrics.json"),
     ("+ contrastive loss, weight 16 (the quickstart now)", 0, "quickstart_contrastive_16_seed0_metrics.json"),
+    ("+ contrastive loss, weight 32", 0, "quickstart_contrastive_32_seed0_metrics.json"),
     ("the quickstart before (no contrastive loss)", 1, "quickstart_seed1_metrics.json"),
     ("+ contrastive loss, weight 1", 1, "quickstart_contrastive_seed1_metrics.json"),
     ("+ contrastive loss, weight 4", 1, "quickstart_contrastive_4_seed1_metrics.json"),
     ("+ contrastive loss, weight 8", 1, "quickstart_contrastive_8_seed1_metrics.json"),
     ("+ contrastive loss, weight 16 (the quickstart now)", 1, "quickstart_contrastive_16_seed1_metrics.json"),
+    ("+ contrastive loss, weight 32", 1, "quickstart_contrastive_32_seed1_metrics.json"),
 ]
 COLUMNS = (
     "| quickstart | seed | Stage-I colour per part ↑ | crown / wing / breast | all 3 ↑ | palette recall ↑ "

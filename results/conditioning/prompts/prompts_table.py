@@ -1,0 +1,57 @@
+"""Writes table.md: the quickstart's six fixed validation prompts, each drawn 64 times and judged per part
+(`scripts/evaluate.py stackgan --prompts`), for the contrastive weights and seeds of
+../contrastive/quickstart_seeds.md (run from the repository root)."""
+
+import json
+from pathlib import Path
+
+RUNS = Path("results/conditioning/contrastive")
+ROWS = [(weight, seed) for weight in (8, 16, 32) for seed in (0, 1)]
+QUICKSTART = Path("results/quickstart/metrics.json")  # weight 16, seed 0
+RIGHT = 0.5  # a prompt counts as drawn right when at least half its images have all three colours right
+
+
+def prompts_of(path: Path) -> list[dict]:
+    return json.loads(path.read_text())["prompts"]
+
+
+first = prompts_of(RUNS / "quickstart_contrastive_16_seed0_metrics.json")
+header = " | ".join(f"{i + 1}: {row['asked']}" for i, row in enumerate(first))
+lines = [
+    "# Do the quickstart's fixed prompts come out right? Each drawn 64 times, judged per part",
+    "",
+    "The quickstart's six `validation_prompts` (the grid in the README), each drawn 64 times with the same",
+    "64 noise vectors for every prompt, judged by the quickstart's judge (`scripts/evaluate.py stackgan",
+    "--prompts`). A cell: the share of the 64 images with all three asked colours on their parts, Stage-I /",
+    f"Stage-II. 'Right' counts the prompts with at least {RIGHT:.0%} of their Stage-I and Stage-II images right.",
+    "Runs: ../contrastive/quickstart_seeds.md (the whole quickstart, contrastive weight and seed as named);",
+    "commands: ../contrastive/command.txt and command.txt here. This table:",
+    "`python results/conditioning/prompts/prompts_table.py`.",
+    "",
+    f"| weight | seed | {header} | right |",
+    "|---:|---:|" + "---:|" * len(first) + "---:|",
+]
+for weight, seed in ROWS:
+    prompts = prompts_of(RUNS / f"quickstart_contrastive_{weight}_seed{seed}_metrics.json")
+    assert [p["prompt"] for p in prompts] == [p["prompt"] for p in first]
+    cells, right = [], 0
+    for prompt in prompts:
+        s1, s2 = prompt["stages"]["stage1"]["all_colours"], prompt["stages"]["stage2"]["all_colours"]
+        right += min(s1, s2) >= RIGHT
+        cells.append(f"{s1:.2f} / {s2:.2f}")
+    lines.append(f"| {weight} | {seed} | " + " | ".join(cells) + f" | {right} of {len(prompts)} |")
+lines += [
+    "",
+    "The quickstart as committed (weight 16, seed 0; `results/quickstart/metrics.json`), per part, Stage-I",
+    "(Stage-II), and the colour triple (crown/wings/breast) drawn most often with its share of the 64 images:",
+    "",
+    "| prompt | asked | crown | wings | breast | all 3 | drawn most often |",
+    "|---|---|---:|---:|---:|---:|---|",
+]
+for prompt in prompts_of(QUICKSTART):
+    s1, s2 = prompt["stages"]["stage1"], prompt["stages"]["stage2"]
+    parts = [f"{s1[h]:.2f} ({s2[h]:.2f})" for h in ("crown_color", "wing_color", "breast_color", "all_colours")]
+    most = f"{s1['most_drawn']} {s1['most_drawn_share']:.2f} ({s2['most_drawn']} {s2['most_drawn_share']:.2f})"
+    lines.append(f"| {prompt['prompt']} | {prompt['asked']} | " + " | ".join(parts) + f" | {most} |")
+(Path(__file__).parent / "table.md").write_text("\n".join(lines) + "\n")
+print("\n".join(lines))
