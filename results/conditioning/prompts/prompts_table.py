@@ -23,7 +23,8 @@ lines = [
     "The quickstart's six `validation_prompts` (the grid in the README), each drawn 64 times with the same",
     "64 noise vectors for every prompt, judged by the quickstart's judge (`scripts/evaluate.py stackgan",
     "--prompts`). A cell: the share of the 64 images with all three asked colours on their parts, Stage-I /",
-    f"Stage-II. 'Right' counts the prompts with at least {RIGHT:.0%} of their Stage-I and Stage-II images right.",
+    f"Stage-II. 'Right' counts the prompts with at least {RIGHT:.0%} of their Stage-I and Stage-II images",
+    "right.",
     "Runs: ../contrastive/quickstart_seeds.md (the whole quickstart, contrastive weight and seed as named);",
     "commands: ../contrastive/command.txt and command.txt here. This table:",
     "`python results/conditioning/prompts/prompts_table.py`.",
@@ -43,15 +44,18 @@ for weight, seed in ROWS:
 lines += [
     "",
     "The quickstart as committed (weight 16, seed 0; `results/quickstart/metrics.json`), per part, Stage-I",
-    "(Stage-II), and the colour triple (crown/wings/breast) drawn most often with its share of the 64 images:",
+    "(Stage-II), and the colour triple (crown/wings/breast) drawn most often with its share of the 64",
+    "images:",
     "",
     "| prompt | asked | crown | wings | breast | all 3 | drawn most often |",
     "|---|---|---:|---:|---:|---:|---|",
 ]
 for prompt in prompts_of(QUICKSTART):
     s1, s2 = prompt["stages"]["stage1"], prompt["stages"]["stage2"]
-    parts = [f"{s1[h]:.2f} ({s2[h]:.2f})" for h in ("crown_color", "wing_color", "breast_color", "all_colours")]
-    most = f"{s1['most_drawn']} {s1['most_drawn_share']:.2f} ({s2['most_drawn']} {s2['most_drawn_share']:.2f})"
+    heads = ("crown_color", "wing_color", "breast_color", "all_colours")
+    parts = [f"{s1[head]:.2f} ({s2[head]:.2f})" for head in heads]
+    stage1_most = f"{s1['most_drawn']} {s1['most_drawn_share']:.2f}"
+    most = f"{stage1_most} ({s2['most_drawn']} {s2['most_drawn_share']:.2f})"
     lines.append(f"| {prompt['prompt']} | {prompt['asked']} | " + " | ".join(parts) + f" | {most} |")
 (Path(__file__).parent / "table.md").write_text("\n".join(lines) + "\n")
 print("\n".join(lines))
