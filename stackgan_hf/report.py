@@ -361,7 +361,29 @@ def metrics_section(paths: Sequence[str | Path]) -> str:
             rows.append(["real images", *real])
         text += f"`{path}` ({metrics['num_samples']} samples, features: {metrics.get('feature', '?')}):\n\n"
         text += markdown_table(["", *METRIC_HEADER], rows) + "\n"
+        if metrics.get("prompts"):
+            text += _prompts_table(metrics["prompts"])
     return text
+
+
+def _prompts_table(prompts: Sequence[dict]) -> str:
+    """``evaluate.py --prompts``: per prompt and stage, the share of its images with all three colours right
+    and the colour triple drawn most often."""
+    stages = list(prompts[0]["stages"])
+    rows = []
+    for prompt in prompts:
+        cells = []
+        for stage in stages:
+            scores = prompt["stages"][stage]
+            cells += [
+                f"{scores['all_colours']:.2f}",
+                f"{scores['most_drawn']} ({scores['most_drawn_share']:.2f})",
+            ]
+        rows.append([prompt["prompt"], prompt["asked"], *cells])
+    header = ["prompt", "asked"] + [f"{stage} {what}" for stage in stages for what in ("all 3", "drawn most")]
+    return (
+        "Fixed prompts, each drawn many times with the same noise:\n\n" + markdown_table(header, rows) + "\n"
+    )
 
 
 def _architecture_section(pipeline: StackGANPipeline, summaries: dict[int, dict]) -> list[str]:

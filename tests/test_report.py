@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 import shutil
 from pathlib import Path
@@ -108,6 +109,20 @@ def test_report_has_every_section_and_embeds_its_images(tiny_run, tmp_path):
     assert 'src="report_files' not in html and html.count("data:image/png;base64,") >= 6
     if shutil.which("chromium"):
         assert (out / "report.pdf").read_bytes()[:4] == b"%PDF"
+
+
+def test_metrics_section_shows_the_fixed_prompts(tmp_path):
+    from stackgan_hf.report import metrics_section
+
+    path = ROOT / "results" / "quickstart" / "metrics.json"
+    text = metrics_section([path])
+    prompts = json.loads(path.read_text())["prompts"]
+    assert "Fixed prompts" in text and text.count(" | red/blue/yellow | ") == 1
+    first = prompts[0]["stages"]["stage1"]
+    assert f"| {prompts[0]['prompt']} | red/blue/yellow | {first['all_colours']:.2f} |" in text
+    without = {key: value for key, value in json.loads(path.read_text()).items() if key != "prompts"}
+    (tmp_path / "m.json").write_text(json.dumps(without))
+    assert "Fixed prompts" not in metrics_section([tmp_path / "m.json"])
 
 
 def test_table_of_contents_links_headings():
