@@ -32,9 +32,9 @@ def metrics_file(folder: str, heldout: str) -> Path:
 lines = [
     "# CUB-50 Stage-I: which option makes the discriminator reject captions of unseen classes?",
     "",
-    "`configs/stackgan/cub50_stage1.yaml` (all-MiniLM-L6-v2, widths 32/32, 2,400 steps, projection head, KL",
-    "0.1), seed 0, plus one option per row. Held-out: the final discriminator on all 983 test images of the 17",
-    "unseen classes, each with its own caption (real, accepted) and with a caption of another class",
+    "`configs/stackgan/cub50_stage1.yaml` (all-MiniLM-L6-v2, widths 32/32, 2,400 steps, projection head,",
+    "KL 0.1), seed 0, plus one option per row. Held-out: the final discriminator on all 983 test images of",
+    "the 17 unseen classes, each with its own caption (real, accepted) and with a caption of another class",
     "(mismatched, rejected) (`scripts/heldout_accuracy.py`); judge-FID over the 983 test captions",
     "(`scripts/evaluate.py`, the CUB-50 judge). The issue asks for 0.8 on mismatched pairs. Commands: the",
     "`command.txt` of each row's folder; this table: `python results/cub50/options/table.py`.",
