@@ -17,6 +17,7 @@ ROWS = [  # (name, folder, held-out file); the judge's metrics are in the matchi
         "results/cub50/options",
         "heldout_stage1_concat.json",
     ),
+    ("the config now, seed 1", "results/cub50/options", "heldout_stage1_concat_seed1.json"),
 ]
 
 
