@@ -46,7 +46,7 @@ def train_mnist_classifier(
 
 
 #: A digit the judge gives less than this probability for its most likely class counts as "unsure": a proxy
-#: for malformed digits (about 3.5% of MNIST's test digits; see ``low_confidence_share``).
+#: for malformed digits (2.7% of MNIST's test digits for this project's judge; see ``low_confidence_share``).
 LOW_CONFIDENCE = 0.9
 
 
