@@ -6,7 +6,13 @@ import json
 from pathlib import Path
 
 RUNS = Path("results/conditioning/contrastive")
-ROWS = [(weight, seed) for weight in (8, 16, 32) for seed in (0, 1)]
+ROWS = [
+    (str(weight), seed, RUNS / f"quickstart_contrastive_{weight}_seed{seed}_metrics.json")
+    for weight in (8, 16, 32)
+    for seed in (0, 1)
+]
+# The quickstart (weight 16) with word triples in the bag-of-words encoder (--bag_of_words_max_ngram 3)
+ROWS.append(("16, word triples", 0, Path(__file__).parent / "quickstart_word_triples_seed0_metrics.json"))
 QUICKSTART = Path("results/quickstart/metrics.json")  # weight 16, seed 0
 RIGHT = 0.5  # a prompt counts as drawn right when at least half its images have all three colours right
 
@@ -32,8 +38,8 @@ lines = [
     f"| weight | seed | {header} | right |",
     "|---:|---:|" + "---:|" * len(first) + "---:|",
 ]
-for weight, seed in ROWS:
-    prompts = prompts_of(RUNS / f"quickstart_contrastive_{weight}_seed{seed}_metrics.json")
+for weight, seed, path in ROWS:
+    prompts = prompts_of(path)
     assert [p["prompt"] for p in prompts] == [p["prompt"] for p in first]
     cells, right = [], 0
     for prompt in prompts:
