@@ -468,3 +468,94 @@ def test_heldout_matching_accuracy_over_a_whole_split(tmp_path):
     assert all(0.0 <= v <= 1.0 for v in values.values())
     for key, value in discriminator.state_dict().items():
         assert torch.equal(value, before[key]), key  # scoring leaves the discriminator as it was
+
+
+def test_colour_swap_makes_a_caption_with_the_same_colours_on_other_parts():
+    from stackgan_hf.training.negatives import swap_colour_words
+
+    rng = np.random.default_rng(0)
+    caption = "this bird has a black crown, red wings and an orange breast"
+    seen = set()
+    for _ in range(40):
+        swapped = swap_colour_words(caption, rng)
+        words = swapped.replace(",", "").split()
+        colours = [w for w in words if w in ("black", "red", "orange")]
+        assert sorted(colours) == ["black", "orange", "red"] and swapped != caption
+        seen.add(swapped)
+    assert seen == {
+        "this bird has a red crown, black wings and an orange breast",
+        "this bird has an orange crown, red wings and a black breast",
+        "this bird has a black crown, orange wings and a red breast",
+    }
+    # "an"/"a" follow the colour, capitals are kept, and a caption with one colour has no such negative
+    assert (
+        swap_colour_words("An orange crown and a Black breast.", rng) == "A Black crown and an orange breast."
+    )
+    assert swap_colour_words("a mostly red bird with red wings", rng) is None
+    assert swap_colour_words("a small bird with a short beak", rng) is None
+    a = swap_colour_words(caption, np.random.default_rng(5))
+    assert a == swap_colour_words(caption, np.random.default_rng(5))
+
+
+def test_contrastive_loss_hard_negatives_join_each_images_captions():
+    images = torch.tensor([[1.0, 0.0], [0.6, 0.8]])
+    texts = torch.tensor([[2.0, 0.0], [0.0, 1.0]])
+    hard = torch.tensor([[1.0, 1.0], [1.0, -1.0]])
+    tau = 0.5
+    unit = torch.nn.functional.normalize
+    sims = (unit(images) @ unit(texts).t() / tau).tolist()
+    extra = ((unit(images) * unit(hard)).sum(1) / tau).tolist()
+
+    def nll(values, k):
+        return -(values[k] - math.log(sum(math.exp(v) for v in values)))
+
+    image_to_text = [nll(row + [extra[i]], i) for i, row in enumerate(sims)]
+    text_to_image = [nll([sims[i][k] for i in range(2)], k) for k in range(2)]
+    expected = (sum(image_to_text) / 2 + sum(text_to_image) / 2) / 2
+    loss = text_image_contrastive_loss(images, texts, tau, hard_negative_embeds=hard)
+    assert loss.item() == pytest.approx(expected, rel=1e-5)
+    # a masked row has no hard negative; all rows masked is the loss without them
+    plain = text_image_contrastive_loss(images, texts, tau)
+    none = torch.tensor([False, False])
+    assert text_image_contrastive_loss(
+        images, texts, tau, hard_negative_embeds=hard, hard_negative_mask=none
+    ).item() == pytest.approx(plain.item(), rel=1e-6)
+    first_only = [nll(sims[0] + [extra[0]], 0), nll(sims[1], 1)]
+    expected = (sum(first_only) / 2 + sum(text_to_image) / 2) / 2
+    assert text_image_contrastive_loss(
+        images, texts, tau, hard_negative_embeds=hard, hard_negative_mask=torch.tensor([True, False])
+    ).item() == pytest.approx(expected, rel=1e-5)
+
+
+def test_colour_swap_negatives_train_and_need_their_requirements(tmp_path):
+    from stackgan_hf.config import ConfigError
+    from stackgan_hf.training.config import options_beyond_stackgan_v1
+
+    projection = dict(contrastive_coefficient=1.0, discriminator_head="projection")
+    with pytest.raises(ConfigError, match="colour_swap_negatives needs the contrastive loss"):
+        StackGANTrainingConfig(colour_swap_negatives=True, discriminator_head="projection")
+    with pytest.raises(ConfigError, match="colour_swap_negatives needs the contrastive loss"):
+        StackGANTrainingConfig(
+            colour_swap_negatives=True, discriminator_condition="generator_mu", **projection
+        )
+    notes = options_beyond_stackgan_v1(StackGANTrainingConfig(colour_swap_negatives=True, **projection))
+    assert any("two colour words swapped" in note for note in notes)
+    assert not any("swapped" in note for note in options_beyond_stackgan_v1(StackGANTrainingConfig()))
+    tiny = dict(train_batch_size=8, synthetic_num_images=32, max_train_steps=3, logging_steps=1, **projection)
+    first_losses = {}
+    for swap in (False, True):
+        _train_tiny_stage1(tmp_path / str(swap), diagnostics_batch_size=8, colour_swap_negatives=swap, **tiny)
+        history = (tmp_path / str(swap) / "run" / "stage1_history.jsonl").read_text().splitlines()
+        records = [json.loads(line) for line in history]
+        assert len(records) == 3 and all(math.isfinite(r["d_loss_contrastive"]) for r in records)
+        first_losses[swap] = records[0]["d_loss_contrastive"]
+    # the same first batch and weights: one more negative per image can only raise the first step's loss
+    assert first_losses[True] > first_losses[False]
+    with pytest.raises(ConfigError, match="needs a text encoder"):
+        _train_tiny_stage1(
+            tmp_path / "oracle",
+            dataset="synthetic-birds-oracle",
+            text_encoder="precomputed",
+            colour_swap_negatives=True,
+            **tiny,
+        )

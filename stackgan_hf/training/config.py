@@ -69,6 +69,10 @@ class StackGANTrainingConfig:
     # fakes; every other caption of the batch a negative, under DDP of each process's own batch), this
     # weight; needs a projection head. 0 = off.
     contrastive_coefficient: float = at_least(0, 0.0)
+    # NegCLIP-style hard negatives in that loss: each caption with two of its colour words swapped (the same
+    # colours on other parts; training/negatives.py). Needs the contrastive loss, the discriminator's own text
+    # projection and a text encoder (not precomputed embeddings).
+    colour_swap_negatives: bool = False
     # Stage-II predicts a change to the upsampled Stage-I image (starts as Stage-I's picture)
     stage2_image_skip: bool = False
     # Stage-II: weight of an L1 term between the Stage-II image average-pooled to 64x64 and its Stage-I image
@@ -133,6 +137,13 @@ class StackGANTrainingConfig:
                 "contrastive_coefficient needs a projection head: set discriminator_head to 'projection' or "
                 "'concat_projection' (it is 'concat')."
             )
+        if self.colour_swap_negatives and (
+            float(self.contrastive_coefficient) <= 0 or self.discriminator_condition != "text"
+        ):
+            raise ConfigError(
+                "colour_swap_negatives needs the contrastive loss (contrastive_coefficient > 0) and "
+                "discriminator_condition 'text'."
+            )
         if not 0.0 <= float(self.hard_mismatched_fraction) <= 1.0:
             raise ConfigError(
                 f"hard_mismatched_fraction: expected a share in [0, 1], got {self.hard_mismatched_fraction}."
@@ -170,6 +181,10 @@ def options_beyond_stackgan_v1(config: StackGANTrainingConfig) -> list[str]:
         notes.append(
             "image-caption contrastive loss in the projection head's space (XMC-GAN), weight "
             f"{float(config.contrastive_coefficient):g}"
+        )
+    if config.colour_swap_negatives:
+        notes.append(
+            "hard negatives in the contrastive loss: each caption with two colour words swapped (NegCLIP)"
         )
     if float(config.kl_coefficient) != 2.0:
         notes.append(f"KL weight {float(config.kl_coefficient):g} instead of the TF original's 2")

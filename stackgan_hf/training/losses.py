@@ -118,6 +118,8 @@ def text_image_contrastive_loss(
     text_embeds: torch.Tensor,
     temperature: float = 0.1,
     class_ids: torch.Tensor | None = None,
+    hard_negative_embeds: torch.Tensor | None = None,
+    hard_negative_mask: torch.Tensor | None = None,
 ) -> torch.Tensor:
     """XMC-GAN's image-sentence contrastive loss (Zhang et al., CVPR 2021, eq. 3), symmetric: the cosine
     similarities of every image ``[B, C]`` with every caption ``[B, C]`` of the batch, divided by
@@ -127,7 +129,10 @@ def text_image_contrastive_loss(
     image's in one part only. With ``class_ids`` ``[B]``, the other rows of an image's own class are left
     out of its negatives (a caption of the same species describes the image too; ``-1``: no class). A
     batch of one has no negatives: zero. Under DDP each process scores its own batch (no all-gather), so
-    the negatives are the local batch's."""
+    the negatives are the local batch's. ``hard_negative_embeds`` ``[B, C]`` adds one more caption to each
+    image's negatives (row ``i`` to image ``i``'s, where ``hard_negative_mask`` ``[B]`` is True; all rows
+    without a mask): NegCLIP's hard negatives (:mod:`.negatives`). The caption-to-image direction is
+    unchanged."""
     if image_embeds.shape[0] < 2:
         return image_embeds.float().sum() * 0.0
     image_embeds = F.normalize(image_embeds.float(), dim=1)
@@ -139,7 +144,13 @@ def text_image_contrastive_loss(
         same_class.fill_diagonal_(False)
         logits = logits.masked_fill(same_class, float("-inf"))
     target = torch.arange(logits.shape[0], device=logits.device)
-    return (F.cross_entropy(logits, target) + F.cross_entropy(logits.t(), target)) / 2
+    image_to_text = logits
+    if hard_negative_embeds is not None:
+        hard = (image_embeds * F.normalize(hard_negative_embeds.float(), dim=1)).sum(dim=1) / temperature
+        if hard_negative_mask is not None:
+            hard = hard.masked_fill(~hard_negative_mask.to(hard.device), float("-inf"))
+        image_to_text = torch.cat([logits, hard[:, None]], dim=1)
+    return (F.cross_entropy(image_to_text, target) + F.cross_entropy(logits.t(), target)) / 2
 
 
 def _colour_statistics(images: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:

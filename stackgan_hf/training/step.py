@@ -79,6 +79,8 @@ def stackgan_step(
     matching_loss: Callable[[torch.Tensor], torch.Tensor] | None = None,
     matching_coefficient: float = 0.0,
     class_ids: torch.Tensor | None = None,
+    hard_negative_text: torch.Tensor | None = None,
+    hard_negative_mask: torch.Tensor | None = None,
 ) -> StepOutputs:
     """Stage-I when ``stage1_generator`` is None, else Stage-II over that frozen Stage-I generator.
 
@@ -89,7 +91,8 @@ def stackgan_step(
     colour-consistency and low-resolution consistency terms; with ``matching_loss``,
     ``matching_coefficient`` times that text-image matching term of the fakes: see :mod:`.matching`).
     ``class_ids`` ``[B]`` (optional): the rows' classes, which the contrastive option keeps out of each
-    other's negatives.
+    other's negatives. ``hard_negative_text`` ``[B, D]`` (optional, with ``hard_negative_mask`` ``[B]``):
+    text embeddings of one more negative caption per row for the contrastive option (:mod:`.negatives`).
     ``options`` adds the non-StackGAN-v1 choices. ``rng`` draws the noise, the CA samples and the
     augmentations; ``autocast`` and ``backward`` are accelerate's (mixed precision, gradient scaling, DDP)
     or plain PyTorch's. The generator step runs inside ``discriminator_no_sync`` (accelerate's
@@ -99,9 +102,18 @@ def stackgan_step(
     augment = (lambda images: diff_augment(images, options.diffaugment, rng)) if options.diffaugment else None
 
     def contrastive_loss(features, condition):
-        image_embeds, text_embeds = unwrap_discriminator(discriminator).joint_embeddings(features, condition)
+        model = unwrap_discriminator(discriminator)
+        image_embeds, text_embeds = model.joint_embeddings(features, condition)
+        hard = None
+        if hard_negative_text is not None:  # D's own projection of the raw text (checked by the config)
+            hard = model.joint_embeddings(features, hard_negative_text.to(condition.dtype))[1]
         return text_image_contrastive_loss(
-            image_embeds, text_embeds, options.contrastive_temperature, class_ids=class_ids
+            image_embeds,
+            text_embeds,
+            options.contrastive_temperature,
+            class_ids=class_ids,
+            hard_negative_embeds=hard,
+            hard_negative_mask=hard_negative_mask,
         )
 
     with autocast():

@@ -49,6 +49,7 @@ from .config import StackGANTrainingConfig, load_config_split, options_beyond_st
 from .diagnostics import conditioning_diagnostics, load_heldout_batch
 from .losses import discriminator_accuracy
 from .matching import TextImageMatchingLoss
+from .negatives import swap_colour_words
 from .step import AdversarialOptions, stackgan_step
 from .utils import (
     adam_kwargs,
@@ -210,6 +211,18 @@ class _Stage:
             batch["caption"], self.text_encoder, self.tokenizer, self.text_pooling, self.accelerator.device
         )
 
+    def colour_swapped(self, batch, seed: int, step: int) -> tuple[torch.Tensor, torch.Tensor]:
+        """The batch's captions with two colour words swapped, embedded ``[B, D]``, and which rows have such
+        a caption ``[B]`` (the others' rows repeat their own caption and are masked out)."""
+        rng = np.random.default_rng([seed, step, self.accelerator.process_index])
+        swapped = [swap_colour_words(caption, rng) for caption in batch["caption"]]
+        mask = torch.tensor([s is not None for s in swapped], device=self.accelerator.device)
+        captions = [s if s is not None else c for s, c in zip(swapped, batch["caption"], strict=True)]
+        text = encode_prompts(
+            captions, self.text_encoder, self.tokenizer, self.text_pooling, self.accelerator.device
+        )
+        return text, mask
+
 
 def train_stage(
     config: StackGANTrainingConfig, stage: int, run_dir: Path, stage1_model: str | None = None
@@ -282,6 +295,11 @@ def _build_stage(
     stage1_pipeline = StackGANPipeline.from_pretrained(stage1_model) if stage == 2 else None
     text_encoder, tokenizer, dim = _build_text_encoder(config, dataset, stage1_pipeline)
     matching = _matching_loss(config, text_encoder) if config.text_image_matching_coefficient > 0 else None
+    if config.colour_swap_negatives and text_encoder is None:
+        raise ConfigError(
+            "colour_swap_negatives encodes the swapped captions: it needs a text encoder, not --text_encoder "
+            "precomputed."
+        )
     if text_encoder is not None:
         text_encoder.requires_grad_(False).eval().to(accelerator.device)
         dataset = _embed_training_captions(dataset, text_encoder, tokenizer, config.text_pooling, accelerator)
@@ -426,6 +444,9 @@ def _loop(config: StackGANTrainingConfig, run: _Stage, global_step: int) -> tupl
             matching_loss = None
             if run.matching is not None:
                 matching_loss = functools.partial(run.matching, text=text, class_ids=batch["class_id"])
+            hard_text, hard_mask = None, None
+            if config.colour_swap_negatives:
+                hard_text, hard_mask = run.colour_swapped(batch, config.seed, global_step)
             step = stackgan_step(
                 run.generator,
                 run.discriminator,
@@ -447,6 +468,8 @@ def _loop(config: StackGANTrainingConfig, run: _Stage, global_step: int) -> tupl
                 matching_loss=matching_loss,
                 matching_coefficient=config.text_image_matching_coefficient,
                 class_ids=batch.get("class_id"),
+                hard_negative_text=hard_text,
+                hard_negative_mask=hard_mask,
             )
             for schedule in run.schedules:
                 schedule.step()
