@@ -470,8 +470,8 @@ def test_heldout_matching_accuracy_over_a_whole_split(tmp_path):
         assert torch.equal(value, before[key]), key  # scoring leaves the discriminator as it was
 
 
-def test_colour_swap_makes_a_caption_with_the_same_colours_on_other_parts():
-    from stackgan_hf.training.negatives import swap_colour_words
+def test_colour_negatives_put_the_captions_own_colours_on_other_parts():
+    from stackgan_hf.training.negatives import copy_colour_word, parse_negative_kinds, swap_colour_words
 
     rng = np.random.default_rng(0)
     caption = "this bird has a black crown, red wings and an orange breast"
@@ -493,6 +493,13 @@ def test_colour_swap_makes_a_caption_with_the_same_colours_on_other_parts():
     )
     assert swap_colour_words("a mostly red bird with red wings", rng) is None
     assert swap_colour_words("a small bird with a short beak", rng) is None
+    copies = {copy_colour_word("a red crown, blue wings and an orange breast", rng) for _ in range(60)}
+    assert len(copies) == 6 and "a red crown, red wings and an orange breast" in copies
+    assert "an orange crown, blue wings and an orange breast" in copies
+    assert copy_colour_word("a mostly red bird with red wings", rng) is None
+    assert parse_negative_kinds(" swap, copy") == ("swap", "copy") and parse_negative_kinds("") == ()
+    with pytest.raises(ValueError, match="colour_negatives: expected a comma-separated subset of swap, copy"):
+        parse_negative_kinds("swap,shuffle")
     a = swap_colour_words(caption, np.random.default_rng(5))
     assert a == swap_colour_words(caption, np.random.default_rng(5))
 
@@ -525,37 +532,46 @@ def test_contrastive_loss_hard_negatives_join_each_images_captions():
     assert text_image_contrastive_loss(
         images, texts, tau, hard_negative_embeds=hard, hard_negative_mask=torch.tensor([True, False])
     ).item() == pytest.approx(expected, rel=1e-5)
+    # K negatives per image: [B, K, C] with a [B, K] mask; the second one masked is the one-negative loss
+    two = torch.stack([hard, -hard], dim=1)
+    mask = torch.tensor([[True, False], [True, False]])
+    assert text_image_contrastive_loss(
+        images, texts, tau, hard_negative_embeds=two, hard_negative_mask=mask
+    ).item() == pytest.approx(loss.item(), rel=1e-6)
+    assert text_image_contrastive_loss(images, texts, tau, hard_negative_embeds=two) > loss
 
 
-def test_colour_swap_negatives_train_and_need_their_requirements(tmp_path):
+def test_colour_negatives_train_and_need_their_requirements(tmp_path):
     from stackgan_hf.config import ConfigError
     from stackgan_hf.training.config import options_beyond_stackgan_v1
 
     projection = dict(contrastive_coefficient=1.0, discriminator_head="projection")
-    with pytest.raises(ConfigError, match="colour_swap_negatives needs the contrastive loss"):
-        StackGANTrainingConfig(colour_swap_negatives=True, discriminator_head="projection")
-    with pytest.raises(ConfigError, match="colour_swap_negatives needs the contrastive loss"):
-        StackGANTrainingConfig(
-            colour_swap_negatives=True, discriminator_condition="generator_mu", **projection
-        )
-    notes = options_beyond_stackgan_v1(StackGANTrainingConfig(colour_swap_negatives=True, **projection))
-    assert any("two colour words swapped" in note for note in notes)
-    assert not any("swapped" in note for note in options_beyond_stackgan_v1(StackGANTrainingConfig()))
+    with pytest.raises(ConfigError, match="colour_negatives needs the contrastive loss"):
+        StackGANTrainingConfig(colour_negatives="swap", discriminator_head="projection")
+    with pytest.raises(ConfigError, match="colour_negatives needs the contrastive loss"):
+        StackGANTrainingConfig(colour_negatives="copy", discriminator_condition="generator_mu", **projection)
+    with pytest.raises(ConfigError, match="expected a comma-separated subset"):
+        StackGANTrainingConfig(colour_negatives="swop", **projection)
+    notes = options_beyond_stackgan_v1(StackGANTrainingConfig(colour_negatives="swap,copy", **projection))
+    assert any(
+        "hard negative captions in the contrastive loss (NegCLIP-style, swap,copy)" in n for n in notes
+    )
+    assert not any("hard negative" in note for note in options_beyond_stackgan_v1(StackGANTrainingConfig()))
     tiny = dict(train_batch_size=8, synthetic_num_images=32, max_train_steps=3, logging_steps=1, **projection)
     first_losses = {}
-    for swap in (False, True):
-        _train_tiny_stage1(tmp_path / str(swap), diagnostics_batch_size=8, colour_swap_negatives=swap, **tiny)
-        history = (tmp_path / str(swap) / "run" / "stage1_history.jsonl").read_text().splitlines()
+    for kinds in ("", "swap", "swap,copy"):
+        _train_tiny_stage1(tmp_path / f"n{kinds}", diagnostics_batch_size=8, colour_negatives=kinds, **tiny)
+        history = (tmp_path / f"n{kinds}" / "run" / "stage1_history.jsonl").read_text().splitlines()
         records = [json.loads(line) for line in history]
         assert len(records) == 3 and all(math.isfinite(r["d_loss_contrastive"]) for r in records)
-        first_losses[swap] = records[0]["d_loss_contrastive"]
-    # the same first batch and weights: one more negative per image can only raise the first step's loss
-    assert first_losses[True] > first_losses[False]
+        first_losses[kinds] = records[0]["d_loss_contrastive"]
+    # the same first batch and weights: more negatives per image can only raise the first step's loss
+    assert first_losses[""] < first_losses["swap"] < first_losses["swap,copy"]
     with pytest.raises(ConfigError, match="needs a text encoder"):
         _train_tiny_stage1(
             tmp_path / "oracle",
             dataset="synthetic-birds-oracle",
             text_encoder="precomputed",
-            colour_swap_negatives=True,
+            colour_negatives="swap",
             **tiny,
         )

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from ..config import ConfigError, at_least, check_bounds
+from .negatives import parse_negative_kinds
 
 
 @dataclass
@@ -69,10 +70,11 @@ class StackGANTrainingConfig:
     # fakes; every other caption of the batch a negative, under DDP of each process's own batch), this
     # weight; needs a projection head. 0 = off.
     contrastive_coefficient: float = at_least(0, 0.0)
-    # NegCLIP-style hard negatives in that loss: each caption with two of its colour words swapped (the same
-    # colours on other parts; training/negatives.py). Needs the contrastive loss, the discriminator's own text
-    # projection and a text encoder (not precomputed embeddings).
-    colour_swap_negatives: bool = False
+    # NegCLIP-style hard negatives in that loss, made from each caption's own colour words
+    # (training/negatives.py): "swap" (two exchanged: the same colours on other parts), "copy" (one part's
+    # colour put on another too), or "swap,copy"; "" = none. Needs the contrastive loss, the discriminator's
+    # own text projection and a text encoder (not precomputed embeddings).
+    colour_negatives: str = ""
     # Stage-II predicts a change to the upsampled Stage-I image (starts as Stage-I's picture)
     stage2_image_skip: bool = False
     # Stage-II: weight of an L1 term between the Stage-II image average-pooled to 64x64 and its Stage-I image
@@ -137,11 +139,13 @@ class StackGANTrainingConfig:
                 "contrastive_coefficient needs a projection head: set discriminator_head to 'projection' or "
                 "'concat_projection' (it is 'concat')."
             )
-        if self.colour_swap_negatives and (
-            float(self.contrastive_coefficient) <= 0 or self.discriminator_condition != "text"
-        ):
+        try:
+            kinds = parse_negative_kinds(self.colour_negatives)
+        except ValueError as error:
+            raise ConfigError(str(error)) from None
+        if kinds and (float(self.contrastive_coefficient) <= 0 or self.discriminator_condition != "text"):
             raise ConfigError(
-                "colour_swap_negatives needs the contrastive loss (contrastive_coefficient > 0) and "
+                "colour_negatives needs the contrastive loss (contrastive_coefficient > 0) and "
                 "discriminator_condition 'text'."
             )
         if not 0.0 <= float(self.hard_mismatched_fraction) <= 1.0:
@@ -182,9 +186,10 @@ def options_beyond_stackgan_v1(config: StackGANTrainingConfig) -> list[str]:
             "image-caption contrastive loss in the projection head's space (XMC-GAN), weight "
             f"{float(config.contrastive_coefficient):g}"
         )
-    if config.colour_swap_negatives:
+    if config.colour_negatives:
         notes.append(
-            "hard negatives in the contrastive loss: each caption with two colour words swapped (NegCLIP)"
+            f"hard negative captions in the contrastive loss (NegCLIP-style, {config.colour_negatives}): the "
+            "caption's own colours on the wrong parts"
         )
     if float(config.kl_coefficient) != 2.0:
         notes.append(f"KL weight {float(config.kl_coefficient):g} instead of the TF original's 2")

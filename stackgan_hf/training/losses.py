@@ -129,10 +129,10 @@ def text_image_contrastive_loss(
     image's in one part only. With ``class_ids`` ``[B]``, the other rows of an image's own class are left
     out of its negatives (a caption of the same species describes the image too; ``-1``: no class). A
     batch of one has no negatives: zero. Under DDP each process scores its own batch (no all-gather), so
-    the negatives are the local batch's. ``hard_negative_embeds`` ``[B, C]`` adds one more caption to each
-    image's negatives (row ``i`` to image ``i``'s, where ``hard_negative_mask`` ``[B]`` is True; all rows
-    without a mask): NegCLIP's hard negatives (:mod:`.negatives`). The caption-to-image direction is
-    unchanged."""
+    the negatives are the local batch's. ``hard_negative_embeds`` ``[B, K, C]`` (or ``[B, C]``: K = 1) adds
+    K more captions to each image's negatives (row ``i``'s to image ``i``'s, where ``hard_negative_mask``
+    ``[B, K]`` is True; all of them without a mask): NegCLIP's hard negatives (:mod:`.negatives`). The
+    caption-to-image direction is unchanged."""
     if image_embeds.shape[0] < 2:
         return image_embeds.float().sum() * 0.0
     image_embeds = F.normalize(image_embeds.float(), dim=1)
@@ -146,10 +146,13 @@ def text_image_contrastive_loss(
     target = torch.arange(logits.shape[0], device=logits.device)
     image_to_text = logits
     if hard_negative_embeds is not None:
-        hard = (image_embeds * F.normalize(hard_negative_embeds.float(), dim=1)).sum(dim=1) / temperature
+        hard_embeds = hard_negative_embeds.float()
+        hard_embeds = hard_embeds[:, None] if hard_embeds.dim() == 2 else hard_embeds
+        hard = (image_embeds[:, None] * F.normalize(hard_embeds, dim=2)).sum(dim=2) / temperature
         if hard_negative_mask is not None:
-            hard = hard.masked_fill(~hard_negative_mask.to(hard.device), float("-inf"))
-        image_to_text = torch.cat([logits, hard[:, None]], dim=1)
+            mask = hard_negative_mask.to(hard.device).reshape(hard.shape)
+            hard = hard.masked_fill(~mask, float("-inf"))
+        image_to_text = torch.cat([logits, hard], dim=1)
     return (F.cross_entropy(image_to_text, target) + F.cross_entropy(logits.t(), target)) / 2
 
 

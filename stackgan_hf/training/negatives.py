@@ -1,11 +1,16 @@
-"""Hard negative captions that differ from the true one only in which part has which colour.
+"""Hard negative captions that name the true one's colours on the wrong parts.
 
 A discriminator trained with in-batch negatives (the contrastive option) learns to reject captions of other
 images, almost all of which name other colours; it seldom meets a caption with the same colours on other
 parts, so nothing teaches it, or the generator it trains, which colour belongs where. NegCLIP (Yuksekgonul
 et al., "When and why vision-language models behave like bags-of-words", ICLR 2023) adds, per caption, a
-negative made by swapping two of its words. Here the swap is of two different colour words, so the negative
-names the same colours on other parts: "a red crown and blue wings" -> "a blue crown and red wings".
+negative made by swapping two of its words. Here two kinds, both built from the caption's own colour words:
+
+* ``swap``: two different colour words exchanged, the same colours on other parts ("a red crown and blue
+  wings" -> "a blue crown and red wings");
+* ``copy``: one colour word replaced by another of the caption's, one part's colour put on a second part and
+  one colour dropped ("a red crown and blue wings" -> "a red crown and red wings"), the error a generator
+  makes when a colour spreads over its neighbour.
 """
 
 from __future__ import annotations
@@ -53,25 +58,66 @@ def _article(match: re.Match) -> str:
     return (article.capitalize() if match.group(1)[0].isupper() else article) + " "
 
 
-def swap_colour_words(caption: str, rng: np.random.Generator) -> str | None:
-    """``caption`` with two of its colour words (different ones, drawn by ``rng``) exchanged, or None when it
-    names fewer than two different colours (no swap changes what it says). "a"/"an" before the colours
-    follow the swap."""
+NEGATIVE_KINDS = ("swap", "copy")
+
+
+def _different_colour_pairs(caption: str) -> list[tuple[re.Match, re.Match]]:
     matches = list(_COLOUR.finditer(caption))
-    pairs = [
-        (i, j)
+    return [
+        (matches[i], matches[j])
         for i in range(len(matches))
         for j in range(i + 1, len(matches))
         if matches[i].group(0).lower() != matches[j].group(0).lower()
     ]
-    if not pairs:
-        return None
-    first, second = (matches[k] for k in pairs[int(rng.integers(len(pairs)))])
-    swapped = (
+
+
+def _replace(caption: str, first: re.Match, first_by: str, second: re.Match, second_by: str) -> str:
+    """``caption`` with the spans of ``first`` and ``second`` (``first`` before) replaced; "a"/"an" before
+    colour words made to fit (no tell-tale "an red breast")."""
+    changed = (
         caption[: first.start()]
-        + second.group(0)
+        + first_by
         + caption[first.end() : second.start()]
-        + first.group(0)
+        + second_by
         + caption[second.end() :]
     )
-    return _ARTICLE.sub(_article, swapped)  # "an red breast" -> "a red breast": no tell-tale grammar
+    return _ARTICLE.sub(_article, changed)
+
+
+def swap_colour_words(caption: str, rng: np.random.Generator) -> str | None:
+    """``caption`` with two of its colour words (different ones, drawn by ``rng``) exchanged, or None when it
+    names fewer than two different colours (no swap changes what it says)."""
+    pairs = _different_colour_pairs(caption)
+    if not pairs:
+        return None
+    first, second = pairs[int(rng.integers(len(pairs)))]
+    return _replace(caption, first, second.group(0), second, first.group(0))
+
+
+def copy_colour_word(caption: str, rng: np.random.Generator) -> str | None:
+    """``caption`` with one colour word replaced by another, different colour word of the caption (pair and
+    direction drawn by ``rng``), or None when it names fewer than two different colours."""
+    pairs = _different_colour_pairs(caption)
+    if not pairs:
+        return None
+    first, second = pairs[int(rng.integers(len(pairs)))]
+    if rng.random() < 0.5:
+        return _replace(caption, first, first.group(0), second, first.group(0))
+    return _replace(caption, first, second.group(0), second, second.group(0))
+
+
+def colour_negative(kind: str, caption: str, rng: np.random.Generator) -> str | None:
+    """The ``kind`` (one of :data:`NEGATIVE_KINDS`) negative of ``caption``, or None where it has none."""
+    return {"swap": swap_colour_words, "copy": copy_colour_word}[kind](caption, rng)
+
+
+def parse_negative_kinds(value: str) -> tuple[str, ...]:
+    """``"swap,copy"`` -> ``("swap", "copy")``; ``""`` -> ``()``; a ValueError names any other kind."""
+    kinds = tuple(kind.strip() for kind in value.split(",") if kind.strip())
+    unknown = [kind for kind in kinds if kind not in NEGATIVE_KINDS]
+    if unknown or len(set(kinds)) != len(kinds):
+        raise ValueError(
+            "colour_negatives: expected a comma-separated subset of "
+            f"{', '.join(NEGATIVE_KINDS)}, got {value!r}."
+        )
+    return kinds

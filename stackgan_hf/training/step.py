@@ -91,8 +91,9 @@ def stackgan_step(
     colour-consistency and low-resolution consistency terms; with ``matching_loss``,
     ``matching_coefficient`` times that text-image matching term of the fakes: see :mod:`.matching`).
     ``class_ids`` ``[B]`` (optional): the rows' classes, which the contrastive option keeps out of each
-    other's negatives. ``hard_negative_text`` ``[B, D]`` (optional, with ``hard_negative_mask`` ``[B]``):
-    text embeddings of one more negative caption per row for the contrastive option (:mod:`.negatives`).
+    other's negatives. ``hard_negative_text`` ``[B, K, D]`` (optional, with ``hard_negative_mask``
+    ``[B, K]``): text embeddings of K more negative captions per row for the contrastive option
+    (:mod:`.negatives`).
     ``options`` adds the non-StackGAN-v1 choices. ``rng`` draws the noise, the CA samples and the
     augmentations; ``autocast`` and ``backward`` are accelerate's (mixed precision, gradient scaling, DDP)
     or plain PyTorch's. The generator step runs inside ``discriminator_no_sync`` (accelerate's
@@ -106,7 +107,8 @@ def stackgan_step(
         image_embeds, text_embeds = model.joint_embeddings(features, condition)
         hard = None
         if hard_negative_text is not None:  # D's own projection of the raw text (checked by the config)
-            hard = model.joint_embeddings(features, hard_negative_text.to(condition.dtype))[1]
+            flat = hard_negative_text.flatten(0, 1).to(condition.dtype)
+            hard = model.joint_embeddings(features, flat)[1].view(*hard_negative_text.shape[:2], -1)
         return text_image_contrastive_loss(
             image_embeds,
             text_embeds,

@@ -49,7 +49,7 @@ from .config import StackGANTrainingConfig, load_config_split, options_beyond_st
 from .diagnostics import conditioning_diagnostics, load_heldout_batch
 from .losses import discriminator_accuracy
 from .matching import TextImageMatchingLoss
-from .negatives import swap_colour_words
+from .negatives import colour_negative, parse_negative_kinds
 from .step import AdversarialOptions, stackgan_step
 from .utils import (
     adam_kwargs,
@@ -211,17 +211,20 @@ class _Stage:
             batch["caption"], self.text_encoder, self.tokenizer, self.text_pooling, self.accelerator.device
         )
 
-    def colour_swapped(self, batch, seed: int, step: int) -> tuple[torch.Tensor, torch.Tensor]:
-        """The batch's captions with two colour words swapped, embedded ``[B, D]``, and which rows have such
-        a caption ``[B]`` (the others' rows repeat their own caption and are masked out)."""
+    def colour_negatives(self, batch, kinds, seed: int, step: int) -> tuple[torch.Tensor, torch.Tensor]:
+        """The batch's hard negative captions of each of ``kinds`` (:mod:`.negatives`), embedded
+        ``[B, K, D]``, and which exist ``[B, K]`` (a missing one repeats its row's caption, masked out)."""
         rng = np.random.default_rng([seed, step, self.accelerator.process_index])
-        swapped = [swap_colour_words(caption, rng) for caption in batch["caption"]]
-        mask = torch.tensor([s is not None for s in swapped], device=self.accelerator.device)
-        captions = [s if s is not None else c for s, c in zip(swapped, batch["caption"], strict=True)]
-        text = encode_prompts(
-            captions, self.text_encoder, self.tokenizer, self.text_pooling, self.accelerator.device
+        captions = batch["caption"]
+        negatives = [[colour_negative(kind, caption, rng) for kind in kinds] for caption in captions]
+        mask = torch.tensor(
+            [[n is not None for n in row] for row in negatives], device=self.accelerator.device
         )
-        return text, mask
+        texts = [n if n is not None else c for row, c in zip(negatives, captions, strict=True) for n in row]
+        text = encode_prompts(
+            texts, self.text_encoder, self.tokenizer, self.text_pooling, self.accelerator.device
+        )
+        return text.view(len(captions), len(kinds), -1), mask
 
 
 def train_stage(
@@ -295,9 +298,9 @@ def _build_stage(
     stage1_pipeline = StackGANPipeline.from_pretrained(stage1_model) if stage == 2 else None
     text_encoder, tokenizer, dim = _build_text_encoder(config, dataset, stage1_pipeline)
     matching = _matching_loss(config, text_encoder) if config.text_image_matching_coefficient > 0 else None
-    if config.colour_swap_negatives and text_encoder is None:
+    if config.colour_negatives and text_encoder is None:
         raise ConfigError(
-            "colour_swap_negatives encodes the swapped captions: it needs a text encoder, not --text_encoder "
+            "colour_negatives encodes the swapped captions: it needs a text encoder, not --text_encoder "
             "precomputed."
         )
     if text_encoder is not None:
@@ -420,6 +423,7 @@ def _loop(config: StackGANTrainingConfig, run: _Stage, global_step: int) -> tupl
         first_epoch = run.num_epochs
     validation_prompts = config.validation_prompts or [c[0] for c in run.dataset[:8]["captions"]]
     options = adversarial_options(config)
+    negative_kinds = parse_negative_kinds(config.colour_negatives)
     noise_dim = (run.stage1_generator.config if stage == 2 else config).noise_dim
     progress = tqdm(
         range(run.max_steps),
@@ -445,8 +449,8 @@ def _loop(config: StackGANTrainingConfig, run: _Stage, global_step: int) -> tupl
             if run.matching is not None:
                 matching_loss = functools.partial(run.matching, text=text, class_ids=batch["class_id"])
             hard_text, hard_mask = None, None
-            if config.colour_swap_negatives:
-                hard_text, hard_mask = run.colour_swapped(batch, config.seed, global_step)
+            if negative_kinds:
+                hard_text, hard_mask = run.colour_negatives(batch, negative_kinds, config.seed, global_step)
             step = stackgan_step(
                 run.generator,
                 run.discriminator,
