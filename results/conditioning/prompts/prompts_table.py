@@ -13,7 +13,14 @@ ROWS = [
 ]
 # The quickstart (weight 16) with word triples in the bag-of-words encoder (--bag_of_words_max_ngram 3)
 ROWS.append(("16, word triples", 0, Path(__file__).parent / "quickstart_word_triples_seed0_metrics.json"))
-QUICKSTART = Path("results/quickstart/metrics.json")  # weight 16, seed 0
+# The quickstart (weight 16) with hard negative captions in its contrastive loss (../negatives/table.md)
+NEGATIVES = Path("results/conditioning/negatives")
+for kinds in ("swap", "swap,copy"):
+    for seed in (0, 1):
+        path = NEGATIVES / f"quickstart_{kinds.replace(',', '_')}_seed{seed}_metrics.json"
+        if path.is_file():
+            ROWS.append((f"16, negatives {kinds}", seed, path))
+QUICKSTART = Path("results/quickstart/metrics.json")  # weight 16, swap,copy, seed 0
 RIGHT = 0.5  # a prompt counts as drawn right when at least half its images have all three colours right
 
 
@@ -31,8 +38,9 @@ lines = [
     "--prompts`). A cell: the share of the 64 images with all three asked colours on their parts, Stage-I /",
     f"Stage-II. 'Right' counts the prompts with at least {RIGHT:.0%} of their Stage-I and Stage-II images",
     "right.",
-    "Runs: ../contrastive/quickstart_seeds.md (the whole quickstart, contrastive weight and seed as named);",
-    "commands: ../contrastive/command.txt and command.txt here. This table:",
+    "Runs: ../contrastive/quickstart_seeds.md (the whole quickstart, contrastive weight and seed as named)",
+    "and ../negatives/table.md (hard negative captions); commands: ../contrastive/command.txt,",
+    "../negatives/command.txt and command.txt here. This table:",
     "`python results/conditioning/prompts/prompts_table.py`.",
     "",
     f"| weight | seed | {header} | right |",
@@ -49,9 +57,9 @@ for weight, seed, path in ROWS:
     lines.append(f"| {weight} | {seed} | " + " | ".join(cells) + f" | {right} of {len(prompts)} |")
 lines += [
     "",
-    "The quickstart as committed (weight 16, seed 0; `results/quickstart/metrics.json`), per part, Stage-I",
-    "(Stage-II), and the colour triple (crown/wings/breast) drawn most often with its share of the 64",
-    "images:",
+    "The quickstart as committed (weight 16, hard negatives swap,copy, seed 0;",
+    "`results/quickstart/metrics.json`), per part, Stage-I (Stage-II), and the colour triple",
+    "(crown/wings/breast) drawn most often with its share of the 64 images:",
     "",
     "| prompt | asked | crown | wings | breast | all 3 | drawn most often |",
     "|---|---|---:|---:|---:|---:|---|",
