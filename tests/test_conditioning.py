@@ -493,6 +493,13 @@ def test_colour_negatives_put_the_captions_own_colours_on_other_parts():
     )
     assert swap_colour_words("a mostly red bird with red wings", rng) is None
     assert swap_colour_words("a small bird with a short beak", rng) is None
+    # colours listed for one part keep their meaning when swapped: no swap there, but other pairs still swap
+    assert swap_colour_words("a black and white bird", rng) is None
+    assert swap_colour_words("wings of black, white or grey", rng) is None
+    assert swap_colour_words("black and white wings, a red crown", rng) in {
+        "red and white wings, a black crown",
+        "black and red wings, a white crown",
+    }
     copies = {copy_colour_word("a red crown, blue wings and an orange breast", rng) for _ in range(60)}
     assert len(copies) == 6 and "a red crown, red wings and an orange breast" in copies
     assert "an orange crown, blue wings and an orange breast" in copies

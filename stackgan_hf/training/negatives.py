@@ -84,10 +84,21 @@ def _replace(caption: str, first: re.Match, first_by: str, second: re.Match, sec
     return _ARTICLE.sub(_article, changed)
 
 
+def _listed_together(between: str) -> bool:
+    """Whether the text between two colour words makes them a list of one part's colours: nothing there but
+    other colours, "and", "or" and punctuation ("black and white wings", "black, white or grey")."""
+    return set(re.findall(r"[a-z]+", _COLOUR.sub(" ", between).lower())) <= {"and", "or"}
+
+
 def swap_colour_words(caption: str, rng: np.random.Generator) -> str | None:
     """``caption`` with two of its colour words (different ones, drawn by ``rng``) exchanged, or None when it
-    names fewer than two different colours (no swap changes what it says)."""
-    pairs = _different_colour_pairs(caption)
+    has no such pair whose swap changes what it says: fewer than two different colours, or only colours
+    listed together ("black and white wings", "black, white")."""
+    pairs = [
+        (first, second)
+        for first, second in _different_colour_pairs(caption)
+        if not _listed_together(caption[first.end() : second.start()])
+    ]
     if not pairs:
         return None
     first, second = pairs[int(rng.integers(len(pairs)))]
