@@ -73,7 +73,8 @@ class StackGANTrainingConfig:
     # NegCLIP-style hard negatives in that loss, made from each caption's own colour words
     # (training/negatives.py): "swap" (two exchanged: the same colours on other parts), "copy" (one part's
     # colour put on another too), or "swap,copy"; "" = none. Needs the contrastive loss, the discriminator's
-    # own text projection and a text encoder (not precomputed embeddings).
+    # own text projection and a text encoder (not precomputed embeddings). With embedding_mode "mean_of_4" the
+    # negatives perturb the one caption the view picked, not the mean of four.
     colour_negatives: str = ""
     # Stage-II predicts a change to the upsampled Stage-I image (starts as Stage-I's picture)
     stage2_image_skip: bool = False
