@@ -18,6 +18,7 @@ import torch
 import yaml
 
 from stackgan_hf.data.synthetic_birds import COLOR_NAMES, sample_bird, write_captions
+from stackgan_hf.evaluation.stackgan import asked_colours
 from stackgan_hf.text.bag_of_words import HashedBagOfWordsEncoder
 from stackgan_hf.text.encoders import encode_prompts, load_text_encoder
 
@@ -74,10 +75,9 @@ def read(probe, x) -> torch.Tensor:
 def main() -> None:
     config = yaml.safe_load(Path("configs/stackgan/quickstart.yaml").read_text())
     prompts = config["validation_prompts"]
-    prompt_colours = []
-    for prompt in prompts:
-        words = prompt.replace(",", "").split()
-        prompt_colours.append(tuple(words[words.index(part) - 1] for part in ("crown", "wings", "breast")))
+    # each prompt's asked colour indices, crown / wings / breast, read as `evaluate.py --prompts` reads them
+    truth = np.array([[asked_colours(prompt, COLOR_NAMES)[part] for part in PARTS] for prompt in prompts])
+    prompt_colours = [tuple(COLOR_NAMES[i] for i in row) for row in truth]
     train_captions, train_y = birds("train", config["synthetic_num_images"])
     test_captions, test_y = birds("test", 1000)
     rewordings = prompt_rewordings(prompt_colours)
@@ -122,7 +122,6 @@ def main() -> None:
             test_read = read(probe, test_x).numpy()
             per_part = (test_read == test_y).mean()
             all_three = (test_read == test_y).all(1).mean()
-            truth = np.array([[COLOR_NAMES.index(c) for c in colours] for colours in prompt_colours])
             prompts_right = int((read(probe, prompt_x).numpy() == truth).all(1).sum())
             reworded = [
                 float((read(probe, x).numpy() == truth[i]).all(1).mean()) for i, x in enumerate(reworded_x)
