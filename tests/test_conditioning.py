@@ -548,6 +548,52 @@ def test_contrastive_loss_hard_negatives_join_each_images_captions():
     assert text_image_contrastive_loss(images, texts, tau, hard_negative_embeds=two) > loss
 
 
+def test_hard_negatives_as_mismatched_pairs_join_the_matching_aware_term():
+    import copy
+
+    from torch.nn import functional as F
+
+    torch.manual_seed(0)
+    g = StackGANStage1Generator(text_embedding_dim=12, noise_dim=8, condition_dim=4, base_channels=16)
+    d = StackGANStage1Discriminator(
+        **TINY_D, text_embedding_dim=12, conditional_head_type="projection", norm="none"
+    )
+    text, real, wrong = torch.randn(4, 12), torch.rand(4, 3, 64, 64) * 2 - 1, torch.rand(4, 3, 64, 64) * 2 - 1
+    hard = torch.randn(4, 2, 12)
+    mask = torch.tensor([[True, True], [True, False], [False, False], [False, True]])
+    with torch.no_grad():  # no BatchNorm in this D: each pair's logit does not depend on its batch
+        for parameter in d.parameters():
+            parameter.mul_(4)  # logits away from 0, so that the pairs' terms differ
+        random_logits = d(wrong, text).conditional_logits
+        hard_logits = d(real.repeat_interleave(2, dim=0), hard.flatten(0, 1)).conditional_logits
+
+    def mismatched_term(hard_negatives_mismatched):
+        networks = copy.deepcopy(g), copy.deepcopy(d)
+        optimizers = [torch.optim.Adam(n.parameters()) for n in networks]
+        return stackgan_step(
+            *networks,
+            *optimizers,
+            text,
+            real,
+            wrong,
+            torch.Generator().manual_seed(0),
+            8,
+            1.0,
+            options=AdversarialOptions(hard_negatives_mismatched=hard_negatives_mismatched),
+            hard_negative_text=hard,
+            hard_negative_mask=mask,
+        ).d_losses.mismatched.item()
+
+    def bce_fake(logits):
+        return F.binary_cross_entropy_with_logits(logits, torch.zeros_like(logits)).item()
+
+    # the four random pairs and the four existing hard pairs, each scored "fake", in one mean
+    expected = bce_fake(torch.cat([random_logits, hard_logits[mask.flatten()]]))
+    assert mismatched_term(True) == pytest.approx(expected, rel=1e-5)
+    assert mismatched_term(False) == pytest.approx(bce_fake(random_logits), rel=1e-5)
+    assert abs(expected - bce_fake(random_logits)) > 1e-2
+
+
 def test_colour_negatives_train_and_need_their_requirements(tmp_path):
     from stackgan_hf.config import ConfigError
     from stackgan_hf.training.config import options_beyond_stackgan_v1
@@ -564,6 +610,12 @@ def test_colour_negatives_train_and_need_their_requirements(tmp_path):
         "hard negative captions in the contrastive loss (NegCLIP-style, swap,copy)" in n for n in notes
     )
     assert not any("hard negative" in note for note in options_beyond_stackgan_v1(StackGANTrainingConfig()))
+    with pytest.raises(ConfigError, match="colour_negatives_mismatched needs colour_negatives"):
+        StackGANTrainingConfig(colour_negatives_mismatched=True, **projection)
+    config = StackGANTrainingConfig(colour_negatives="swap", colour_negatives_mismatched=True, **projection)
+    assert any(
+        "also as mismatched pairs in the matching-aware loss" in n for n in options_beyond_stackgan_v1(config)
+    )
     tiny = dict(train_batch_size=8, synthetic_num_images=32, max_train_steps=3, logging_steps=1, **projection)
     first_losses = {}
     for kinds in ("", "swap", "swap,copy"):
@@ -574,6 +626,20 @@ def test_colour_negatives_train_and_need_their_requirements(tmp_path):
         first_losses[kinds] = records[0]["d_loss_contrastive"]
     # the same first batch and weights: more negatives per image can only raise the first step's loss
     assert first_losses[""] < first_losses["swap"] < first_losses["swap,copy"]
+    _train_tiny_stage1(
+        tmp_path / "mismatched",
+        diagnostics_batch_size=8,
+        colour_negatives="swap,copy",
+        colour_negatives_mismatched=True,
+        **tiny,
+    )
+    first = [
+        json.loads((tmp_path / name / "run" / "stage1_history.jsonl").read_text().splitlines()[0])
+        for name in ("nswap,copy", "mismatched")
+    ]
+    # the same first step but for the hard pairs in the mismatched term
+    assert first[0]["d_loss_contrastive"] == pytest.approx(first[1]["d_loss_contrastive"])
+    assert first[0]["d_loss_mismatched"] != pytest.approx(first[1]["d_loss_mismatched"])
     with pytest.raises(ConfigError, match="needs a text encoder"):
         _train_tiny_stage1(
             tmp_path / "oracle",

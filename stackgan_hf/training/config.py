@@ -76,6 +76,9 @@ class StackGANTrainingConfig:
     # own text projection and a text encoder (not precomputed embeddings). With embedding_mode "mean_of_4" the
     # negatives perturb the one caption the view picked, not the mean of four.
     colour_negatives: str = ""
+    # Those hard negative captions also as mismatched pairs (real image, hard caption -> "fake") in the
+    # matching-aware loss, beside the usual mismatched image; its mismatched term averages over both.
+    colour_negatives_mismatched: bool = False
     # Stage-II predicts a change to the upsampled Stage-I image (starts as Stage-I's picture)
     stage2_image_skip: bool = False
     # Stage-II: weight of an L1 term between the Stage-II image average-pooled to 64x64 and its Stage-I image
@@ -149,6 +152,8 @@ class StackGANTrainingConfig:
                 "colour_negatives needs the contrastive loss (contrastive_coefficient > 0) and "
                 "discriminator_condition 'text'."
             )
+        if self.colour_negatives_mismatched and not kinds:
+            raise ConfigError("colour_negatives_mismatched needs colour_negatives (e.g. 'swap,copy').")
         if not 0.0 <= float(self.hard_mismatched_fraction) <= 1.0:
             raise ConfigError(
                 f"hard_mismatched_fraction: expected a share in [0, 1], got {self.hard_mismatched_fraction}."
@@ -188,9 +193,14 @@ def options_beyond_stackgan_v1(config: StackGANTrainingConfig) -> list[str]:
             f"{float(config.contrastive_coefficient):g}"
         )
     if config.colour_negatives:
+        also = (
+            ", also as mismatched pairs in the matching-aware loss"
+            if config.colour_negatives_mismatched
+            else ""
+        )
         notes.append(
             f"hard negative captions in the contrastive loss (NegCLIP-style, {config.colour_negatives}): the "
-            "caption's own colours on the wrong parts"
+            f"caption's own colours on the wrong parts{also}"
         )
     if float(config.kl_coefficient) != 2.0:
         notes.append(f"KL weight {float(config.kl_coefficient):g} instead of the TF original's 2")

@@ -32,7 +32,8 @@ class AdversarialOptions:
     policy applied to every image the discriminator sees, e.g. ``("translation", "cutout")``;
     ``contrastive_weight`` > 0 adds XMC-GAN's image-caption contrastive loss in the projection head's space,
     on the real images in the discriminator's step and on the fakes in the generator's (temperature
-    ``contrastive_temperature``; XMC-GAN: 0.1).
+    ``contrastive_temperature``; XMC-GAN: 0.1); ``hard_negatives_mismatched``: the hard negative captions
+    (``hard_negative_text``) also pair with the real images as mismatched pairs in the matching-aware loss.
     """
 
     loss: str = "bce"
@@ -41,6 +42,7 @@ class AdversarialOptions:
     diffaugment: tuple[str, ...] = ()
     contrastive_weight: float = 0.0
     contrastive_temperature: float = 0.1
+    hard_negatives_mismatched: bool = False
 
 
 @dataclass
@@ -118,6 +120,17 @@ def stackgan_step(
             hard_negative_mask=hard_negative_mask,
         )
 
+    def hard_mismatched_logits(images):
+        """D's conditional logits of each real image with each of its existing hard negative captions."""
+        k = hard_negative_text.shape[1]
+        paired = images.repeat_interleave(k, dim=0)
+        _, logits, _ = discriminator(
+            paired, hard_negative_text.flatten(0, 1).to(images.dtype), return_dict=False
+        )
+        return (
+            logits if hard_negative_mask is None else logits[hard_negative_mask.flatten().to(logits.device)]
+        )
+
     with autocast():
         noise = torch.randn(real.shape[0], noise_dim, generator=rng, device=real.device)
         if stage1_generator is None:
@@ -137,8 +150,11 @@ def stackgan_step(
         real_features, real_logits, real_uncond = discriminator(real_in, condition, return_dict=False)
         _, mismatched_logits, _ = discriminator(mismatched_in, condition, return_dict=False)
         _, fake_logits, fake_uncond = discriminator(fake_in, condition, return_dict=False)
+        all_mismatched = mismatched_logits
+        if options.hard_negatives_mismatched and hard_negative_text is not None:
+            all_mismatched = torch.cat([mismatched_logits, hard_mismatched_logits(real_in.detach())])
         d_losses = discriminator_loss(
-            real_logits, mismatched_logits, fake_logits, real_uncond, fake_uncond, loss=options.loss
+            real_logits, all_mismatched, fake_logits, real_uncond, fake_uncond, loss=options.loss
         )
         d_total = d_losses.total
         contrastive = None

@@ -171,6 +171,7 @@ def adversarial_options(config: StackGANTrainingConfig) -> AdversarialOptions:
         ma_gp_power=float(config.ma_gp_power),
         diffaugment=parse_policy(config.diffaugment),
         contrastive_weight=float(config.contrastive_coefficient),
+        hard_negatives_mismatched=config.colour_negatives_mismatched,
     )
 
 
