@@ -22,6 +22,7 @@ ROWS = [
     ),  # results/quickstart/command.txt
     (CONTROL, 1, "AMD", NEGATIVES / "quickstart_swap_copy_seed1_metrics.json", None),  # a niced job beside it
     (CONTROL, 0, "Intel", HERE / "quickstart_seed0_metrics.json", SECONDS["quickstart_seed0"]),
+    (CONTROL, 1, "Intel", HERE / "quickstart_seed1_metrics.json", SECONDS["quickstart_seed1"]),
 ]
 CHANGES = [
     ("`--generator_text_fusion affine`", "affine_fusion"),
@@ -65,8 +66,8 @@ INTRO = (
     "colours right at Stage-I and Stage-II). The AMD rows are ../negatives/table.md's (the committed "
     "quickstart, a 2-core AMD EPYC). All other rows ran in a later session on a 2-core Intel Xeon, one "
     "at a time, nothing else running. That CPU rounds floats differently, so the same command trains "
-    "another model there (the Intel control is the AMD seed-0 command) and the judge is retrained there "
-    "too; and it is slower. Training time: both stages, on the row's machine. Commands: command.txt; "
+    "another model there (the Intel controls run the AMD rows' commands) and the judge is retrained "
+    "there too; and it is slower. Training time: both stages, on the row's machine. Commands: command.txt; "
     "this table: `python results/conditioning/binding/table.py`."
 )
 lines = [
@@ -80,16 +81,17 @@ lines = [
 ]
 lines += [row(*r) for r in ROWS]
 READING = (
-    "Affine text fusion (the CA code modulating every Stage-I up-block) is below the control on every "
+    "Affine text fusion (the CA code modulating every Stage-I up-block) is below the controls on every "
     "colour figure on both seeds: not adopted. The hard negative captions as mismatched pairs in the "
-    "matching-aware loss are ahead of all three control runs on colour per part, all three parts, palette "
-    "recall and coverage at the same 5,000 steps, and their Stage-II keeps at least their Stage-I on both "
-    "seeds; but the extra discriminator pass over the real images with those captions costs 16% of "
-    "Stage-I's time (12 min 5 s and 12 min 20 s against 10 min 27 s). At the control's time (4,300 steps) "
-    "they are not ahead (0.755 and 0.802; zero and two fixed prompts right). Not adopted: the quickstart "
-    "is a fixed time budget. Both options stay, off by default. Which fixed prompts come out right varies "
-    "from run to run with the same figures (the Intel control gets four where the AMD run of the same "
-    "command got three)."
+    "matching-aware loss are ahead of all four control runs on colour per part, all three parts and "
+    "coverage at the same 5,000 steps (palette recall ahead or level), and their Stage-II keeps at "
+    "least their Stage-I on both seeds; but the extra discriminator pass over the real images with "
+    "those captions costs 16% to 21% of Stage-I's time (12 min 5 s and 12 min 20 s against 10 min 27 s "
+    "and 10 min 10 s). At the controls' time (4,300 steps) they are not ahead (0.755 and 0.802; zero "
+    "and two fixed prompts right). Not adopted: the quickstart is a fixed time budget. Both options "
+    "stay, off by default. Which fixed prompts come out right varies from run to run with the same "
+    "figures (the Intel control of seed 0 gets four where the AMD run of the same command got three, "
+    "of seed 1 three where the AMD run got six)."
 )
 lines += ["", textwrap.fill(READING, width=105)]
 (HERE / "table.md").write_text("\n".join(lines) + "\n")
