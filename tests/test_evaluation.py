@@ -40,6 +40,7 @@ from stackgan_hf.evaluation.stackgan import (
     asked_colours,
     center_crops,
     prompt_fidelity,
+    prompts_drawn_right,
     train_dataset_classifier,
 )
 
@@ -217,6 +218,16 @@ def test_a_perfect_generator_scores_the_ceiling(birds, bird_classifier):
     stage1 = metrics["stages"]["stage1"]
     assert stage1["attribute_accuracy"] == pytest.approx(metrics["real"]["attribute_accuracy"])
     assert abs(stage1["fid"]) < 1e-3
+
+
+def test_a_prompt_is_drawn_right_when_half_its_images_are_right_at_every_stage():
+    def prompt(*shares):
+        return {"stages": {f"stage{i + 1}": {"all_colours": v} for i, v in enumerate(shares)}}
+
+    prompts = [prompt(0.5, 0.5), prompt(0.9, 0.49), prompt(0.4, 1.0), prompt(1.0, 0.97), prompt(0.6)]
+    assert prompts_drawn_right(prompts) == 3  # the first, the fourth and the Stage-I-only fifth
+    assert prompts_drawn_right(prompts, share=0.95) == 1
+    assert prompts_drawn_right([]) == 0
 
 
 def test_prompts_name_a_colour_per_part():

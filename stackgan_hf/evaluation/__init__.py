@@ -12,6 +12,7 @@ from .stackgan import (
     evaluate_stackgan_model,
     generate_for_captions,
     prompt_fidelity,
+    prompts_drawn_right,
     train_dataset_classifier,
 )
 
@@ -32,5 +33,6 @@ __all__ = [
     "inception_network",
     "inception_score",
     "prompt_fidelity",
+    "prompts_drawn_right",
     "train_dataset_classifier",
 ]

@@ -295,6 +295,17 @@ def prompt_fidelity(
     return results
 
 
+#: A fixed prompt is drawn right when at least this share of its images has all three colours right, at every
+#: stage judged (the README's and results/conditioning/*'s "fixed prompts right").
+PROMPT_RIGHT_SHARE = 0.5
+
+
+def prompts_drawn_right(prompts: Sequence[dict], share: float = PROMPT_RIGHT_SHARE) -> int:
+    """How many of :func:`prompt_fidelity`'s results (the ``"prompts"`` of an evaluation JSON) are drawn
+    right: ``all_colours`` at least ``share`` at every stage."""
+    return sum(min(stage["all_colours"] for stage in p["stages"].values()) >= share for p in prompts)
+
+
 def _joint_heads(classifier: ImageClassifier) -> list[str]:
     """The IS label: the colour combination on synthetic birds, the class elsewhere."""
     if all(name in classifier.config.heads for name in COLOUR_HEADS):

@@ -6,10 +6,12 @@ import json
 import textwrap
 from pathlib import Path
 
+from stackgan_hf.evaluation.stackgan import PROMPT_RIGHT_SHARE as RIGHT
+from stackgan_hf.evaluation.stackgan import prompts_drawn_right
+
 HERE = Path(__file__).parent
 NEGATIVES = Path("results/conditioning/negatives")
 SECONDS = json.loads((HERE / "seconds.json").read_text())  # training, both stages, this session's machine
-RIGHT = 0.5  # as in ../prompts/table.md: at least half the 64 images right at both stages
 CONTROL = "none (the quickstart as committed)"
 # (change, seed, machine, metrics file, seconds of training)
 ROWS = [
@@ -47,10 +49,7 @@ def row(change: str, seed: int, machine: str, path: Path, seconds: int | None) -
     accuracy = stage1["attribute_accuracy"]
     stage2 = metrics["stages"]["stage2"]["attribute_accuracy"]["mean_colour"]
     prompts = metrics["prompts"]
-    right = sum(
-        min(p["stages"]["stage1"]["all_colours"], p["stages"]["stage2"]["all_colours"]) >= RIGHT
-        for p in prompts
-    )
+    right = prompts_drawn_right(prompts)
     return (
         f"| {change} | {seed} | {machine} | {accuracy['mean_colour']:.3f} | {accuracy['all_colours']:.3f} | "
         f"{accuracy['colour_set_recall']:.3f} | {metrics['coverage']['stage1']:.3f} | {stage1['fid']:.0f} | "

@@ -4,6 +4,9 @@
 import json
 from pathlib import Path
 
+from stackgan_hf.evaluation.stackgan import PROMPT_RIGHT_SHARE as RIGHT
+from stackgan_hf.evaluation.stackgan import prompts_drawn_right
+
 HERE = Path(__file__).parent
 BASELINE = Path("results/conditioning/contrastive")
 ROWS = [
@@ -18,7 +21,6 @@ for seed in (0, 1):
     path = HERE / f"quickstart_swap_copy_8192_birds_seed{seed}_metrics.json"
     if path.is_file():
         ROWS.append(("swap,copy + 8,192 birds", seed, path))
-RIGHT = 0.5  # as in ../prompts/table.md: at least half the 64 images right at both stages
 
 
 def row(kinds: str, seed: int, path: Path) -> str:
@@ -29,10 +31,7 @@ def row(kinds: str, seed: int, path: Path) -> str:
     accuracy = stage1["attribute_accuracy"]
     stage2 = metrics["stages"]["stage2"]["attribute_accuracy"]["mean_colour"]
     prompts = metrics["prompts"]
-    right = sum(
-        min(p["stages"]["stage1"]["all_colours"], p["stages"]["stage2"]["all_colours"]) >= RIGHT
-        for p in prompts
-    )
+    right = prompts_drawn_right(prompts)
     return (
         f"| {kinds} | {seed} | {accuracy['mean_colour']:.3f} | {accuracy['crown_color']:.2f} | "
         f"{accuracy['all_colours']:.3f} | {accuracy['colour_set_recall']:.3f} | "

@@ -5,6 +5,9 @@
 import json
 from pathlib import Path
 
+from stackgan_hf.evaluation.stackgan import PROMPT_RIGHT_SHARE as RIGHT
+from stackgan_hf.evaluation.stackgan import prompts_drawn_right
+
 RUNS = Path("results/conditioning/contrastive")
 ROWS = [
     (str(weight), seed, RUNS / f"quickstart_contrastive_{weight}_seed{seed}_metrics.json")
@@ -21,7 +24,6 @@ for kinds in ("swap", "swap,copy"):
         if path.is_file():
             ROWS.append((f"16, negatives {kinds}", seed, path))
 QUICKSTART = Path("results/quickstart/metrics.json")  # weight 16, swap,copy, seed 0
-RIGHT = 0.5  # a prompt counts as drawn right when at least half its images have all three colours right
 
 
 def prompts_of(path: Path) -> list[dict]:
@@ -49,11 +51,11 @@ lines = [
 for weight, seed, path in ROWS:
     prompts = prompts_of(path)
     assert [p["prompt"] for p in prompts] == [p["prompt"] for p in first]
-    cells, right = [], 0
+    cells = []
     for prompt in prompts:
         s1, s2 = prompt["stages"]["stage1"]["all_colours"], prompt["stages"]["stage2"]["all_colours"]
-        right += min(s1, s2) >= RIGHT
         cells.append(f"{s1:.2f} / {s2:.2f}")
+    right = prompts_drawn_right(prompts)
     lines.append(f"| {weight} | {seed} | " + " | ".join(cells) + f" | {right} of {len(prompts)} |")
 lines += [
     "",
