@@ -230,6 +230,22 @@ def test_images_held_in_memory_give_the_same_batches_as_decoding_per_row(prepare
         assert a["caption"] == b["caption"]
 
 
+def test_embeddings_held_in_memory_give_the_same_batches_as_reading_per_row(prepared_cub):
+    output, _ = prepared_cub
+    dataset = load_stackgan_dataset(str(output), split="train")
+    held = StackGANTrainingView(dataset, crop_size=64, seed=3, embedding_mode="mean_of_4")
+    per_row = StackGANTrainingView(
+        dataset, crop_size=64, seed=3, embedding_mode="mean_of_4", embeddings_in_memory_bytes=0
+    )
+    assert isinstance(held._embeddings, np.ndarray) and not isinstance(per_row._embeddings, np.ndarray)
+    for epoch in range(2):
+        held.set_epoch(epoch)
+        per_row.set_epoch(epoch)
+        a, b = held.as_dataset()[:], per_row.as_dataset()[:]
+        assert all(x.dtype == y.dtype and torch.equal(x, y) for x, y in zip(a["embedding"], b["embedding"]))
+        assert a["caption"] == b["caption"]
+
+
 def test_nearest_other_rows_skip_the_own_class_and_rank_by_cosine():
     # Rows 0-1 are class 0, rows 2-3 class 1, row 4 class 2; 2 captions each, 3-d embeddings.
     means = np.array([[1, 0, 0], [1, 0.1, 0], [0.9, 0.2, 0], [0, 1, 0], [0.8, 0, 0.6]], dtype=np.float32)
