@@ -29,6 +29,27 @@ def test_vocabulary_is_ordered_by_frequency_then_alphabet():
     assert HashedBagOfWordsEncoder.build_vocabulary(["b a", "a c", "a b"], max_size=1) == ["a"]
 
 
+def test_ngram_vocabulary_gives_every_seen_pair_its_own_row():
+    captions = ["a red winged bird", "a red crowned bird", "the red crown"]
+    vocab = HashedBagOfWordsEncoder.build_vocabulary(captions, max_ngram=2)
+    assert vocab[:4] == ["red", "a", "a red", "bird"]  # by count, then alphabetically: words and pairs alike
+    assert "red winged" in vocab and "crowned bird" in vocab and "the red crown" not in vocab
+    assert HashedBagOfWordsEncoder.build_vocabulary(captions, max_ngram=2, min_count=2) == vocab[:4]
+    hashed = HashedBagOfWordsEncoder(vocabulary=HashedBagOfWordsEncoder.build_vocabulary(captions))
+    seen = HashedBagOfWordsEncoder(vocabulary=vocab)
+    # At 2,048 buckets these two pairs share one hashed row: by them the encoder cannot tell a red wing from a
+    # red crown. With the pairs in the vocabulary each has its own.
+    assert hashed._row("red winged") == hashed._row("red crowned")
+    assert seen._row("red winged") != seen._row("red crowned")
+    assert seen._row("red winged") == vocab.index("red winged") < len(vocab)
+    rows = seen.feature_rows("a red crowned bird")
+    assert rows == [
+        vocab.index(f) for f in ("a", "red", "crowned", "bird", "a red", "red crowned", "crowned bird")
+    ]
+    assert seen.feature_rows("a blue bird")[-1] == seen._hashed_row("blue bird")  # unseen: hashed as before
+    assert len(hashed.feature_rows("a red crowned bird")) == len(rows)
+
+
 def test_bag_of_words_embeds_deterministically_with_unit_scale(bag_of_words):
     embeddings = bag_of_words(CAPTIONS)
     assert embeddings.shape == (len(CAPTIONS), 24) and embeddings.dtype == torch.float32
@@ -130,3 +151,17 @@ def test_word_triples_tie_a_colour_to_its_part():
     assert pairs.feature_rows(caption) == triples.feature_rows(caption)[: len(pairs.feature_rows(caption))]
     with pytest.raises(ValueError, match="max_ngram must be at least 2"):
         HashedBagOfWordsEncoder(vocabulary=vocabulary, max_ngram=1)
+
+
+def test_the_trainer_builds_the_ngram_vocabulary_only_when_asked():
+    import datasets
+
+    from stackgan_hf.training import StackGANTrainingConfig
+    from stackgan_hf.training.trainer import _build_text_encoder
+
+    dataset = datasets.Dataset.from_dict({"captions": [["a red crown", "blue wings"], ["a red winged bird"]]})
+    for ngrams in (False, True):
+        config = StackGANTrainingConfig(text_embedding_dim=8, bag_of_words_ngram_vocabulary=ngrams)
+        encoder, tokenizer, dim = _build_text_encoder(config, dataset, None)
+        assert tokenizer is None and dim == 8
+        assert ("red crown" in encoder.word_to_row) == ngrams and "winged" in encoder.word_to_row

@@ -24,13 +24,17 @@ def tokenize_caption(caption: str) -> list[str]:
 class HashedBagOfWordsEncoder(ModelMixin, ConfigMixin):
     """Turns captions into ``[B, embedding_dim]`` vectors with no download and no training.
 
-    Every word of ``vocabulary`` owns one row of a fixed random table (``N(0, 1)``, drawn from ``seed``); a
-    word outside the vocabulary and every pair of adjacent words (``"red crown"``, ``"wings are"``; with
-    ``max_ngram=3`` also every triple) are hashed (CRC-32, stable across runs and machines) into
-    ``num_hash_buckets`` shared rows. A caption's embedding is the sum of its features' rows divided by
-    the square root of their count, so whatever the caption's length each dimension has about unit
-    variance (norm about ``sqrt(embedding_dim)``), the scale of pretrained sentence embeddings that
-    conditioning augmentation's initialisation expects. The table is stored with the model
+    A caption's features are its words and its runs of adjacent words (pairs such as ``"red crown"`` and
+    ``"wings are"``; with ``max_ngram=3`` also triples). Every entry of ``vocabulary`` (a word, or a run
+    written as its words joined by one space) owns one row of a fixed random table (``N(0, 1)``, drawn from
+    ``seed``); any other feature is hashed (CRC-32, stable across runs and machines) into
+    ``num_hash_buckets`` shared rows, where two features may collide: over the quickstart's captions, 42 of
+    the 2,048 buckets hold two of its 477 word pairs, ``"red winged"`` with ``"red crowned"`` among them.
+    :meth:`build_vocabulary` with ``max_ngram`` gives every run seen in the training captions its own row.
+    A caption's embedding is the sum of its features' rows divided by the square root of their count, so
+    whatever the caption's length each dimension has about unit variance (norm about
+    ``sqrt(embedding_dim)``), the scale of pretrained sentence embeddings that conditioning augmentation's
+    initialisation expects. The table is stored with the model
     (``save_pretrained``), so a saved pipeline encodes exactly as it did in training.
 
     What it cannot do: it knows no meaning (``"crimson"`` and ``"red"`` are unrelated, as are unseen
@@ -40,7 +44,8 @@ class HashedBagOfWordsEncoder(ModelMixin, ConfigMixin):
     offline work and tests; use CLIP or a sentence encoder for real text understanding.
 
     Args:
-        vocabulary: words with their own rows, e.g. from :meth:`build_vocabulary` over training captions.
+        vocabulary: words (and runs of words) with their own rows, e.g. from :meth:`build_vocabulary` over
+            the training captions.
         embedding_dim: ``D``, the output width.
         num_hash_buckets: shared rows for out-of-vocabulary words and word pairs.
         use_word_pairs: also embed runs of adjacent words (n-grams, 2 <= n <= ``max_ngram``).
@@ -79,25 +84,32 @@ class HashedBagOfWordsEncoder(ModelMixin, ConfigMixin):
 
     @staticmethod
     def build_vocabulary(
-        captions: Iterable[str], min_count: int = 1, max_size: int | None = None
+        captions: Iterable[str], min_count: int = 1, max_size: int | None = None, max_ngram: int = 1
     ) -> list[str]:
-        """Words seen at least ``min_count`` times, most frequent first (ties alphabetical)."""
-        counts = Counter(word for caption in captions for word in tokenize_caption(caption))
-        words = sorted((w for w, c in counts.items() if c >= min_count), key=lambda w: (-counts[w], w))
-        return words[:max_size] if max_size is not None else words
+        """Words, and with ``max_ngram`` >= 2 runs of 2 to ``max_ngram`` adjacent words (``"red crown"``),
+        seen at least ``min_count`` times, most frequent first (ties alphabetical)."""
+        counts: Counter = Counter()
+        for caption in captions:
+            words = tokenize_caption(caption)
+            for n in range(1, max_ngram + 1):
+                counts.update(" ".join(words[i : i + n]) for i in range(len(words) - n + 1))
+        entries = sorted((w for w, c in counts.items() if c >= min_count), key=lambda w: (-counts[w], w))
+        return entries[:max_size] if max_size is not None else entries
 
     def _hashed_row(self, feature: str) -> int:
         return len(self.word_to_row) + zlib.crc32(feature.encode("utf-8")) % self.config.num_hash_buckets
 
+    def _row(self, feature: str) -> int:
+        row = self.word_to_row.get(feature)
+        return row if row is not None else self._hashed_row(feature)
+
     def feature_rows(self, caption: str) -> list[int]:
         """Table rows of one caption's features: its words, then its runs of 2 to ``max_ngram`` words."""
         words = tokenize_caption(caption)
-        rows = [
-            self.word_to_row[word] if word in self.word_to_row else self._hashed_row(word) for word in words
-        ]
+        rows = [self._row(word) for word in words]
         if self.config.use_word_pairs:
             for n in range(2, self.config.max_ngram + 1):
-                rows += [self._hashed_row(" ".join(words[i : i + n])) for i in range(len(words) - n + 1)]
+                rows += [self._row(" ".join(words[i : i + n])) for i in range(len(words) - n + 1)]
         return rows
 
     def forward(self, prompts: str | Sequence[str]) -> torch.Tensor:

@@ -36,6 +36,9 @@ class StackGANTrainingConfig:
     text_embedding_dim: int = at_least(1, 256)  # width of the bag-of-words encoder
     bag_of_words_max_ngram: int = 2  # 3: also word triples ("crown is red")
     bag_of_words_hash_buckets: int = 2048
+    # Every word pair (and triple) of the training captions its own row of the bag-of-words table, rather
+    # than a hashed row that two pairs may share ("red winged" and "red crowned" do at 2,048 buckets)
+    bag_of_words_ngram_vocabulary: bool = False
     text_pooling: Literal["auto", "pooled", "mean"] = "auto"
 
     # Networks (the official birds values by default)

@@ -121,7 +121,8 @@ def _build_text_encoder(config: StackGANTrainingConfig, dataset, stage1_pipeline
         return None, None, int(dataset.features["embeddings"].shape[1])
     if config.text_encoder == "bag-of-words":
         vocabulary = HashedBagOfWordsEncoder.build_vocabulary(
-            c for captions in dataset["captions"] for c in captions
+            (c for captions in dataset["captions"] for c in captions),
+            max_ngram=config.bag_of_words_max_ngram if config.bag_of_words_ngram_vocabulary else 1,
         )
         encoder = HashedBagOfWordsEncoder(
             vocabulary=vocabulary,
