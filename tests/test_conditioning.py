@@ -400,6 +400,10 @@ def test_the_quickstart_names_its_options_beyond_stackgan_v1():
     assert "generator learning rate 0.0008 instead of the paper's 0.0002" in notes
     assert "KL weight 0.1 instead of the TF original's 2" in notes
     assert "image-caption contrastive loss in the projection head's space (XMC-GAN), weight 16" in notes
+    assert any(
+        "hard negative" in n and "also as mismatched pairs in the matching-aware loss" in n for n in notes
+    )
+    assert "bag-of-words text encoder with a table row for every word pair of the training captions" in notes
 
 
 def test_hard_mismatched_pairs_are_named_as_beyond_stackgan_v1():

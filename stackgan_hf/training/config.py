@@ -205,6 +205,10 @@ def options_beyond_stackgan_v1(config: StackGANTrainingConfig) -> list[str]:
             f"hard negative captions in the contrastive loss (NegCLIP-style, {config.colour_negatives}): the "
             f"caption's own colours on the wrong parts{also}"
         )
+    if config.text_encoder == "bag-of-words" and config.bag_of_words_ngram_vocabulary:
+        notes.append(
+            "bag-of-words text encoder with a table row for every word pair of the training captions"
+        )
     if float(config.kl_coefficient) != 2.0:
         notes.append(f"KL weight {float(config.kl_coefficient):g} instead of the TF original's 2")
     for network in ("generator", "discriminator"):

@@ -23,7 +23,18 @@ for kinds in ("swap", "swap,copy"):
         path = NEGATIVES / f"quickstart_{kinds.replace(',', '_')}_seed{seed}_metrics.json"
         if path.is_file():
             ROWS.append((f"16, negatives {kinds}", seed, path))
-QUICKSTART = Path("results/quickstart/metrics.json")  # weight 16, swap,copy, seed 0
+# ... and with those captions also as mismatched pairs and the n-gram vocabulary: the quickstart now
+# (../binding/table.md; a later session's 2-core Intel machine, with its own judge)
+BINDING = Path("results/conditioning/binding")
+for seed in (0, 1):
+    ROWS.append(
+        (
+            "16, swap,copy, mismatched, n-grams",
+            seed,
+            BINDING / f"ngram_vocabulary_mismatched_seed{seed}_metrics.json",
+        )
+    )
+QUICKSTART = Path("results/quickstart/metrics.json")  # the last row's config, seed 0, run from the config
 
 
 def prompts_of(path: Path) -> list[dict]:
@@ -40,9 +51,10 @@ lines = [
     "--prompts`). A cell: the share of the 64 images with all three asked colours on their parts, Stage-I /",
     f"Stage-II. 'Right' counts the prompts with at least {RIGHT:.0%} of their Stage-I and Stage-II images",
     "right.",
-    "Runs: ../contrastive/quickstart_seeds.md (the whole quickstart, contrastive weight and seed as named)",
-    "and ../negatives/table.md (hard negative captions); commands: ../contrastive/command.txt,",
-    "../negatives/command.txt and command.txt here. This table:",
+    "Runs: ../contrastive/quickstart_seeds.md (the whole quickstart, contrastive weight and seed as named),",
+    "../negatives/table.md (hard negative captions) and ../binding/table.md (also as mismatched pairs, and",
+    "the n-gram vocabulary; an Intel machine and its judge); commands: ../contrastive/command.txt,",
+    "../negatives/command.txt, ../binding/command.txt and command.txt here. This table:",
     "`python results/conditioning/prompts/prompts_table.py`.",
     "",
     f"| weight | seed | {header} | right |",
@@ -59,9 +71,9 @@ for weight, seed, path in ROWS:
     lines.append(f"| {weight} | {seed} | " + " | ".join(cells) + f" | {right} of {len(prompts)} |")
 lines += [
     "",
-    "The quickstart as committed (weight 16, hard negatives swap,copy, seed 0;",
-    "`results/quickstart/metrics.json`), per part, Stage-I (Stage-II), and the colour triple",
-    "(crown/wings/breast) drawn most often with its share of the 64 images:",
+    "The quickstart as committed (weight 16, hard negatives swap,copy also as mismatched pairs, the",
+    "n-gram vocabulary, seed 0; `results/quickstart/metrics.json`), per part, Stage-I (Stage-II), and the",
+    "colour triple (crown/wings/breast) drawn most often with its share of the 64 images:",
     "",
     "| prompt | asked | crown | wings | breast | all 3 | drawn most often |",
     "|---|---|---:|---:|---:|---:|---|",
