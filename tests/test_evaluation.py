@@ -39,6 +39,7 @@ from stackgan_hf.evaluation.stackgan import (
     PromptError,
     asked_colours,
     center_crops,
+    headline_figures,
     prompt_fidelity,
     prompts_drawn_right,
     train_dataset_classifier,
@@ -462,3 +463,27 @@ def test_precomputed_embeddings_are_evaluated_from_the_dataset(tmp_path):
     metrics = evaluate_stackgan(pipeline, test, num_samples=6, classifier=classifier)
     assert metrics["num_samples"] == 6 and set(metrics["stages"]) == {"stage1"}
     assert "attribute_accuracy" not in metrics["stages"]["stage1"]  # CUB has classes, not attributes
+
+
+def test_headline_figures_read_an_evaluation_json():
+    accuracy = {"mean_colour": 0.8, "crown_color": 0.7, "all_colours": 0.5, "colour_set_recall": 0.9}
+    prompt = {"stages": {"stage1": {"all_colours": 0.6}, "stage2": {"all_colours": 0.4}}}
+    metrics = {
+        "stages": {
+            "stage1": {"attribute_accuracy": accuracy, "fid": 12.5},
+            "stage2": {"attribute_accuracy": {"mean_colour": 0.85}, "fid": 20.0},
+        },
+        "coverage": {"stage1": 0.75, "stage2": 0.7},
+        "prompts": [prompt, {"stages": {"stage1": {"all_colours": 0.9}, "stage2": {"all_colours": 0.5}}}],
+    }
+    assert headline_figures(metrics) == {
+        "colour_per_part": 0.8,
+        "crown": 0.7,
+        "all_colours": 0.5,
+        "palette_recall": 0.9,
+        "coverage": 0.75,
+        "fid": 12.5,
+        "stage2_colour_per_part": 0.85,
+        "prompts_right": 1,
+        "prompts": 2,
+    }

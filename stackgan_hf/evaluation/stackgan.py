@@ -306,6 +306,25 @@ def prompts_drawn_right(prompts: Sequence[dict], share: float = PROMPT_RIGHT_SHA
     return sum(min(stage["all_colours"] for stage in p["stages"].values()) >= share for p in prompts)
 
 
+def headline_figures(metrics: dict) -> dict:
+    """The figures the results tables report from an evaluation JSON with ``--prompts``: Stage-I's colour per
+    part, crown, all three parts, palette recall, coverage and judge-FID; Stage-II's colour per part; the
+    fixed prompts drawn right (:func:`prompts_drawn_right`) and how many there are."""
+    stage1 = metrics["stages"]["stage1"]
+    accuracy = stage1["attribute_accuracy"]
+    return {
+        "colour_per_part": accuracy["mean_colour"],
+        "crown": accuracy["crown_color"],
+        "all_colours": accuracy["all_colours"],
+        "palette_recall": accuracy["colour_set_recall"],
+        "coverage": metrics["coverage"]["stage1"],
+        "fid": stage1["fid"],
+        "stage2_colour_per_part": metrics["stages"]["stage2"]["attribute_accuracy"]["mean_colour"],
+        "prompts_right": prompts_drawn_right(metrics["prompts"]),
+        "prompts": len(metrics["prompts"]),
+    }
+
+
 def _joint_heads(classifier: ImageClassifier) -> list[str]:
     """The IS label: the colour combination on synthetic birds, the class elsewhere."""
     if all(name in classifier.config.heads for name in COLOUR_HEADS):

@@ -5,7 +5,7 @@ import json
 from pathlib import Path
 
 from stackgan_hf.evaluation.stackgan import PROMPT_RIGHT_SHARE as RIGHT
-from stackgan_hf.evaluation.stackgan import prompts_drawn_right
+from stackgan_hf.evaluation.stackgan import headline_figures
 
 HERE = Path(__file__).parent
 BASELINE = Path("results/conditioning/contrastive")
@@ -26,17 +26,11 @@ for seed in (0, 1):
 def row(kinds: str, seed: int, path: Path) -> str:
     if not path.is_file():
         return f"| {kinds} | {seed} | not run |" + " |" * 8
-    metrics = json.loads(path.read_text())
-    stage1 = metrics["stages"]["stage1"]
-    accuracy = stage1["attribute_accuracy"]
-    stage2 = metrics["stages"]["stage2"]["attribute_accuracy"]["mean_colour"]
-    prompts = metrics["prompts"]
-    right = prompts_drawn_right(prompts)
+    f = headline_figures(json.loads(path.read_text()))
     return (
-        f"| {kinds} | {seed} | {accuracy['mean_colour']:.3f} | {accuracy['crown_color']:.2f} | "
-        f"{accuracy['all_colours']:.3f} | {accuracy['colour_set_recall']:.3f} | "
-        f"{metrics['coverage']['stage1']:.3f} | "
-        f"{stage1['fid']:.0f} | {stage2:.3f} | {right} of {len(prompts)} |"
+        f"| {kinds} | {seed} | {f['colour_per_part']:.3f} | {f['crown']:.2f} | {f['all_colours']:.3f} | "
+        f"{f['palette_recall']:.3f} | {f['coverage']:.3f} | {f['fid']:.0f} | "
+        f"{f['stage2_colour_per_part']:.3f} | {f['prompts_right']} of {f['prompts']} |"
     )
 
 
