@@ -598,6 +598,25 @@ def test_hard_negatives_as_mismatched_pairs_join_the_matching_aware_term():
     assert abs(expected - bce_fake(random_logits)) > 1e-2
 
 
+@pytest.mark.parametrize("head", ["projection", "concat", "concat_projection"])
+def test_more_captions_for_encoded_images_score_as_a_forward_pass_of_the_repeated_images(head):
+    """The step scores each real image with its K hard negative captions from the real batch's features;
+    in training mode (batch statistics, minibatch std) that is what encoding the repeated images gives."""
+    torch.manual_seed(0)
+    d = StackGANStage1Discriminator(
+        **TINY_D, text_embedding_dim=12, conditional_head_type=head, minibatch_std=True
+    ).train()
+    real, hard = torch.rand(4, 3, 64, 64) * 2 - 1, torch.randn(8, 12)
+    features = d(real, torch.randn(4, 12)).features
+    reused = d.conditional_logits(features.repeat_interleave(2, dim=0), hard)
+    encoded = d(real.repeat_interleave(2, dim=0), hard).conditional_logits
+    torch.testing.assert_close(reused, encoded, rtol=1e-4, atol=1e-5)
+    assert reused.std() > 1e-3  # the captions matter: a head that ignored them would pass trivially
+    # the same images in another batch (other statistics) give other features: valid for the same batch only
+    other = d(torch.cat([real[:2], real[:2]]), torch.randn(4, 12)).features
+    assert not torch.allclose(other[:2], features[:2], atol=1e-3)
+
+
 def test_colour_negatives_train_and_need_their_requirements(tmp_path):
     from stackgan_hf.config import ConfigError
     from stackgan_hf.training.config import options_beyond_stackgan_v1

@@ -242,6 +242,11 @@ class StackGANDiscriminatorMixin:
             )
         return head.joint_embeddings(features, self._head_condition(condition))
 
+    def conditional_logits(self, features: torch.Tensor, condition: torch.Tensor) -> torch.Tensor:
+        """The conditional head's ``[B]`` logits for ``features`` as :meth:`forward` returns them and a
+        ``condition`` as it takes: more captions for images already encoded, without encoding them again."""
+        return self.conditional_head(features, self._head_condition(condition))
+
     def _head_condition(self, condition: torch.Tensor) -> torch.Tensor:
         """What the heads see: the model's own compression of the raw text embedding when it has one, else
         ``condition`` itself (the generator's CA mean)."""
@@ -269,7 +274,7 @@ class StackGANDiscriminatorMixin:
                         f"This discriminator takes the text embedding [B, {expected}] as its condition, "
                         f"got {list(condition.shape)}."
                     )
-            conditional = self.conditional_head(features, self._head_condition(condition))
+            conditional = self.conditional_logits(features, condition)
         unconditional = self.unconditional_head(features) if self.unconditional_head is not None else None
         if not return_dict:
             return features, conditional, unconditional

@@ -120,12 +120,13 @@ def stackgan_step(
             hard_negative_mask=hard_negative_mask,
         )
 
-    def hard_mismatched_logits(images):
-        """D's conditional logits of each real image with each of its existing hard negative captions."""
+    def hard_mismatched_logits(features):
+        """D's conditional logits of each real image with each of its existing hard negative captions, from
+        the real images' features: encoding each image once per caption would give the same features (a
+        batch of each image repeated K times has the real batch's statistics), at K times the cost."""
         k = hard_negative_text.shape[1]
-        paired = images.repeat_interleave(k, dim=0)
-        _, logits, _ = discriminator(
-            paired, hard_negative_text.flatten(0, 1).to(images.dtype), return_dict=False
+        logits = unwrap_discriminator(discriminator).conditional_logits(
+            features.repeat_interleave(k, dim=0), hard_negative_text.flatten(0, 1).to(features.dtype)
         )
         return (
             logits if hard_negative_mask is None else logits[hard_negative_mask.flatten().to(logits.device)]
@@ -152,7 +153,7 @@ def stackgan_step(
         _, fake_logits, fake_uncond = discriminator(fake_in, condition, return_dict=False)
         all_mismatched = mismatched_logits
         if options.hard_negatives_mismatched and hard_negative_text is not None:
-            all_mismatched = torch.cat([mismatched_logits, hard_mismatched_logits(real_in.detach())])
+            all_mismatched = torch.cat([mismatched_logits, hard_mismatched_logits(real_features)])
         d_losses = discriminator_loss(
             real_logits, all_mismatched, fake_logits, real_uncond, fake_uncond, loss=options.loss
         )
