@@ -40,7 +40,13 @@ from diffusers.utils import make_image_grid
 from tqdm.auto import tqdm
 
 from stackgan_hf.config import at_least, check_bounds, config_to_dict
-from stackgan_hf.hub import model_card_template, require_hub_token, upload_output_dir, write_model_card
+from stackgan_hf.hub import (
+    check_model_path,
+    model_card_template,
+    require_hub_token,
+    upload_output_dir,
+    write_model_card,
+)
 from stackgan_hf.training import utils as train_utils
 
 from .data import MNIST_HUB_ID, load_mnist_for_training
@@ -62,6 +68,10 @@ class DDPMTrainingConfig:
     dataloader_num_workers: int = at_least(0, 0)
     # CPU runs: intra-op threads per process. None: the machine's cores shared by the local processes.
     cpu_threads: int | None = at_least(1, None)
+    # Start from a trained DDPMPipeline (a folder or a Hub repo id; its UNet's architecture replaces the
+    # widths below) instead of random weights: fine-tuning, or a longer run from a released model. A run
+    # resumed from a checkpoint takes the checkpoint's weights.
+    pretrained_model_name_or_path: str | None = None
     # Model (UNet2DModel); None block types: attention only at the lowest resolution
     block_out_channels: tuple[int, ...] = at_least(1, (32, 64, 64))
     layers_per_block: int = at_least(1, 2)
@@ -159,6 +169,20 @@ def build_unet(config: DDPMTrainingConfig) -> UNet2DModel:
         norm_num_groups=config.norm_num_groups,
         attention_head_dim=config.attention_head_dim,
     )
+
+
+def load_pretrained_unet(config: DDPMTrainingConfig) -> UNet2DModel:
+    """The fp32 UNet of the DDPMPipeline ``config.pretrained_model_name_or_path``, which must be a grayscale
+    model of ``config.resolution``; ``ValueError`` naming the field otherwise."""
+    path = check_model_path(config.pretrained_model_name_or_path)
+    unet = UNet2DModel.from_pretrained(path, subfolder="unet", torch_dtype=torch.float32)
+    found = (unet.config.sample_size, unet.config.in_channels, unet.config.out_channels)
+    if found != (config.resolution, 1, 1):
+        raise ValueError(
+            f"pretrained_model_name_or_path: {path} holds a UNet for {found[0]} px images with "
+            f"{found[1]} -> {found[2]} channels; expected {config.resolution} px grayscale (1 -> 1)."
+        )
+    return unet
 
 
 def build_noise_scheduler(config: DDPMTrainingConfig) -> DDPMScheduler:
@@ -309,7 +333,7 @@ def _build(config: DDPMTrainingConfig) -> _Run:
     )
 
     # Model, noise schedule, EMA, optimiser, LR schedule (linear warmup, then cosine decay by default).
-    unet = build_unet(config)
+    unet = load_pretrained_unet(config) if config.pretrained_model_name_or_path else build_unet(config)
     ema_unet = None
     if config.use_ema:
         ema_unet = EMAModel(
@@ -509,6 +533,8 @@ def _finish(
         "num_processes": accelerator.num_processes,
         "mixed_precision": accelerator.mixed_precision,
         "parameters": unet.num_parameters(),
+        "block_out_channels": list(unet.config.block_out_channels),
+        "layers_per_block": unet.config.layers_per_block,
         "torch": torch.__version__,
         "command": shlex.join(["python", *sys.argv]),
         "config": _public_config(config),
@@ -536,8 +562,9 @@ def write_ddpm_model_card(output_dir: Path, config: DDPMTrainingConfig, summary:
         dataset_name=dataset,
         resolution=config.resolution,
         parameters=f"{summary['parameters']:,}",
-        block_out_channels=list(config.block_out_channels),
-        layers_per_block=config.layers_per_block,
+        block_out_channels=summary["block_out_channels"],
+        layers_per_block=summary["layers_per_block"],
+        initialised_from=config.pretrained_model_name_or_path,
         num_train_timesteps=config.num_train_timesteps,
         beta_start=config.beta_start,
         beta_end=config.beta_end,

@@ -301,6 +301,35 @@ def test_output_is_a_plain_ddpm_pipeline_directory(trained_dir):
     assert summary["global_step"] == 4 and len(summary["losses_this_run"]) == 4
 
 
+def test_training_can_start_from_a_trained_pipeline(trained_dir, mnist_dir, tmp_path):
+    """--pretrained_model_name_or_path: the UNet (architecture and weights) of a saved DDPMPipeline; with a
+    learning rate of 0 the run's final weights are exactly the pretrained ones."""
+    config = tiny_config(
+        mnist_dir,
+        tmp_path / "tuned",
+        pretrained_model_name_or_path=str(trained_dir),
+        block_out_channels=(16, 32),  # ignored: the pretrained UNet's widths (8, 16) are kept
+        learning_rate=0.0,
+        max_train_steps=3,
+        checkpointing_steps=100,
+    )
+    train(config)
+    AcceleratorState._reset_state(True)
+    GradientState._reset_state()
+    tuned = UNet2DModel.from_pretrained(tmp_path / "tuned", subfolder="unet")
+    pretrained = UNet2DModel.from_pretrained(trained_dir, subfolder="unet")
+    assert tuned.config.block_out_channels == pretrained.config.block_out_channels == [8, 16]
+    for (name, a), (_, b) in zip(tuned.state_dict().items(), pretrained.state_dict().items()):
+        torch.testing.assert_close(a, b, rtol=0, atol=0, msg=name)
+    card = (tmp_path / "tuned" / "README.md").read_text()
+    assert f"| initialised from | `{trained_dir}`" in card and "[8, 16]" in card
+
+    with pytest.raises(ValueError, match="pretrained_model_name_or_path: .* 32 px .* expected 28 px"):
+        train(replace(config, resolution=28, output_dir=str(tmp_path / "wrong")))
+    with pytest.raises(FileNotFoundError, match="no-such-pipeline"):
+        train(replace(config, pretrained_model_name_or_path=str(tmp_path / "no-such-pipeline")))
+
+
 def test_save_load_round_trip(trained_dir, tmp_path):
     pipeline = DDPMPipeline.from_pretrained(trained_dir)
     pipeline.save_pretrained(tmp_path / "copy")

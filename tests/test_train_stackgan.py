@@ -100,6 +100,28 @@ def test_precomputed_embeddings_and_ema(tmp_path, tiny_dataset):
     assert images.shape == (2, 64, 64, 3)
 
 
+def test_batch_norm_statistics_are_re_estimated_for_the_weights_a_model_has_now():
+    from stackgan_hf.training.utils import recalibrate_batch_norm
+
+    torch.manual_seed(0)
+    model = torch.nn.Sequential(torch.nn.Conv2d(3, 8, 3), torch.nn.BatchNorm2d(8), torch.nn.ReLU())
+    batches = [torch.randn(16, 3, 12, 12) * 3 + 1 for _ in range(2)]
+    model.train()(batches[0])  # live running statistics for these weights
+    with torch.no_grad():
+        model[0].weight.mul_(2.0)  # other weights (an average, say): the live statistics no longer fit
+    stale = model.eval()(batches[0])
+    train_mode = model.train()(batches[0]).detach()
+    assert not torch.allclose(stale, train_mode, atol=1e-2)
+    recalibrate_batch_norm(model.eval(), [lambda: model(batches[0])])
+    assert not model.training and model[1].momentum == 0.1
+    torch.testing.assert_close(model(batches[0]), train_mode, atol=2e-3, rtol=0)
+    recalibrate_batch_norm(model.train(), [lambda b=b: model(b) for b in batches])  # a plain average
+    features = [model[0](b).detach() for b in batches]
+    expected_mean = torch.stack([f.mean(dim=(0, 2, 3)) for f in features]).mean(dim=0)
+    torch.testing.assert_close(model[1].running_mean, expected_mean, atol=1e-5, rtol=0)
+    assert model.training and int(model[1].num_batches_tracked) == 2
+
+
 def test_resume_after_a_kill_gives_the_same_losses_step_for_step(tmp_path, tiny_dataset, monkeypatch):
     # 8 images / batch 4 = 2 steps per epoch: 7 steps cross epochs, and the kill falls mid-epoch.
     kwargs = dict(max_train_steps=7, checkpointing_steps=3, use_ema=True)

@@ -11,6 +11,7 @@ Stage-I in ``output_dir/stage1`` and Stage-II in ``output_dir`` on top of it.
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import functools
 import json
@@ -54,6 +55,7 @@ from .step import AdversarialOptions, stackgan_step
 from .utils import (
     adam_kwargs,
     list_checkpoints,
+    recalibrate_batch_norm,
     register_pretrained_checkpoint_hooks,
     resolve_mixed_precision,
     restore_checkpoint,
@@ -174,6 +176,9 @@ def adversarial_options(config: StackGANTrainingConfig) -> AdversarialOptions:
         contrastive_weight=float(config.contrastive_coefficient),
         hard_negatives_mismatched=config.colour_negatives_mismatched,
     )
+
+
+EMA_BATCH_NORM_BATCHES = 16
 
 
 @dataclasses.dataclass
@@ -557,7 +562,7 @@ def _finish(config: StackGANTrainingConfig, run: _Stage, global_step: int, last_
         return
     trained = accelerator.unwrap_model(run.generator, keep_fp32_wrapper=False)
     if run.ema is not None:
-        run.ema.copy_to(trained.parameters())
+        trained = _ema_generator(config, run)
     pipeline = _pipeline(run, trained)
     # Not part of the pipeline; kept for reports (confusion matrices) and for fine-tuning. Saved first:
     # the pipeline's model_index.json, moved into place last, marks the finished run.
@@ -606,8 +611,7 @@ def _save_samples(config: StackGANTrainingConfig, run: _Stage, step: int, prompt
         return  # precomputed embeddings: there is no encoder for the validation prompts
     model = run.accelerator.unwrap_model(run.generator, keep_fp32_wrapper=False)
     if run.ema is not None:
-        run.ema.store(model.parameters())
-        run.ema.copy_to(model.parameters())
+        model = _ema_generator(config, run)
     pipeline = _pipeline(run, model)
     out = pipeline(prompts, generator=torch.Generator(device="cpu").manual_seed(config.seed))
     columns = [[low] if run.stage == 1 else [low, high] for low, high in zip(out.stage1_images, out.images)]
@@ -618,8 +622,39 @@ def _save_samples(config: StackGANTrainingConfig, run: _Stage, step: int, prompt
     for tracker in run.accelerator.trackers:
         if tracker.name == "tensorboard":
             tracker.writer.add_image("samples", np.asarray(grid), step, dataformats="HWC")
-    if run.ema is not None:
-        run.ema.restore(model.parameters())
+
+
+def _ema_generator(config: StackGANTrainingConfig, run: _Stage) -> torch.nn.Module:
+    """A copy of the generator with the EMA weights, and BatchNorm statistics re-estimated for those weights
+    (the live model's running statistics belong to other weights) on ``EMA_BATCH_NORM_BATCHES`` batches of
+    training captions, the same rows and noise at every call (seeded), so a resumed run saves what an
+    uninterrupted one does."""
+    live = run.accelerator.unwrap_model(run.generator, keep_fp32_wrapper=False)
+    model = copy.deepcopy(live)
+    run.ema.copy_to(model.parameters())
+    view = run.loader.dataset
+    picks = np.random.default_rng([config.seed, 1]).permutation(len(view))
+    batch_size = config.train_batch_size
+    texts = []
+    for start in range(0, min(len(view), EMA_BATCH_NORM_BATCHES * batch_size), batch_size):
+        rows = view[[int(row) for row in picks[start : start + batch_size]]]
+        batch = {"caption": rows["caption"]}
+        if "embedding" in rows:
+            batch["embedding"] = torch.stack(rows["embedding"])
+        with torch.no_grad():
+            texts.append(run.embed(batch))
+    rng = torch.Generator(device=run.accelerator.device).manual_seed(config.seed)
+    noise_dim = (run.stage1_generator.config if run.stage1_generator is not None else config).noise_dim
+
+    def forward(text):
+        noise = torch.randn(text.shape[0], noise_dim, generator=rng, device=text.device)
+        if run.stage1_generator is None:
+            return model(text, noise, generator=rng)
+        low_res = run.stage1_generator(text, noise, generator=rng).images
+        return model(low_res, text, generator=rng)
+
+    recalibrate_batch_norm(model, [functools.partial(forward, text) for text in texts])
+    return model.eval()
 
 
 def read_history(path: str | Path) -> list[dict]:

@@ -66,6 +66,28 @@ class SaveFailedError(OSError):
     removed; what was complete before (earlier checkpoints, an earlier pipeline) is kept."""
 
 
+@torch.no_grad()
+def recalibrate_batch_norm(module: torch.nn.Module, forward_passes: list[Callable[[], object]]) -> None:
+    """Re-estimates the running statistics of ``module``'s BatchNorm layers as the plain average over
+    ``forward_passes`` (each calls ``module`` once, in training mode): for weights that were never trained as
+    they are, such as an exponential moving average, whose layers see other statistics than the live
+    model's running estimates. Nothing to do without BatchNorm layers or passes."""
+    layers = [m for m in module.modules() if isinstance(m, torch.nn.modules.batchnorm._BatchNorm)]
+    if not layers or not forward_passes:
+        return
+    momenta = [layer.momentum for layer in layers]
+    was_training = module.training
+    for layer in layers:
+        layer.reset_running_stats()
+        layer.momentum = None  # a cumulative average over the passes
+    module.train()
+    for forward in forward_passes:
+        forward()
+    for layer, momentum in zip(layers, momenta):
+        layer.momentum = momentum
+    module.train(was_training)
+
+
 def seeded_generator(*keys: int, device: torch.device | str = "cpu") -> torch.Generator:
     """A ``torch.Generator`` seeded by ``keys`` alone (e.g. seed, step, process): the random numbers a step
     draws depend on its position, never on history, so a resumed run draws what an uninterrupted one did."""
