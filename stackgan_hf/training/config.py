@@ -233,7 +233,10 @@ def options_beyond_stackgan_v1(config: StackGANTrainingConfig) -> list[str]:
             "rows of other classes with the nearest captions"
         )
     if config.use_ema:
-        notes.append(f"exponential moving average of the generator (decay {config.ema_decay:g})")
+        notes.append(
+            f"exponential moving average of the generator (decay {config.ema_decay:g}), with BatchNorm "
+            "statistics re-estimated for the averaged weights"
+        )
     if config.stage2_image_skip:
         notes.append("Stage-II predicts a change to the upsampled Stage-I image (image skip)")
     if config.stage2_low_res_consistency > 0:

@@ -34,7 +34,14 @@ for seed in (0, 1):
             BINDING / f"ngram_vocabulary_mismatched_seed{seed}_metrics.json",
         )
     )
-QUICKSTART = Path("results/quickstart/metrics.json")  # the last row's config, seed 0, run from the config
+# ... a third session on the AMD machine: those without and with an EMA of the generator (the quickstart now)
+for name, label in (
+    ("reused", "16, swap,copy, mismatched, n-grams (AMD)"),
+    ("reused_ema", "the same + EMA (AMD)"),
+):
+    for seed in (0, 1):
+        ROWS.append((label, seed, BINDING / f"{name}_seed{seed}_metrics.json"))
+QUICKSTART = Path("results/quickstart/metrics.json")  # the last row's config, seed 0
 
 
 def prompts_of(path: Path) -> list[dict]:
@@ -53,7 +60,8 @@ lines = [
     "right.",
     "Runs: ../contrastive/quickstart_seeds.md (the whole quickstart, contrastive weight and seed as named),",
     "../negatives/table.md (hard negative captions) and ../binding/table.md (also as mismatched pairs, and",
-    "the n-gram vocabulary; an Intel machine and its judge); commands: ../contrastive/command.txt,",
+    "the n-gram vocabulary, on an Intel machine with its judge; then on the AMD machine, with an EMA of the",
+    "generator); commands: ../contrastive/command.txt,",
     "../negatives/command.txt, ../binding/command.txt and command.txt here. This table:",
     "`python results/conditioning/prompts/prompts_table.py`.",
     "",
@@ -72,8 +80,8 @@ for weight, seed, path in ROWS:
 lines += [
     "",
     "The quickstart as committed (weight 16, hard negatives swap,copy also as mismatched pairs, the",
-    "n-gram vocabulary, seed 0; `results/quickstart/metrics.json`), per part, Stage-I (Stage-II), and the",
-    "colour triple (crown/wings/breast) drawn most often with its share of the 64 images:",
+    "n-gram vocabulary, EMA, seed 0; `results/quickstart/metrics.json`), per part, Stage-I (Stage-II), and",
+    "the colour triple (crown/wings/breast) drawn most often with its share of the 64 images:",
     "",
     "| prompt | asked | crown | wings | breast | all 3 | drawn most often |",
     "|---|---|---:|---:|---:|---:|---|",
