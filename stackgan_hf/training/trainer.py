@@ -636,6 +636,8 @@ def _ema_generator(config: StackGANTrainingConfig, run: _Stage) -> torch.nn.Modu
     picks = np.random.default_rng([config.seed, 1]).permutation(len(view))
     batch_size = config.train_batch_size
     texts = []
+    epoch = run.view.epoch  # the view's caption choices depend on the epoch: epoch 0's, whenever this runs
+    run.view.set_epoch(0)
     for start in range(0, min(len(view), EMA_BATCH_NORM_BATCHES * batch_size), batch_size):
         rows = view[[int(row) for row in picks[start : start + batch_size]]]
         batch = {"caption": rows["caption"]}
@@ -643,6 +645,7 @@ def _ema_generator(config: StackGANTrainingConfig, run: _Stage) -> torch.nn.Modu
             batch["embedding"] = torch.stack(rows["embedding"])
         with torch.no_grad():
             texts.append(run.embed(batch))
+    run.view.set_epoch(epoch)
     rng = torch.Generator(device=run.accelerator.device).manual_seed(config.seed)
     noise_dim = (run.stage1_generator.config if run.stage1_generator is not None else config).noise_dim
 
