@@ -20,14 +20,19 @@ from stackgan_hf import (  # noqa: E402
 )
 
 
-@pytest.fixture(autouse=True)
-def fresh_accelerate_state():
-    """accelerate keeps process-wide singletons; each test's training runs start from scratch."""
-    yield
+def reset_accelerate_state() -> None:
+    """Forgets accelerate's process-wide singletons, so that the next training run starts from scratch."""
     from accelerate.state import AcceleratorState, GradientState
 
     AcceleratorState._reset_state(True)
     GradientState._reset_state()
+
+
+@pytest.fixture(autouse=True)
+def fresh_accelerate_state():
+    """accelerate keeps process-wide singletons; each test's training runs start from scratch."""
+    yield
+    reset_accelerate_state()
 
 
 # Tiny StackGAN training values shared by the training, evaluation and report tests.

@@ -17,7 +17,7 @@ import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
-from accelerate.state import AcceleratorState, GradientState
+from conftest import reset_accelerate_state
 from diffusers import DDIMPipeline, DDPMPipeline, DDPMScheduler, UNet2DModel
 from huggingface_hub import ModelCard
 from mnist_fixture import synthetic_digits
@@ -269,8 +269,7 @@ def trained_dir(mnist_dir, tmp_path_factory) -> Path:
         ["--config", str(config_file), "--dataset_dir", str(mnist_dir), "--output_dir", str(output_dir)]
         + ["--max_train_steps", "4", "--cache_dir", str(output_dir / "hf_cache")]
     )
-    AcceleratorState._reset_state(True)
-    GradientState._reset_state()
+    reset_accelerate_state()
     return output_dir
 
 
@@ -314,8 +313,7 @@ def test_training_can_start_from_a_trained_pipeline(trained_dir, mnist_dir, tmp_
         checkpointing_steps=100,
     )
     train(config)
-    AcceleratorState._reset_state(True)
-    GradientState._reset_state()
+    reset_accelerate_state()
     tuned = UNet2DModel.from_pretrained(tmp_path / "tuned", subfolder="unet")
     pretrained = UNet2DModel.from_pretrained(trained_dir, subfolder="unet")
     assert tuned.config.block_out_channels == pretrained.config.block_out_channels == [8, 16]

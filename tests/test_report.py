@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from conftest import TINY_TRAINING
+from conftest import TINY_TRAINING, reset_accelerate_state
 
 from stackgan_hf.models import StackGANStage1Generator
 from stackgan_hf.report import (
@@ -27,8 +27,6 @@ ROOT = Path(__file__).resolve().parents[1]
 
 @pytest.fixture(scope="module")
 def tiny_run(tmp_path_factory):
-    from accelerate.state import AcceleratorState, GradientState
-
     output = tmp_path_factory.mktemp("report-run") / "run"
     config = StackGANTrainingConfig(
         **TINY_TRAINING,
@@ -42,8 +40,7 @@ def tiny_run(tmp_path_factory):
         seed=0,
     )
     train(config)
-    AcceleratorState._reset_state(True)
-    GradientState._reset_state()
+    reset_accelerate_state()
     return output
 
 
