@@ -671,3 +671,100 @@ def test_colour_negatives_train_and_need_their_requirements(tmp_path):
             colour_negatives="swap",
             **tiny,
         )
+
+
+def test_the_generator_step_computes_no_discriminator_weight_gradients():
+    """The generator's backward pass goes through the discriminator for its inputs only: each of the
+    discriminator's weights gets one gradient per step (its own step's), and it is trainable again after."""
+    torch.manual_seed(0)
+    g = StackGANStage1Generator(text_embedding_dim=12, noise_dim=8, condition_dim=4, base_channels=16)
+    d = StackGANStage1Discriminator(**TINY_D, text_embedding_dim=12, conditional_head_type="projection")
+    counts = {name: 0 for name, _ in d.named_parameters()}
+    for name, parameter in d.named_parameters():
+        parameter.register_hook(lambda grad, name=name: counts.__setitem__(name, counts[name] + 1))
+    g_before = [p.detach().clone() for p in g.parameters()]
+    text, real, wrong = torch.randn(4, 12), torch.rand(4, 3, 64, 64) * 2 - 1, torch.rand(4, 3, 64, 64) * 2 - 1
+    optimizers = [torch.optim.Adam(n.parameters()) for n in (g, d)]
+    options = AdversarialOptions(contrastive_weight=1.0)
+    stackgan_step(
+        g, d, *optimizers, text, real, wrong, torch.Generator().manual_seed(0), 8, 1.0, options=options
+    )
+    assert set(counts.values()) == {1}
+    assert all(p.requires_grad for p in d.parameters())
+    assert all(not torch.equal(a, b) for a, b in zip(g_before, g.parameters(), strict=True))  # G still learns
+
+
+def test_other_class_rows_pick_the_next_row_of_another_class():
+    from stackgan_hf.training.step import other_class_rows
+
+    assert other_class_rows(4, None).tolist() == [1, 2, 3, 0]
+    assert other_class_rows(5, torch.tensor([7, 7, 3, 7, 3])).tolist() == [2, 2, 3, 4, 0]
+    assert other_class_rows(3, torch.tensor([1, 1, 1])).tolist() == [-1, -1, -1]
+    assert other_class_rows(1, None).tolist() == [-1]
+
+
+def test_mismatched_captions_score_each_real_image_with_another_class_caption(tmp_path):
+    """``mismatched_pairs="captions"`` (DF-GAN): the mismatched term is each real image with the next
+    other-class caption, from the real images' features: what a forward pass of those pairs gives."""
+    import copy
+
+    from torch.nn import functional as F
+
+    from stackgan_hf.config import ConfigError
+    from stackgan_hf.training.config import options_beyond_stackgan_v1
+
+    torch.manual_seed(0)
+    g = StackGANStage1Generator(text_embedding_dim=12, noise_dim=8, condition_dim=4, base_channels=16)
+    d = StackGANStage1Discriminator(
+        **TINY_D, text_embedding_dim=12, conditional_head_type="projection", norm="none"
+    )
+    text, real = torch.randn(4, 12), torch.rand(4, 3, 64, 64) * 2 - 1
+    class_ids = torch.tensor([5, 5, 6, 5])  # rows 0, 1 and 3 pair with row 2's caption, row 2 with row 3's
+    with torch.no_grad():
+        for parameter in d.parameters():
+            parameter.mul_(4)
+        expected = d(real, text[[2, 2, 3, 2]]).conditional_logits
+    step = stackgan_step(
+        *(networks := (copy.deepcopy(g), copy.deepcopy(d))),
+        *[torch.optim.Adam(n.parameters()) for n in networks],
+        text,
+        real,
+        None,
+        torch.Generator().manual_seed(0),
+        8,
+        1.0,
+        options=AdversarialOptions(mismatched_pairs="captions"),
+        class_ids=class_ids,
+    )
+    torch.testing.assert_close(step.mismatched_logits, expected, rtol=1e-4, atol=1e-5)
+    bce = F.binary_cross_entropy_with_logits(expected, torch.zeros_like(expected)).item()
+    assert step.d_losses.mismatched.item() == pytest.approx(bce, rel=1e-5)
+
+    with pytest.raises(ConfigError, match="hard_mismatched_fraction chooses mismatched images"):
+        StackGANTrainingConfig(mismatched_pairs="captions", hard_mismatched_fraction=0.5)
+    notes = options_beyond_stackgan_v1(StackGANTrainingConfig(mismatched_pairs="captions"))
+    assert any("mismatched pairs from captions (DF-GAN)" in note for note in notes)
+    assert not any(
+        "captions (DF-GAN)" in note for note in options_beyond_stackgan_v1(StackGANTrainingConfig())
+    )
+    tiny = dict(train_batch_size=8, synthetic_num_images=32, max_train_steps=3, logging_steps=1)
+    _train_tiny_stage1(tmp_path, diagnostics_batch_size=8, mismatched_pairs="captions", **tiny)
+    records = [
+        json.loads(line) for line in (tmp_path / "run" / "stage1_history.jsonl").read_text().splitlines()
+    ]
+    assert len(records) == 3 and all(math.isfinite(r["d_loss_mismatched"]) for r in records)
+
+
+def test_the_view_leaves_out_mismatched_images_when_asked():
+    from stackgan_hf.data.transforms import StackGANTrainingView, collate_training_batch
+
+    dataset = load_stackgan_dataset("synthetic-birds", synthetic_num_images=8, seed=0)
+    with_images = StackGANTrainingView(dataset, seed=0).as_dataset()
+    without = StackGANTrainingView(dataset, seed=0, mismatched_images=False).as_dataset()
+    rows = [without[i] for i in range(4)]
+    assert "mismatched_pixel_values" not in rows[0]
+    batch = collate_training_batch(rows)
+    assert "mismatched_pixel_values" not in batch
+    full = collate_training_batch([with_images[i] for i in range(4)])
+    torch.testing.assert_close(batch["pixel_values"], full["pixel_values"])  # the same crops and captions
+    assert batch["caption"] == full["caption"]

@@ -116,6 +116,8 @@ class StackGANTrainingView:
         hard_mismatched_fraction: the share of mismatched images drawn from the ``hard_mismatched_neighbours``
             rows of other classes (other rows, without classes) whose mean caption embedding has the highest
             cosine similarity to this row's; needs the ``embeddings`` column and unique row keys.
+        mismatched_images: False leaves ``mismatched_pixel_values`` out of the batches (for training whose
+            mismatched pairs are other rows' captions); the rows' other random draws stay the same.
     """
 
     def __init__(
@@ -129,6 +131,7 @@ class StackGANTrainingView:
         embeddings_in_memory_bytes: int = 1024 * 2**20,
         hard_mismatched_fraction: float = 0.0,
         hard_mismatched_neighbours: int = 8,
+        mismatched_images: bool = True,
     ):
         for column in ("image", "captions"):
             if column not in dataset.column_names:
@@ -176,6 +179,7 @@ class StackGANTrainingView:
                 )
         else:
             self.rows_by_class = None
+        self.mismatched_images = bool(mismatched_images)
         self.hard_mismatched_fraction = float(hard_mismatched_fraction)
         self._hard_rows = None
         if self.hard_mismatched_fraction > 0:
@@ -228,12 +232,9 @@ class StackGANTrainingView:
     def __call__(self, batch: dict[str, list]) -> dict[str, list]:
         keys = batch[self.key_column] if self.key_column else [repr(c) for c in batch["captions"]]
         size = len(keys)
-        out: dict[str, list] = {
-            "pixel_values": [],
-            "mismatched_pixel_values": [],
-            "caption": [],
-            "class_id": [],
-        }
+        out: dict[str, list] = {"pixel_values": [], "caption": [], "class_id": []}
+        if self.mismatched_images:
+            out["mismatched_pixel_values"] = []
         if self.has_embeddings:
             out["embedding"] = []
         for i in range(size):
@@ -259,6 +260,8 @@ class StackGANTrainingView:
             else:
                 own = load_pixels(batch["image"][i], self.crop_size)
             out["pixel_values"].append(random_crop_flip_pixels(own, self.crop_size, rng))
+            if not self.mismatched_images:
+                continue
             wrong = self._mismatched_row(
                 class_id if self.rows_by_class is not None else None, rng, str(keys[i])
             )
@@ -296,10 +299,11 @@ def collate_training_batch(rows: list[dict]) -> dict:
     """Stacks the view's rows for a ``DataLoader``: tensors are stacked, captions stay a list of strings."""
     batch = {
         "pixel_values": torch.stack([row["pixel_values"] for row in rows]),
-        "mismatched_pixel_values": torch.stack([row["mismatched_pixel_values"] for row in rows]),
         "caption": [row["caption"] for row in rows],
         "class_id": torch.tensor([row["class_id"] for row in rows], dtype=torch.long),
     }
+    if "mismatched_pixel_values" in rows[0]:
+        batch["mismatched_pixel_values"] = torch.stack([row["mismatched_pixel_values"] for row in rows])
     if "embedding" in rows[0]:
         batch["embedding"] = torch.stack([row["embedding"] for row in rows])
     return batch

@@ -82,6 +82,11 @@ class StackGANTrainingConfig:
     # Those hard negative captions also as mismatched pairs (real image, hard caption -> "fake") in the
     # matching-aware loss, beside the usual mismatched image; its mismatched term averages over both.
     colour_negatives_mismatched: bool = False
+    # The matching-aware loss's mismatched pairs: "images" (StackGAN: an image of another class with this
+    # caption, one more discriminator pass) or "captions" (DF-GAN: this real image with another row's caption,
+    # the next row of another class in the batch, scored from the real image's features: no extra pass and
+    # no second image loaded).
+    mismatched_pairs: Literal["images", "captions"] = "images"
     # Stage-II predicts a change to the upsampled Stage-I image (starts as Stage-I's picture)
     stage2_image_skip: bool = False
     # Stage-II: weight of an L1 term between the Stage-II image average-pooled to 64x64 and its Stage-I image
@@ -161,6 +166,11 @@ class StackGANTrainingConfig:
             raise ConfigError(
                 f"hard_mismatched_fraction: expected a share in [0, 1], got {self.hard_mismatched_fraction}."
             )
+        if self.mismatched_pairs == "captions" and float(self.hard_mismatched_fraction) > 0:
+            raise ConfigError(
+                "hard_mismatched_fraction chooses mismatched images: it needs mismatched_pairs 'images' "
+                "(it is 'captions')."
+            )
 
 
 def options_beyond_stackgan_v1(config: StackGANTrainingConfig) -> list[str]:
@@ -204,6 +214,11 @@ def options_beyond_stackgan_v1(config: StackGANTrainingConfig) -> list[str]:
         notes.append(
             f"hard negative captions in the contrastive loss (NegCLIP-style, {config.colour_negatives}): the "
             f"caption's own colours on the wrong parts{also}"
+        )
+    if config.mismatched_pairs == "captions":
+        notes.append(
+            "mismatched pairs from captions (DF-GAN): each real image with another class's caption from the "
+            "batch, instead of another class's image with this caption"
         )
     if config.text_encoder == "bag-of-words" and config.bag_of_words_ngram_vocabulary:
         notes.append(

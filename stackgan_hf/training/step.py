@@ -33,7 +33,10 @@ class AdversarialOptions:
     ``contrastive_weight`` > 0 adds XMC-GAN's image-caption contrastive loss in the projection head's space,
     on the real images in the discriminator's step and on the fakes in the generator's (temperature
     ``contrastive_temperature``; XMC-GAN: 0.1); ``hard_negatives_mismatched``: the hard negative captions
-    (``hard_negative_text``) also pair with the real images as mismatched pairs in the matching-aware loss.
+    (``hard_negative_text``) also pair with the real images as mismatched pairs in the matching-aware loss;
+    ``mismatched_pairs``: ``"images"`` (StackGAN: the ``mismatched`` images with this batch's captions) or
+    ``"captions"`` (DF-GAN: each real image with the caption of the next row of another class, see
+    :func:`other_class_rows`, scored from the real images' features).
     """
 
     loss: str = "bce"
@@ -43,6 +46,38 @@ class AdversarialOptions:
     contrastive_weight: float = 0.0
     contrastive_temperature: float = 0.1
     hard_negatives_mismatched: bool = False
+    mismatched_pairs: str = "images"
+
+
+def other_class_rows(batch_size: int, class_ids: torch.Tensor | None, device=None) -> torch.Tensor:
+    """For each row ``i`` of a batch, the first row after it (cyclically) whose class differs, or ``-1``
+    when every row has its class: the caption a real image is mismatched with. Without classes, row
+    ``i + 1`` (DF-GAN's shifted captions)."""
+    rows = torch.arange(batch_size, device=device)
+    if class_ids is None:
+        return (rows + 1) % batch_size if batch_size > 1 else torch.full_like(rows, -1)
+    class_ids = class_ids.to(device)
+    shifts = torch.arange(1, batch_size, device=device)
+    candidates = (rows[:, None] + shifts[None, :]) % batch_size  # [B, B - 1], nearest first
+    differs = class_ids[candidates] != class_ids[:, None]
+    first = differs.int().argmax(dim=1)  # the first True (0 when none)
+    found = differs.any(dim=1)
+    return torch.where(found, candidates[rows, first], torch.full_like(rows, -1))
+
+
+@contextlib.contextmanager
+def _frozen(module: torch.nn.Module):
+    """``module``'s parameters without gradients for the block: the generator's backward pass through the
+    discriminator then computes the gradients of the discriminator's inputs only, not of its weights, which
+    the generator step would throw away (on the quickstart's CPU step, a tenth of its time)."""
+    trainable = [p for p in module.parameters() if p.requires_grad]
+    for parameter in trainable:
+        parameter.requires_grad_(False)
+    try:
+        yield
+    finally:
+        for parameter in trainable:
+            parameter.requires_grad_(True)
 
 
 @dataclass
@@ -67,7 +102,7 @@ def stackgan_step(
     d_optimizer,
     text: torch.Tensor,
     real: torch.Tensor,
-    mismatched: torch.Tensor,
+    mismatched: torch.Tensor | None,
     rng: torch.Generator,
     noise_dim: int,
     kl_coefficient: float,
@@ -98,9 +133,9 @@ def stackgan_step(
     (:mod:`.negatives`).
     ``options`` adds the non-StackGAN-v1 choices. ``rng`` draws the noise, the CA samples and the
     augmentations; ``autocast`` and ``backward`` are accelerate's (mixed precision, gradient scaling, DDP)
-    or plain PyTorch's. The generator step runs inside ``discriminator_no_sync`` (accelerate's
-    ``no_sync(discriminator)``): the discriminator's gradients from that step are discarded, so DDP need
-    not all-reduce them.
+    or plain PyTorch's. The generator step runs with the discriminator's parameters frozen (no gradient for
+    its weights is computed, only for its inputs) and inside ``discriminator_no_sync`` (accelerate's
+    ``no_sync(discriminator)``), so DDP has nothing of the discriminator's to all-reduce.
     """
     augment = (lambda images: diff_augment(images, options.diffaugment, rng)) if options.diffaugment else None
 
@@ -132,6 +167,15 @@ def stackgan_step(
             logits if hard_negative_mask is None else logits[hard_negative_mask.flatten().to(logits.device)]
         )
 
+    def shifted_caption_logits(features, condition):
+        """D's conditional logits of each real image with another class's caption from the batch, from the
+        real images' features (rows with no such caption left out; a batch of one class: the next row's)."""
+        other = other_class_rows(features.shape[0], class_ids, features.device)
+        if not bool((other >= 0).any()):  # one class in the whole batch: the plain shift (DF-GAN's)
+            other = other_class_rows(features.shape[0], None, features.device)
+        keep = other >= 0
+        return unwrap_discriminator(discriminator).conditional_logits(features[keep], condition[other[keep]])
+
     with autocast():
         noise = torch.randn(real.shape[0], noise_dim, generator=rng, device=real.device)
         if stage1_generator is None:
@@ -143,13 +187,17 @@ def stackgan_step(
         condition = discriminator_condition(discriminator, text, mu)
         real_in, mismatched_in, fake_in = real, mismatched, fake.detach()
         if augment is not None:
-            real_in, mismatched_in, fake_in = augment(real_in), augment(mismatched_in), augment(fake_in)
+            real_in, fake_in = augment(real_in), augment(fake_in)
+            mismatched_in = augment(mismatched_in) if mismatched is not None else None
         penalty = None
         if options.ma_gp_weight > 0:
             real_in = real_in.detach().requires_grad_(True)
             condition = condition.detach().requires_grad_(True)
         real_features, real_logits, real_uncond = discriminator(real_in, condition, return_dict=False)
-        _, mismatched_logits, _ = discriminator(mismatched_in, condition, return_dict=False)
+        if options.mismatched_pairs == "captions":
+            mismatched_logits = shifted_caption_logits(real_features, condition)
+        else:
+            _, mismatched_logits, _ = discriminator(mismatched_in, condition, return_dict=False)
         _, fake_logits, fake_uncond = discriminator(fake_in, condition, return_dict=False)
         all_mismatched = mismatched_logits
         if options.hard_negatives_mismatched and hard_negative_text is not None:
@@ -172,7 +220,7 @@ def stackgan_step(
     backward(d_total)
     d_optimizer.step()
 
-    with discriminator_no_sync():
+    with discriminator_no_sync(), _frozen(discriminator):
         with autocast():
             fake_in = augment(fake) if augment is not None else fake
             fake_features_g, fake_logits_g, fake_uncond_g = discriminator(

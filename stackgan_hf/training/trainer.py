@@ -175,6 +175,7 @@ def adversarial_options(config: StackGANTrainingConfig) -> AdversarialOptions:
         diffaugment=parse_policy(config.diffaugment),
         contrastive_weight=float(config.contrastive_coefficient),
         hard_negatives_mismatched=config.colour_negatives_mismatched,
+        mismatched_pairs=config.mismatched_pairs,
     )
 
 
@@ -208,6 +209,7 @@ class _Stage:
     max_steps: int
     num_epochs: int
     matching: TextImageMatchingLoss | None = None
+    ema_copy: tuple[int, torch.nn.Module] | None = None  # (EMA step, _ema_generator's model for that step)
 
     def embed(self, batch) -> torch.Tensor:
         """The batch's text embeddings: precomputed (the dataset's, or the frozen encoder's computed once by
@@ -319,6 +321,7 @@ def _build_stage(
         seed=config.seed,
         embedding_mode=config.embedding_mode,
         hard_mismatched_fraction=float(config.hard_mismatched_fraction),
+        mismatched_images=config.mismatched_pairs == "images",
     )
     heldout = load_heldout_batch(config, CROP_SIZE[stage], logger)
     loader = torch.utils.data.DataLoader(
@@ -455,6 +458,9 @@ def _loop(config: StackGANTrainingConfig, run: _Stage, global_step: int) -> tupl
             matching_loss = None
             if run.matching is not None:
                 matching_loss = functools.partial(run.matching, text=text, class_ids=batch["class_id"])
+            mismatched = batch.get("mismatched_pixel_values")
+            if mismatched is not None:
+                mismatched = mismatched.contiguous(memory_format=run.memory_format)
             hard_text, hard_mask = None, None
             if negative_kinds:
                 hard_text, hard_mask = run.colour_negatives(batch, negative_kinds, config.seed, global_step)
@@ -465,7 +471,7 @@ def _loop(config: StackGANTrainingConfig, run: _Stage, global_step: int) -> tupl
                 run.d_optimizer,
                 text,
                 batch["pixel_values"].contiguous(memory_format=run.memory_format),
-                batch["mismatched_pixel_values"].contiguous(memory_format=run.memory_format),
+                mismatched,
                 rng,
                 noise_dim=noise_dim,
                 kl_coefficient=config.kl_coefficient,
@@ -628,7 +634,10 @@ def _ema_generator(config: StackGANTrainingConfig, run: _Stage) -> torch.nn.Modu
     """A copy of the generator with the EMA weights, and BatchNorm statistics re-estimated for those weights
     (the live model's running statistics belong to other weights) on ``EMA_BATCH_NORM_BATCHES`` batches of
     training captions, the same rows and noise at every call (seeded), so a resumed run saves what an
-    uninterrupted one does."""
+    uninterrupted one does. Built once per EMA step (the last step's sample grid and the saved pipeline share
+    it)."""
+    if run.ema_copy is not None and run.ema_copy[0] == run.ema.optimization_step:
+        return run.ema_copy[1]
     live = run.accelerator.unwrap_model(run.generator, keep_fp32_wrapper=False)
     model = copy.deepcopy(live)
     run.ema.copy_to(model.parameters())
@@ -657,7 +666,8 @@ def _ema_generator(config: StackGANTrainingConfig, run: _Stage) -> torch.nn.Modu
         return model(low_res, text, generator=rng)
 
     recalibrate_batch_norm(model, [functools.partial(forward, text) for text in texts])
-    return model.eval()
+    run.ema_copy = (run.ema.optimization_step, model.eval())
+    return model
 
 
 def read_history(path: str | Path) -> list[dict]:
