@@ -41,7 +41,13 @@ for name, label in (
 ):
     for seed in (0, 1):
         ROWS.append((label, seed, BINDING / f"{name}_seed{seed}_metrics.json"))
-QUICKSTART = Path("results/quickstart/metrics.json")  # the last row's config, seed 0
+# ... a fourth session on the Intel machine (no bf16 units), where that quickstart took 16 minutes: it, and
+# the quickstart now (2,500 Stage-I steps, mismatched captions, learning rates G 1.6e-3 / D 4e-4;
+# ../intel_budget/)
+INTEL = Path(__file__).resolve().parents[1] / "intel_budget"
+ROWS.append(("the same + EMA, 5,000 steps (Intel)", 0, INTEL / "quickstart_5000_steps_metrics.json"))
+QUICKSTART = Path("results/quickstart/metrics.json")  # the quickstart now, seed 0
+ROWS.append(("the 10-minute quickstart now (Intel)", 0, QUICKSTART))
 
 
 def prompts_of(path: Path) -> list[dict]:
@@ -61,7 +67,9 @@ lines = [
     "Runs: ../contrastive/quickstart_seeds.md (the whole quickstart, contrastive weight and seed as named),",
     "../negatives/table.md (hard negative captions) and ../binding/table.md (also as mismatched pairs, and",
     "the n-gram vocabulary, on an Intel machine with its judge; then on the AMD machine, with an EMA of the",
-    "generator); commands: ../contrastive/command.txt,",
+    "generator; then on an Intel machine again, the 10-minute quickstart: ../intel_budget/table.md);",
+    "commands:",
+    "../contrastive/command.txt,",
     "../negatives/command.txt, ../binding/command.txt and command.txt here. This table:",
     "`python results/conditioning/prompts/prompts_table.py`.",
     "",
@@ -80,7 +88,8 @@ for weight, seed, path in ROWS:
 lines += [
     "",
     "The quickstart as committed (weight 16, hard negatives swap,copy also as mismatched pairs, the",
-    "n-gram vocabulary, EMA, seed 0; `results/quickstart/metrics.json`), per part, Stage-I (Stage-II), and",
+    "n-gram vocabulary, EMA, mismatched captions, G lr 1.6e-3 and D lr 4e-4, 2,500 Stage-I steps, seed 0;",
+    "`results/quickstart/metrics.json`, the Intel machine's judge), per part, Stage-I (Stage-II), and",
     "the colour triple (crown/wings/breast) drawn most often with its share of the 64 images:",
     "",
     "| prompt | asked | crown | wings | breast | all 3 | drawn most often |",
