@@ -397,7 +397,9 @@ def test_the_quickstart_names_its_options_beyond_stackgan_v1():
     notes = options_beyond_stackgan_v1(parse_config(StackGANTrainingConfig, ["--config", str(path)]))
     assert any("projection" in note for note in notes)
     assert any("image skip" in note for note in notes)
-    assert "generator learning rate 0.0008 instead of the paper's 0.0002" in notes
+    assert "generator learning rate 0.0016 instead of the paper's 0.0002" in notes
+    assert "discriminator learning rate 0.0004 instead of the paper's 0.0002" in notes
+    assert any(note.startswith("mismatched pairs from captions (DF-GAN)") for note in notes)
     assert "KL weight 0.1 instead of the TF original's 2" in notes
     assert "image-caption contrastive loss in the projection head's space (XMC-GAN), weight 16" in notes
     assert any(
