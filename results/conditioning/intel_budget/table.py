@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from stackgan_hf.evaluation.stackgan import prompts_drawn_right
+from stackgan_hf.evaluation.stackgan import headline_figures
 
 HERE = Path(__file__).resolve().parent
 HEADER = """
@@ -86,18 +86,16 @@ def main() -> None:
     ]
     for name, variant, steps, batch, seconds in ROWS:
         metrics = json.loads((HERE / name).read_text())
-        s1 = metrics["stages"]["stage1"]["attribute_accuracy"]
-        s2 = metrics["stages"]["stage2"]["attribute_accuracy"]
+        figures = headline_figures(metrics)
         shares = " ".join(
             f"{p['stages']['stage1']['all_colours']:.2f}/{p['stages']['stage2']['all_colours']:.2f}"
             for p in metrics["prompts"]
         )
         lines.append(
-            f"| {variant} | {steps:,} | {batch} | {seconds} | {s1['mean_colour']:.3f} "
-            f"| {s1['all_colours']:.3f} "
-            f"| {s1['colour_set_recall']:.3f} | {metrics['coverage']['stage1']:.3f} "
-            f"| {metrics['stages']['stage1']['fid']:.0f} | {s2['mean_colour']:.3f} "
-            f"| {prompts_drawn_right(metrics['prompts'])} of 6 ({shares}) |"
+            f"| {variant} | {steps:,} | {batch} | {seconds} | {figures['colour_per_part']:.3f} "
+            f"| {figures['all_colours']:.3f} | {figures['palette_recall']:.3f} | {figures['coverage']:.3f} "
+            f"| {figures['fid']:.0f} | {figures['stage2_colour_per_part']:.3f} "
+            f"| {figures['prompts_right']} of {figures['prompts']} ({shares}) |"
         )
     lines += ["", *FOOTER.strip("\n").splitlines()]
     (HERE / "table.md").write_text("\n".join(lines) + "\n")
