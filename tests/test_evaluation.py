@@ -36,9 +36,11 @@ from stackgan_hf.evaluation import (
 )
 from stackgan_hf.evaluation.stackgan import (
     COLOUR_HEADS,
+    HEADLINE_COLUMNS,
     PromptError,
     asked_colours,
     center_crops,
+    headline_cells,
     headline_figures,
     prompt_fidelity,
     prompts_drawn_right,
@@ -487,3 +489,6 @@ def test_headline_figures_read_an_evaluation_json():
         "prompts_right": 1,
         "prompts": 2,
     }
+    cells = headline_cells(metrics)
+    assert cells == "0.800 | 0.500 | 0.900 | 0.750 | 12 | 0.850 | 1 of 2 (0.60/0.40 0.90/0.50)"
+    assert cells.count("|") == HEADLINE_COLUMNS[0].count("|") == HEADLINE_COLUMNS[1].count("|")

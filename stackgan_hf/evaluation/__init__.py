@@ -5,12 +5,14 @@ built on the same classifier and metrics, are in ``diffusion.evaluation``.)"""
 from .classifier import ClassifierFeatures, ClassifierLogits, ImageClassifier, accuracy, fit_classifier
 from .metrics import clip_score, frechet_distance, inception_network, inception_score
 from .stackgan import (
+    HEADLINE_COLUMNS,
     PromptError,
     asked_colours,
     default_classifier_dir,
     evaluate_stackgan,
     evaluate_stackgan_model,
     generate_for_captions,
+    headline_cells,
     headline_figures,
     prompt_fidelity,
     prompts_drawn_right,
@@ -18,6 +20,7 @@ from .stackgan import (
 )
 
 __all__ = [
+    "HEADLINE_COLUMNS",
     "ClassifierFeatures",
     "ClassifierLogits",
     "ImageClassifier",
@@ -31,6 +34,7 @@ __all__ = [
     "fit_classifier",
     "frechet_distance",
     "generate_for_captions",
+    "headline_cells",
     "headline_figures",
     "inception_network",
     "inception_score",

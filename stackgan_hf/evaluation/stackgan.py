@@ -325,6 +325,29 @@ def headline_figures(metrics: dict) -> dict:
     }
 
 
+#: The columns of :func:`headline_cells`, as a markdown table header and its alignment row.
+HEADLINE_COLUMNS = (
+    "Stage-I colour per part ↑ | all three ↑ | palette recall ↑ | coverage ↑ | judge-FID ↓ "
+    "| Stage-II colour per part ↑ | prompts right (Stage-I/II share of images all right)",
+    "---:|---:|---:|---:|---:|---:|---",
+)
+
+
+def headline_cells(metrics: dict) -> str:
+    """:func:`headline_figures` of an evaluation JSON as the markdown cells of :data:`HEADLINE_COLUMNS`; the
+    last cell also gives each fixed prompt's share of images with all three colours right, Stage-I/II."""
+    figures = headline_figures(metrics)
+    shares = " ".join(
+        f"{p['stages']['stage1']['all_colours']:.2f}/{p['stages']['stage2']['all_colours']:.2f}"
+        for p in metrics["prompts"]
+    )
+    return (
+        f"{figures['colour_per_part']:.3f} | {figures['all_colours']:.3f} | {figures['palette_recall']:.3f} "
+        f"| {figures['coverage']:.3f} | {figures['fid']:.0f} | {figures['stage2_colour_per_part']:.3f} "
+        f"| {figures['prompts_right']} of {figures['prompts']} ({shares})"
+    )
+
+
 def _joint_heads(classifier: ImageClassifier) -> list[str]:
     """The IS label: the colour combination on synthetic birds, the class elsewhere."""
     if all(name in classifier.config.heads for name in COLOUR_HEADS):

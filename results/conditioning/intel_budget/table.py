@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from stackgan_hf.evaluation.stackgan import headline_figures
+from stackgan_hf.evaluation.stackgan import HEADLINE_COLUMNS, headline_cells
 
 HERE = Path(__file__).resolve().parent
 HEADER = """
@@ -79,24 +79,12 @@ def main() -> None:
     lines = [
         *HEADER.strip("\n").splitlines(),
         "",
-        "| variant | Stage-I steps | batch | training s | Stage-I colour per part ↑ | all three ↑ "
-        "| palette recall ↑ | coverage ↑ | judge-FID ↓ | Stage-II colour per part ↑ "
-        "| prompts right (Stage-I/II share of images all right) |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|",
+        f"| variant | Stage-I steps | batch | training s | {HEADLINE_COLUMNS[0]} |",
+        f"|---|---:|---:|---:|{HEADLINE_COLUMNS[1]}|",
     ]
     for name, variant, steps, batch, seconds in ROWS:
-        metrics = json.loads((HERE / name).read_text())
-        figures = headline_figures(metrics)
-        shares = " ".join(
-            f"{p['stages']['stage1']['all_colours']:.2f}/{p['stages']['stage2']['all_colours']:.2f}"
-            for p in metrics["prompts"]
-        )
-        lines.append(
-            f"| {variant} | {steps:,} | {batch} | {seconds} | {figures['colour_per_part']:.3f} "
-            f"| {figures['all_colours']:.3f} | {figures['palette_recall']:.3f} | {figures['coverage']:.3f} "
-            f"| {figures['fid']:.0f} | {figures['stage2_colour_per_part']:.3f} "
-            f"| {figures['prompts_right']} of {figures['prompts']} ({shares}) |"
-        )
+        cells = headline_cells(json.loads((HERE / name).read_text()))
+        lines.append(f"| {variant} | {steps:,} | {batch} | {seconds} | {cells} |")
     lines += ["", *FOOTER.strip("\n").splitlines()]
     (HERE / "table.md").write_text("\n".join(lines) + "\n")
 
