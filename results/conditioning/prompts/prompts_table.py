@@ -48,6 +48,10 @@ INTEL = Path(__file__).resolve().parents[1] / "intel_budget"
 ROWS.append(("the same + EMA, 5,000 steps (Intel)", 0, INTEL / "quickstart_5000_steps_metrics.json"))
 QUICKSTART = Path("results/quickstart/metrics.json")  # the quickstart now, seed 0
 ROWS.append(("the 10-minute quickstart now (Intel)", 0, QUICKSTART))
+# ... and the same command on an AMD machine, seeds 0 and 1 (../birds/)
+BIRDS = Path(__file__).resolve().parents[1] / "birds"
+for seed in (0, 1):
+    ROWS.append(("the 10-minute quickstart now (AMD)", seed, BIRDS / f"birds2048_seed{seed}_metrics.json"))
 
 
 def prompts_of(path: Path) -> list[dict]:
@@ -67,7 +71,8 @@ lines = [
     "Runs: ../contrastive/quickstart_seeds.md (the whole quickstart, contrastive weight and seed as named),",
     "../negatives/table.md (hard negative captions) and ../binding/table.md (also as mismatched pairs, and",
     "the n-gram vocabulary, on an Intel machine with its judge; then on the AMD machine, with an EMA of the",
-    "generator; then on an Intel machine again, the 10-minute quickstart: ../intel_budget/table.md);",
+    "generator; then on an Intel machine again, the 10-minute quickstart: ../intel_budget/table.md; and",
+    "that quickstart on an AMD machine: ../birds/table.md);",
     "commands:",
     "../contrastive/command.txt,",
     "../negatives/command.txt, ../binding/command.txt and command.txt here. This table:",
