@@ -103,3 +103,39 @@ def test_preresized_images_give_the_views_crops_pixel_for_pixel():
     for key in ("pixel_values", "mismatched_pixel_values"):
         torch.testing.assert_close(torch.stack(fast[key]), torch.stack(plain[key]), rtol=0, atol=0)
     assert fast["caption"] == plain["caption"]
+
+
+def test_ema_generator_restores_the_views_epoch_when_embedding_fails():
+    """`_ema_generator` embeds epoch 0's captions; an error there must leave the training view at its own
+    epoch, not at 0."""
+    from stackgan_hf.training import trainer
+
+    class View:
+        epoch = 5
+
+        def set_epoch(self, epoch):
+            self.epoch = epoch
+
+        def __len__(self):
+            return 4
+
+        def __getitem__(self, rows):
+            return {"caption": ["a bird"] * len(rows)}
+
+    def embed(batch):
+        raise RuntimeError("embedding failed")
+
+    view = View()
+    generator = torch.nn.Linear(2, 2)
+    run = SimpleNamespace(
+        ema_copy=None,
+        ema=SimpleNamespace(optimization_step=1, copy_to=lambda parameters: None),
+        accelerator=SimpleNamespace(unwrap_model=lambda model, keep_fp32_wrapper=False: model),
+        generator=generator,
+        loader=SimpleNamespace(dataset=view),
+        view=view,
+        embed=embed,
+    )
+    with pytest.raises(RuntimeError, match="embedding failed"):
+        trainer._ema_generator(SimpleNamespace(seed=0, train_batch_size=2), run)
+    assert view.epoch == 5

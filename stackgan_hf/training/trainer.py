@@ -647,14 +647,16 @@ def _ema_generator(config: StackGANTrainingConfig, run: _Stage) -> torch.nn.Modu
     texts = []
     epoch = run.view.epoch  # the view's caption choices depend on the epoch: epoch 0's, whenever this runs
     run.view.set_epoch(0)
-    for start in range(0, min(len(view), EMA_BATCH_NORM_BATCHES * batch_size), batch_size):
-        rows = view[[int(row) for row in picks[start : start + batch_size]]]
-        batch = {"caption": rows["caption"]}
-        if "embedding" in rows:
-            batch["embedding"] = torch.stack(rows["embedding"])
-        with torch.no_grad():
-            texts.append(run.embed(batch))
-    run.view.set_epoch(epoch)
+    try:
+        for start in range(0, min(len(view), EMA_BATCH_NORM_BATCHES * batch_size), batch_size):
+            rows = view[[int(row) for row in picks[start : start + batch_size]]]
+            batch = {"caption": rows["caption"]}
+            if "embedding" in rows:
+                batch["embedding"] = torch.stack(rows["embedding"])
+            with torch.no_grad():
+                texts.append(run.embed(batch))
+    finally:  # the training view goes on with its own epoch's captions, whatever happened here
+        run.view.set_epoch(epoch)
     rng = torch.Generator(device=run.accelerator.device).manual_seed(config.seed)
     noise_dim = (run.stage1_generator.config if run.stage1_generator is not None else config).noise_dim
 
