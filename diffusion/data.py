@@ -124,7 +124,8 @@ def tensor_to_uint8(images: torch.Tensor | np.ndarray, crop_to_28: bool = True) 
 
 class MnistTensors(torch.utils.data.Dataset):
     """MNIST decoded once into one uint8 tensor ``[N, 1, S, S]`` (60,000 padded digits: 61 MB), so that a
-    training step never decodes a PNG; items are ``{"pixel_values": [1, S, S]}`` in [-1, 1]."""
+    training step never decodes a PNG; items are ``{"pixel_values": [1, S, S]}`` in [-1, 1] and the digit
+    ``{"class_labels": []}`` (a class-conditional DDPM's label)."""
 
     def __init__(self, pixels: torch.Tensor, labels: torch.Tensor):
         self.pixels = pixels
@@ -134,7 +135,7 @@ class MnistTensors(torch.utils.data.Dataset):
         return len(self.pixels)
 
     def __getitem__(self, index: int) -> dict:
-        return {"pixel_values": self.pixels[index].float() / 127.5 - 1.0}
+        return {"pixel_values": self.pixels[index].float() / 127.5 - 1.0, "class_labels": self.labels[index]}
 
 
 def load_mnist_for_training(

@@ -51,18 +51,23 @@ LOW_CONFIDENCE = 0.9
 
 
 def evaluate_mnist_samples(
-    samples: np.ndarray, real: np.ndarray, real_labels: np.ndarray, classifier: judges.ImageClassifier
+    samples: np.ndarray,
+    real: np.ndarray,
+    real_labels: np.ndarray,
+    classifier: judges.ImageClassifier,
+    labels: np.ndarray | None = None,
 ) -> dict:
     """FID (classifier features) of uint8 ``samples`` against uint8 ``real`` digits, the classifier score,
     the predicted class histogram of the samples, the classifier's accuracy on ``real``, and the share of
-    samples (and of ``real``) whose most likely class has a probability under :data:`LOW_CONFIDENCE`."""
+    samples (and of ``real``) whose most likely class has a probability under :data:`LOW_CONFIDENCE`; with
+    ``labels`` (a class-conditional model's asked digits), the share the classifier reads as asked."""
     fake_tensor, real_tensor = digits_to_tensor(samples), digits_to_tensor(real)
     fake_probabilities = classifier.probabilities(fake_tensor)["digit"]
     real_probabilities = classifier.probabilities(real_tensor)["digit"]
     predicted = fake_probabilities.argmax(axis=1)
     histogram = np.bincount(predicted, minlength=10)
     is_mean, is_std = inception_score((fake_tensor + 1) / 2, judges.ClassifierLogits(classifier))
-    return {
+    metrics = {
         "num_samples": len(samples),
         "num_real": len(real),
         "fid": frechet_distance(
@@ -76,6 +81,9 @@ def evaluate_mnist_samples(
         "low_confidence_share": float(np.mean(fake_probabilities.max(axis=1) < LOW_CONFIDENCE)),
         "low_confidence_share_real": float(np.mean(real_probabilities.max(axis=1) < LOW_CONFIDENCE)),
     }
+    if labels is not None:
+        metrics["asked_class_accuracy"] = float(np.mean(predicted == labels))
+    return metrics
 
 
 def load_digit_samples(path: str | Path) -> np.ndarray:
@@ -91,18 +99,35 @@ def load_digit_samples(path: str | Path) -> np.ndarray:
     return samples
 
 
+def load_digit_labels(path: str | Path, count: int) -> np.ndarray:
+    """``count`` digit labels 0-9 from a ``.npy`` file; :class:`DigitSamplesError` for anything else."""
+    try:
+        labels = np.load(path)
+    except ValueError as error:
+        raise DigitSamplesError(f"{path}: not a .npy array of labels ({error}).") from None
+    if labels.shape != (count,) or labels.dtype.kind not in "iu" or labels.min() < 0 or labels.max() > 9:
+        raise DigitSamplesError(
+            f"{path}: expected {count} integer labels 0-9 (one per sample), "
+            f"got {labels.dtype} {labels.shape}."
+        )
+    return labels.astype(np.int64)
+
+
 def evaluate_ddpm_samples(
     samples: str | Path,
     dataset: str = MNIST_HUB_ID,
     dataset_dir: str | Path | None = None,
     classifier: str | Path | None = None,
     classifier_steps: int = 1500,
+    labels: str | Path | None = None,
 ) -> dict:
     """:func:`evaluate_mnist_samples` of the ``.npy`` file ``samples`` against the test split of ``dataset``
     (a Hub id) or ``dataset_dir`` (parquet files), with the classifier loaded from ``classifier`` (default
     ``outputs/eval_classifiers/mnist``) or, where there is none, trained for ``classifier_steps`` steps on
-    the training split and saved there."""
+    the training split and saved there. ``labels``: a ``.npy`` of the digits a class-conditional model was
+    asked for (``samples_N_labels.npy`` of ``scripts/ddpm_figures.py``), for ``asked_class_accuracy``."""
     digits = load_digit_samples(samples)
+    asked = None if labels is None else load_digit_labels(labels, len(digits))
     classifier_dir = Path(classifier or "outputs/eval_classifiers/mnist")
 
     def train_judge():
@@ -114,6 +139,8 @@ def evaluate_ddpm_samples(
     judge = judges.load_or_train(classifier_dir, train_judge)
     test = load_mnist(dataset, dataset_dir, split="test")
     real = np.stack([np.asarray(image) for image in test["image"]])
-    metrics = evaluate_mnist_samples(digits, real, np.asarray(test["label"]), judge)
+    metrics = evaluate_mnist_samples(digits, real, np.asarray(test["label"]), judge, labels=asked)
     metrics.update(samples=str(samples), classifier=str(classifier_dir))
+    if labels is not None:
+        metrics["labels"] = str(labels)
     return metrics

@@ -50,6 +50,7 @@ from stackgan_hf.hub import (
 from stackgan_hf.training import utils as train_utils
 
 from .data import MNIST_HUB_ID, load_mnist_for_training
+from .pipeline import NUM_DIGITS, ClassConditionalDDPMPipeline, add_class_embedding, drop_labels
 
 logger = get_logger(__name__, log_level="INFO")  # accelerate's: logs on the main process only
 
@@ -101,6 +102,13 @@ class DDPMTrainingConfig:
     # Min-SNR-gamma loss weighting (Hang et al. 2023): weight min(SNR_t, gamma) / SNR_t for epsilon
     # prediction (the paper uses gamma = 5); None: the plain MSE of Ho et al.
     snr_gamma: float | None = None
+    # Class-conditional DDPM with classifier-free guidance (Ho & Salimans 2022), a named option off by
+    # default (the paper's DDPM is unconditional): a class embedding for the ten digits and a null class;
+    # each label is dropped to the null class with class_dropout_prob; the validation grids and the saved
+    # ClassConditionalDDPMPipeline sample with guidance_scale (diffusion.pipeline).
+    class_conditional: bool = False
+    class_dropout_prob: float = 0.1
+    guidance_scale: float = 2.0
     use_ema: bool = True
     ema_max_decay: float = 0.9999
     ema_inv_gamma: float = 1.0
@@ -127,6 +135,8 @@ class DDPMTrainingConfig:
 
     def __post_init__(self):
         check_bounds(self)
+        if not 0.0 <= self.class_dropout_prob < 1.0:
+            raise ValueError(f"class_dropout_prob must be in [0, 1); got {self.class_dropout_prob}.")
 
 
 @dataclass
@@ -168,12 +178,14 @@ def build_unet(config: DDPMTrainingConfig) -> UNet2DModel:
         up_block_types=tuple(up_block_types),
         norm_num_groups=config.norm_num_groups,
         attention_head_dim=config.attention_head_dim,
+        num_class_embeds=NUM_DIGITS + 1 if config.class_conditional else None,
     )
 
 
 def load_pretrained_unet(config: DDPMTrainingConfig) -> UNet2DModel:
     """The fp32 UNet of the DDPMPipeline ``config.pretrained_model_name_or_path``, which must be a grayscale
-    model of ``config.resolution``; ``ValueError`` naming the field otherwise."""
+    model of ``config.resolution``; ``ValueError`` naming the field otherwise. With ``class_conditional``,
+    an unconditional UNet gets a zero-initialised class embedding (``add_class_embedding``)."""
     path = check_model_path(config.pretrained_model_name_or_path)
     unet = UNet2DModel.from_pretrained(path, subfolder="unet", torch_dtype=torch.float32)
     found = (unet.config.sample_size, unet.config.in_channels, unet.config.out_channels)
@@ -181,6 +193,13 @@ def load_pretrained_unet(config: DDPMTrainingConfig) -> UNet2DModel:
         raise ValueError(
             f"pretrained_model_name_or_path: {path} holds a UNet for {found[0]} px images with "
             f"{found[1]} -> {found[2]} channels; expected {config.resolution} px grayscale (1 -> 1)."
+        )
+    if config.class_conditional:
+        return add_class_embedding(unet)
+    if unet.config.num_class_embeds is not None:
+        raise ValueError(
+            f"pretrained_model_name_or_path: {path} holds a class-conditional UNet; "
+            "set class_conditional: true."
         )
     return unet
 
@@ -201,16 +220,24 @@ def batch_generator(seed: int, epoch: int, batch_index: int, process_index: int)
 
 
 def sample_grid(unet: UNet2DModel, noise_scheduler: DDPMScheduler, config: DDPMTrainingConfig, seed: int):
-    """A PIL grid of ``num_validation_images`` DDIM samples (``validation_inference_steps`` steps)."""
-    pipeline = DDIMPipeline(unet=unet, scheduler=DDIMScheduler.from_config(noise_scheduler.config))
+    """A PIL grid of ``num_validation_images`` DDIM samples (``validation_inference_steps`` steps); a
+    class-conditional model draws the digits 0, 1, ..., 9, 0, ... with ``guidance_scale``."""
+    scheduler = DDIMScheduler.from_config(noise_scheduler.config)
+    kwargs = {
+        "num_inference_steps": config.validation_inference_steps,
+        "eta": config.validation_eta,
+        "generator": torch.Generator(device=unet.device).manual_seed(seed),
+        "output_type": "pil",
+    }
+    if config.class_conditional:
+        pipeline = ClassConditionalDDPMPipeline(unet=unet, scheduler=scheduler)
+        labels = [index % NUM_DIGITS for index in range(config.num_validation_images)]
+        kwargs.update(class_labels=labels, guidance_scale=config.guidance_scale)
+    else:
+        pipeline = DDIMPipeline(unet=unet, scheduler=scheduler)
+        kwargs.update(batch_size=config.num_validation_images)
     pipeline.set_progress_bar_config(disable=True)
-    images = pipeline(
-        batch_size=config.num_validation_images,
-        num_inference_steps=config.validation_inference_steps,
-        eta=config.validation_eta,
-        generator=torch.Generator(device=unet.device).manual_seed(seed),
-        output_type="pil",
-    ).images
+    images = pipeline(**kwargs).images
     columns = math.ceil(math.sqrt(len(images)))
     rows = math.ceil(len(images) / columns)
     images += [images[0].point(lambda _: 0)] * (rows * columns - len(images))
@@ -426,7 +453,7 @@ def _loop(config: DDPMTrainingConfig, run: _Run, global_step: int) -> tuple[int,
         step_loss = 0.0
         for batch_index, batch in enumerate(dataloader, start=skip):
             generator = batch_generator(config.seed, epoch, batch_index, accelerator.process_index)
-            step_loss += _training_step(config, run, batch["pixel_values"], generator)
+            step_loss += _training_step(config, run, batch, generator)
             if not accelerator.sync_gradients:
                 continue
             # One optimiser step done.
@@ -456,18 +483,22 @@ def _loop(config: DDPMTrainingConfig, run: _Run, global_step: int) -> tuple[int,
 
 
 def _training_step(
-    config: DDPMTrainingConfig, run: _Run, clean_images: torch.Tensor, generator: torch.Generator
+    config: DDPMTrainingConfig, run: _Run, batch: dict[str, torch.Tensor], generator: torch.Generator
 ) -> float:
     """Forward diffusion in closed form, x_t = sqrt(abar_t) x_0 + sqrt(1 - abar_t) eps, then one
     (accumulated) step on the prediction loss; returns this micro-batch's share of the step's loss."""
     accelerator, noise_scheduler = run.accelerator, run.noise_scheduler
+    clean_images = batch["pixel_values"]
     noise = torch.randn(clean_images.shape, generator=generator).to(clean_images.device)
     timesteps = torch.randint(
         0, noise_scheduler.config.num_train_timesteps, (clean_images.shape[0],), generator=generator
     ).to(clean_images.device)
     noisy_images = noise_scheduler.add_noise(clean_images, noise, timesteps)
+    class_labels = None
+    if config.class_conditional:
+        class_labels = drop_labels(batch["class_labels"], config.class_dropout_prob, generator)
     with accelerator.accumulate(run.unet):
-        prediction = run.unet(noisy_images, timesteps).sample
+        prediction = run.unet(noisy_images, timesteps, class_labels=class_labels).sample
         if config.prediction_type == "epsilon":
             target = noise
         elif config.prediction_type == "sample":
@@ -519,7 +550,8 @@ def _finish(
     if run.ema_unet is not None:
         run.ema_unet.copy_to(unet.parameters())
     unet.eval()
-    pipeline = DDPMPipeline(unet=unet, scheduler=run.noise_scheduler)
+    pipeline_class = ClassConditionalDDPMPipeline if config.class_conditional else DDPMPipeline
+    pipeline = pipeline_class(unet=unet, scheduler=run.noise_scheduler)
     train_utils.save_pretrained_atomically(pipeline.save_pretrained, output_dir, "model_index.json")
     if config.num_validation_images > 0:
         sample_grid(unet, run.noise_scheduler, config, seed=config.seed).save(output_dir / "samples.png")
@@ -554,9 +586,14 @@ def write_ddpm_model_card(output_dir: Path, config: DDPMTrainingConfig, summary:
         output_dir,
         model_card_template("ddpm_mnist"),
         library_name="diffusers",
-        pipeline_tag="unconditional-image-generation",
+        pipeline_tag="image-generation" if config.class_conditional else "unconditional-image-generation",
         datasets=[config.dataset],
-        tags=["ddpm", "diffusion", "mnist", "unconditional-image-generation", "pytorch"],
+        tags=["ddpm", "diffusion", "mnist", "pytorch"]
+        + (
+            ["class-conditional", "classifier-free-guidance"]
+            if config.class_conditional
+            else ["unconditional-image-generation"]
+        ),
         license="apache-2.0",
         model_id=config.hub_model_id or output_dir.name,
         dataset_name=dataset,
@@ -585,4 +622,7 @@ def write_ddpm_model_card(output_dir: Path, config: DDPMTrainingConfig, summary:
         if summary["final_loss_mean_last_100"]
         else "n/a",
         has_samples=config.num_validation_images > 0,
+        class_conditional=config.class_conditional,
+        class_dropout_prob=config.class_dropout_prob,
+        guidance_scale=config.guidance_scale,
     )

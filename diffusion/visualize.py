@@ -1,7 +1,8 @@
 """The DDPM report: forward and reverse processes, samples, loss curve, parameter count (PNG + JSON).
 
-``make_report(DDPMReportConfig(...))`` reads a trained ``DDPMPipeline`` directory and writes to
-``output_dir``:
+``make_report(DDPMReportConfig(...))`` reads a trained ``DDPMPipeline`` (or class-conditional
+``ClassConditionalDDPMPipeline``: sample i is digit ``i % 10``, drawn with ``guidance_scale``) directory and
+writes to ``output_dir``:
 
 - ``forward_process.png``: one test digit under the closed form q(x_t | x_0) = N(sqrt(abar_t) x_0,
   (1 - abar_t) I) at t = 0, 100, ..., 900, 999 (one noise draw shared by all t, so the panels differ only
@@ -9,7 +10,8 @@
 - ``reverse_process.png``: one DDPM sample (all T ancestral steps) at the same t, with the model's
   prediction of x_0 under each;
 - ``samples_5.png``, ``samples_grid_10x10.png``: generated digits (the first 5 and 100 of the samples);
-- ``samples_1000.npy``: ``num_samples`` digits, uint8 ``(N, 28, 28)``;
+- ``samples_1000.npy``: ``num_samples`` digits, uint8 ``(N, 28, 28)`` (and ``samples_1000_labels.npy``, the
+  asked digits, for a class-conditional model);
 - ``loss_curve.png``: the training loss of every step, from the tensorboard events under ``training_dir/logs``
   (all runs of a resumed training together) or else from ``training_summary.json`` (the last run only);
 - ``metrics.json``: parameter count, training figures (steps, wall time, hardware, loss), sampler settings.
@@ -27,13 +29,12 @@ from typing import Literal
 
 import numpy as np
 import torch
-from diffusers import DDPMPipeline, DDPMScheduler, UNet2DModel
+from diffusers import DDPMScheduler, UNet2DModel
 from matplotlib.figure import Figure  # no pyplot: the caller's matplotlib backend is left alone
 
-from stackgan_hf.hub import check_model_path
-
 from .data import MNIST_HUB_ID, images_to_tensor, load_mnist, tensor_to_uint8
-from .sampling import as_ddim, generate_digits
+from .pipeline import ClassConditionalDDPMPipeline, digit_labels, guided_prediction
+from .sampling import DigitPipeline, as_ddim, generate_digits, load_pipeline
 
 REPORT_TIMESTEPS = (0, 100, 200, 300, 400, 500, 600, 700, 800, 900, 999)
 
@@ -59,6 +60,7 @@ class DDPMReportConfig:
     # Also sample the same seeds with DDIM and this many steps (samples_ddim{N}_{num_samples}.npy)
     ddim_comparison_steps: int | None = None
     hardware_note: str | None = None  # free text for metrics.json (budget, sharing, ...)
+    guidance_scale: float = 2.0  # class-conditional pipelines only (1: no classifier-free guidance)
 
 
 def count_parameters(model: UNet2DModel) -> dict[str, int]:
@@ -91,8 +93,11 @@ def reverse_process(
     scheduler: DDPMScheduler,
     timesteps: tuple[int, ...] = REPORT_TIMESTEPS,
     generator: torch.Generator | None = None,
+    class_label: int | None = None,
+    guidance_scale: float = 1.0,
 ) -> tuple[dict[int, torch.Tensor], dict[int, torch.Tensor], torch.Tensor]:
-    """One ancestral DDPM sample over all T steps.
+    """One ancestral DDPM sample over all T steps (of digit ``class_label`` with ``guidance_scale`` for a
+    class-conditional UNet).
 
     Returns ``x_t`` (the UNet's input at step t) and the predicted x_0 at each requested t, ``[1, C, H, W]``
     each, and the final sample.
@@ -103,7 +108,10 @@ def reverse_process(
     sample = torch.randn((1, unet.config.in_channels, size, size), generator=generator)
     noisy, predicted_clean = {}, {}
     for t in scheduler.timesteps:
-        model_output = unet(sample, t).sample
+        if class_label is None:
+            model_output = unet(sample, t).sample
+        else:
+            model_output = guided_prediction(unet, sample, t, torch.tensor([class_label]), guidance_scale)
         step = scheduler.step(model_output, t, sample, generator=generator)
         if int(t) in timesteps:
             noisy[int(t)] = sample.clone()
@@ -189,14 +197,22 @@ def plot_loss_curve(
 
 
 def write_samples(
-    pipeline: DDPMPipeline, config: DDPMReportConfig, output_dir: Path
+    pipeline: DigitPipeline, config: DDPMReportConfig, output_dir: Path
 ) -> tuple[np.ndarray, dict]:
     """``samples_{N}.npy`` with the configured sampler, its 5-sample strip and 10x10 grid, and with
     ``ddim_comparison_steps`` the same seeds through DDIM; returns the samples and their timings."""
     sampler = as_ddim(pipeline) if config.sampler == "ddim" else pipeline
     start = time.perf_counter()
+    conditional = isinstance(pipeline, ClassConditionalDDPMPipeline)
+    guidance = {"guidance_scale": config.guidance_scale}
     samples = generate_digits(
-        sampler, config.num_samples, config.num_inference_steps, config.batch_size, config.seed, config.eta
+        sampler,
+        config.num_samples,
+        config.num_inference_steps,
+        config.batch_size,
+        config.seed,
+        config.eta,
+        **guidance,
     )
     sampling = {
         "samples_file": f"samples_{config.num_samples}.npy",
@@ -208,6 +224,10 @@ def write_samples(
         "wall_time_s": round(time.perf_counter() - start, 1),
     }
     np.save(output_dir / sampling["samples_file"], samples)
+    if conditional:
+        labels_file = f"samples_{config.num_samples}_labels.npy"
+        np.save(output_dir / labels_file, digit_labels(0, config.num_samples).numpy().astype(np.uint8))
+        sampling.update(class_conditional=True, labels_file=labels_file, **guidance)
     plot_rows(
         [samples[:5]],
         [f"#{index}" for index in range(5)],
@@ -220,7 +240,9 @@ def write_samples(
     if config.ddim_comparison_steps:
         steps = config.ddim_comparison_steps
         start = time.perf_counter()
-        ddim = generate_digits(as_ddim(pipeline), config.num_samples, steps, config.batch_size, config.seed)
+        ddim = generate_digits(
+            as_ddim(pipeline), config.num_samples, steps, config.batch_size, config.seed, **guidance
+        )
         name = f"samples_ddim{steps}_{config.num_samples}.npy"
         np.save(output_dir / name, ddim)
         save_grid(ddim[:100], output_dir / f"samples_ddim{steps}_grid_10x10.png", rows=10, columns=10)
@@ -238,7 +260,8 @@ def make_report(config: DDPMReportConfig) -> dict:
     """Writes the figures, ``samples_1000.npy`` and ``metrics.json`` (see the module docstring)."""
     output_dir = Path(config.output_dir)
     output_dir.mkdir(parents=True, exist_ok=True)
-    pipeline = DDPMPipeline.from_pretrained(check_model_path(config.pipeline_dir))
+    pipeline = load_pipeline(config.pipeline_dir, "ddpm")
+    conditional = isinstance(pipeline, ClassConditionalDDPMPipeline)
     unet, scheduler = pipeline.unet.eval(), pipeline.scheduler
     pad_to_32 = unet.config.sample_size == 32
     alphas_cumprod = scheduler.alphas_cumprod
@@ -260,8 +283,14 @@ def make_report(config: DDPMReportConfig) -> dict:
 
     # Reverse process of one sample: all T ancestral steps.
     start = time.perf_counter()
+    reverse_label = 0 if conditional else None
     noisy_by_t, clean_by_t, final = reverse_process(
-        unet, scheduler, REPORT_TIMESTEPS, torch.Generator().manual_seed(config.seed)
+        unet,
+        scheduler,
+        REPORT_TIMESTEPS,
+        torch.Generator().manual_seed(config.seed),
+        class_label=reverse_label,
+        guidance_scale=config.guidance_scale,
     )
     reverse_time = time.perf_counter() - start
     num_steps = scheduler.config.num_train_timesteps
@@ -274,7 +303,8 @@ def make_report(config: DDPMReportConfig) -> dict:
         [f"t={t}" for t in order] + ["output"],
         ["x_t", "predicted x_0"],
         output_dir / "reverse_process.png",
-        f"Reverse process, DDPM ancestral sampling ({num_steps} steps), seed {config.seed}",
+        f"Reverse process, DDPM ancestral sampling ({num_steps} steps), seed {config.seed}"
+        + (f", digit 0, guidance {config.guidance_scale:g}" if conditional else ""),
     )
 
     # Samples (and the same seeds with DDIM, for the comparison).

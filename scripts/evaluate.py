@@ -62,6 +62,9 @@ def main(argv=None) -> dict:
     ddpm.add_argument("--dataset", default="ylecun/mnist")
     ddpm.add_argument("--dataset_dir", default=None, help="parquet folder in ylecun/mnist's schema")
     ddpm.add_argument("--classifier_steps", type=int, default=1500)
+    ddpm.add_argument(
+        "--labels", default=None, help="a class-conditional model's asked digits, .npy of N ints 0-9"
+    )
     for command in (stackgan, ddpm):
         command.add_argument("--classifier", default=None, help="classifier folder: loaded, or trained+saved")
         command.add_argument("--seed", type=int, default=0)

@@ -6,7 +6,9 @@
 Every field of `diffusion.train.DDPMTrainingConfig` is a flag (`--help` lists them); flags override the YAML
 file. Examples: `--dataset_dir ../shared/data/mnist` (local parquet copy instead of `ylecun/mnist`),
 `--max_train_steps 20000`, `--mixed_precision bf16`, `--resume_from_checkpoint latest`,
-`--push_to_hub true --hub_model_id you/ddpm-mnist`. The output directory is a `DDPMPipeline`. Bad input and
+`--push_to_hub true --hub_model_id you/ddpm-mnist`. The output directory is a `DDPMPipeline`; with
+`--class_conditional true` (a named option, `configs/ddpm/mnist_cpu_cfg.yaml`) a class-conditional DDPM with
+classifier-free guidance, saved as `diffusion.pipeline.ClassConditionalDDPMPipeline`. Bad input and
 faults the user can act on (a config key, missing data, a corrupt checkpoint, a full disk) end with one
 `error: ...` line and exit code 2.
 """

@@ -12,18 +12,27 @@ import shutil
 import time
 from dataclasses import replace
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
 from conftest import reset_accelerate_state
-from diffusers import DDIMPipeline, DDPMPipeline, DDPMScheduler, UNet2DModel
+from diffusers import DDIMPipeline, DDIMScheduler, DDPMPipeline, DDPMScheduler, UNet2DModel
 from huggingface_hub import ModelCard
 from mnist_fixture import synthetic_digits
 
 import stackgan_hf.hub
 from diffusion.data import MnistDataError, write_mnist_parquet
+from diffusion.pipeline import (
+    NULL_CLASS,
+    ClassConditionalDDPMPipeline,
+    add_class_embedding,
+    digit_labels,
+    drop_labels,
+    guided_prediction,
+)
 from diffusion.sampling import as_ddim, generate_digits, load_pipeline
 from diffusion.train import DDPMTrainingConfig, build_noise_scheduler, build_unet, diffusion_loss, train
 from diffusion.visualize import (
@@ -427,3 +436,124 @@ def test_logged_losses_join_the_runs_of_a_resumed_training(tmp_path):
 def test_training_config_fields_round_trip_through_replace(tmp_path):
     config = tiny_config(tmp_path, tmp_path / "run")
     assert replace(config, seed=3).seed == 3 and config.dataset == "ylecun/mnist"
+
+
+# -- the class-conditional option (classifier-free guidance) ----------------------------------------------
+
+
+def test_added_class_embedding_starts_as_the_unconditional_model(trained_dir):
+    """Zero-initialised class embedding: the same prediction for every label, the null class included."""
+    unet = UNet2DModel.from_pretrained(trained_dir, subfolder="unet").eval()
+    conditional = add_class_embedding(unet).eval()
+    assert conditional.config.num_class_embeds == NULL_CLASS + 1 and unet.config.num_class_embeds is None
+    sample = torch.randn(3, 1, 32, 32, generator=torch.Generator().manual_seed(0))
+    timesteps = torch.tensor([3, 400, 999])
+    with torch.no_grad():
+        expected = unet(sample, timesteps).sample
+        for labels in ([0, 5, 9], [NULL_CLASS] * 3):
+            actual = conditional(sample, timesteps, class_labels=torch.tensor(labels)).sample
+            torch.testing.assert_close(actual, expected, rtol=0, atol=0)
+    assert add_class_embedding(conditional) is conditional
+    with pytest.raises(ValueError, match="5 class embeddings; expected 11"):
+        add_class_embedding(UNet2DModel.from_config({**conditional.config, "num_class_embeds": 5}))
+
+
+def test_label_dropout_and_guidance_formula():
+    labels = torch.arange(10).repeat(100)
+    generator = torch.Generator().manual_seed(0)
+    assert torch.equal(drop_labels(labels, 0.0, generator), labels)
+    dropped = drop_labels(labels, 0.3, generator)
+    kept = dropped != NULL_CLASS
+    assert torch.equal(dropped[kept], labels[kept]) and 0.25 < 1 - kept.float().mean() < 0.35
+
+    class Linear(torch.nn.Module):  # eps(x, t, c) = x * (c + 1): guidance is linear in the two outputs
+        config = SimpleNamespace(sample_size=4, in_channels=1)
+
+        def forward(self, sample, t, class_labels):
+            return SimpleNamespace(sample=sample * (class_labels[:, None, None, None] + 1.0))
+
+    sample, labels = torch.ones(2, 1, 4, 4), torch.tensor([2, 7])
+    conditional = sample * torch.tensor([3.0, 8.0])[:, None, None, None]
+    unconditional = sample * (NULL_CLASS + 1.0)
+    guided = guided_prediction(Linear(), sample, torch.tensor(5), labels, guidance_scale=3.0)
+    torch.testing.assert_close(guided, unconditional + 3.0 * (conditional - unconditional))
+    torch.testing.assert_close(guided_prediction(Linear(), sample, torch.tensor(5), labels, 1.0), conditional)
+    assert digit_labels(8, 5).tolist() == [8, 9, 0, 1, 2]
+
+
+@pytest.fixture(scope="module")
+def conditional_dir(trained_dir, mnist_dir, tmp_path_factory) -> Path:
+    """The tiny unconditional pipeline fine-tuned with class_conditional (a few steps)."""
+    output_dir = tmp_path_factory.mktemp("conditional")
+    config = tiny_config(
+        mnist_dir,
+        output_dir,
+        pretrained_model_name_or_path=str(trained_dir),
+        class_conditional=True,
+        class_dropout_prob=0.5,
+        max_train_steps=3,
+        checkpointing_steps=100,
+        num_validation_images=4,
+    )
+    result = train(config)
+    reset_accelerate_state()
+    assert len(result.losses) == 3 and all(np.isfinite(result.losses))
+    return output_dir
+
+
+def test_class_conditional_training_saves_a_guided_pipeline(
+    conditional_dir, trained_dir, mnist_dir, tmp_path
+):
+    model_index = json.loads((conditional_dir / "model_index.json").read_text())
+    assert model_index["_class_name"] == "ClassConditionalDDPMPipeline"
+    assert model_index["unet"] == ["diffusers", "UNet2DModel"]
+    unet = UNet2DModel.from_pretrained(conditional_dir, subfolder="unet")
+    assert unet.config.num_class_embeds == 11 and unet.class_embedding.weight.abs().sum() > 0  # it learned
+    card = ModelCard.load(conditional_dir / "README.md")
+    assert card.data.pipeline_tag == "image-generation" and "classifier-free-guidance" in card.data.tags
+    assert "ClassConditionalDDPMPipeline.from_pretrained" in card.text
+    assert "pipe = DDPMPipeline" not in card.text and "unconditionally" not in card.text
+
+    for sampler, pipeline_class in (("ddpm", DDPMScheduler), ("ddim", DDIMScheduler)):
+        pipeline = load_pipeline(conditional_dir, sampler)
+        assert isinstance(pipeline, ClassConditionalDDPMPipeline)
+        assert isinstance(pipeline.scheduler, pipeline_class)
+        digits = generate_digits(pipeline, num_images=5, num_inference_steps=3, batch_size=2, seed=0)
+        again = generate_digits(pipeline, num_images=5, num_inference_steps=3, batch_size=2, seed=0)
+        unguided = generate_digits(pipeline, 5, 3, batch_size=2, seed=0, guidance_scale=1.0)
+        assert digits.shape == (5, 28, 28) and np.array_equal(digits, again)
+        assert not np.array_equal(digits, unguided)
+    with pytest.raises(ValueError, match="class_labels must be digits 0-9"):
+        pipeline(class_labels=[3, 10], num_inference_steps=2)
+    with pytest.raises(ValueError, match="num_class_embeds = 11"):
+        ClassConditionalDDPMPipeline(
+            unet=UNet2DModel.from_pretrained(trained_dir, subfolder="unet"), scheduler=None
+        )
+    # A conditional UNet asked to train unconditionally is a clear error, not a crash at the first step.
+    config = tiny_config(mnist_dir, tmp_path / "x", pretrained_model_name_or_path=str(conditional_dir))
+    with pytest.raises(ValueError, match="class-conditional UNet; set class_conditional: true"):
+        train(config)
+    reset_accelerate_state()
+
+
+def test_report_of_a_class_conditional_pipeline(conditional_dir, mnist_dir, tmp_path):
+    config = DDPMReportConfig(
+        pipeline_dir=str(conditional_dir),
+        output_dir=str(tmp_path / "report"),
+        dataset_dir=str(mnist_dir),
+        sampler="ddpm",
+        num_samples=12,
+        batch_size=12,
+        num_inference_steps=2,
+        ddim_comparison_steps=2,
+        guidance_scale=3.0,
+    )
+    metrics = make_report(config)
+    report = tmp_path / "report"
+    assert np.load(report / "samples_12_labels.npy").tolist() == [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 0, 1]
+    assert metrics["sampling"]["guidance_scale"] == 3.0 and metrics["sampling"]["class_conditional"]
+    expected = generate_digits(
+        load_pipeline(conditional_dir), 12, 2, batch_size=12, seed=0, guidance_scale=3.0
+    )
+    assert np.array_equal(np.load(report / "samples_12.npy"), expected)
+    assert (report / "reverse_process.png").is_file() and (report / "samples_ddim2_12.npy").is_file()

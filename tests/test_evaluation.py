@@ -334,6 +334,12 @@ def test_mnist_metrics_separate_real_digits_from_noise():
     )
     # The fixture's digits show only their label's parity (a vertical or a horizontal bar): 1/5 is the best.
     assert same["classifier_accuracy_real"] > 0.15
+    # A class-conditional model's asked digits: the share the judge reads as asked.
+    assert "asked_class_accuracy" not in same
+    asked = evaluate_mnist_samples(real, real, real_labels, classifier, labels=real_labels)
+    assert asked["asked_class_accuracy"] == same["classifier_accuracy_real"]
+    shifted = evaluate_mnist_samples(real, real, real_labels, classifier, labels=(real_labels + 1) % 10)
+    assert shifted["asked_class_accuracy"] < asked["asked_class_accuracy"]
 
 
 def test_evaluate_script_end_to_end(tmp_path):
@@ -388,6 +394,23 @@ def test_evaluate_script_end_to_end(tmp_path):
         text=True,
     )
     assert result.returncode != 0 and "expected uint8 [N, 28, 28]" in result.stderr
+    np.save(bad, np.arange(7))  # 7 labels for 20 samples
+    result = subprocess.run(
+        [
+            sys.executable,
+            str(ROOT / "scripts/evaluate.py"),
+            "ddpm",
+            "--samples",
+            str(samples),
+            "--labels",
+            str(bad),
+        ],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert result.stderr.strip().endswith("expected 20 integer labels 0-9 (one per sample), got int64 (7,).")
 
 
 def test_comparison_trains_each_variant_under_one_judge(birds, bird_classifier, tmp_path):
