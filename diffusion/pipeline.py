@@ -93,11 +93,16 @@ class ClassConditionalDDPMPipeline(DiffusionPipeline):
         num_inference_steps: int = 1000,
         generator: torch.Generator | None = None,
         eta: float = 0.0,
+        use_clipped_model_output: bool = True,
         output_type: str = "pil",
         return_dict: bool = True,
     ) -> ImagePipelineOutput | tuple:
         """One image per entry of ``class_labels`` (digits 0-9); ``guidance_scale`` 1 disables guidance
-        (one UNet pass per step instead of two); ``eta`` is used by a DDIM scheduler only."""
+        (one UNet pass per step instead of two). ``eta`` and ``use_clipped_model_output`` are used by a DDIM
+        scheduler only. The latter re-derives the noise from the clipped x_0 (Glide's rule); it is on here,
+        unlike in diffusers' ``DDIMPipeline``, because a DDIM step that pairs the clipped x_0 with the
+        unclipped noise draws broken digits under guidance, which enlarges the class-dependent part of the
+        noise (``results/ddpm_mnist/class_conditional/``)."""
         device = self._execution_device
         labels = torch.as_tensor(class_labels, dtype=torch.long, device=device).reshape(-1)
         if labels.numel() == 0 or labels.min() < 0 or labels.max() >= NUM_DIGITS:
@@ -107,7 +112,7 @@ class ClassConditionalDDPMPipeline(DiffusionPipeline):
         image = randn_tensor(shape, generator=generator, device=device, dtype=self.unet.dtype)
         step_kwargs = {"generator": generator}
         if "eta" in inspect.signature(self.scheduler.step).parameters:
-            step_kwargs["eta"] = eta
+            step_kwargs.update(eta=eta, use_clipped_model_output=use_clipped_model_output)
         self.scheduler.set_timesteps(num_inference_steps)
         for t in self.progress_bar(self.scheduler.timesteps):
             prediction = guided_prediction(self.unet, image, t, labels, guidance_scale)

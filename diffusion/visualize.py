@@ -61,6 +61,9 @@ class DDPMReportConfig:
     ddim_comparison_steps: int | None = None
     hardware_note: str | None = None  # free text for metrics.json (budget, sharing, ...)
     guidance_scale: float = 2.0  # class-conditional pipelines only (1: no classifier-free guidance)
+    # DDIM only: re-derive the noise from the clipped x_0 in each step (diffusers' use_clipped_model_output);
+    # unset: the pipeline's default (off for DDPMPipeline checkpoints, on for ClassConditionalDDPMPipeline)
+    use_clipped_model_output: bool | None = None
 
 
 def count_parameters(model: UNet2DModel) -> dict[str, int]:
@@ -205,6 +208,7 @@ def write_samples(
     start = time.perf_counter()
     conditional = isinstance(pipeline, ClassConditionalDDPMPipeline)
     guidance = {"guidance_scale": config.guidance_scale}
+    clipped = {"use_clipped_model_output": config.use_clipped_model_output}
     samples = generate_digits(
         sampler,
         config.num_samples,
@@ -213,6 +217,7 @@ def write_samples(
         config.seed,
         config.eta,
         **guidance,
+        **clipped,
     )
     sampling = {
         "samples_file": f"samples_{config.num_samples}.npy",
@@ -220,6 +225,7 @@ def write_samples(
         "sampler": config.sampler,
         "num_inference_steps": config.num_inference_steps,
         "eta": config.eta if config.sampler == "ddim" else None,
+        "use_clipped_model_output": config.use_clipped_model_output if config.sampler == "ddim" else None,
         "seed": config.seed,
         "wall_time_s": round(time.perf_counter() - start, 1),
     }
@@ -241,7 +247,13 @@ def write_samples(
         steps = config.ddim_comparison_steps
         start = time.perf_counter()
         ddim = generate_digits(
-            as_ddim(pipeline), config.num_samples, steps, config.batch_size, config.seed, **guidance
+            as_ddim(pipeline),
+            config.num_samples,
+            steps,
+            config.batch_size,
+            config.seed,
+            **guidance,
+            **clipped,
         )
         name = f"samples_ddim{steps}_{config.num_samples}.npy"
         np.save(output_dir / name, ddim)
@@ -250,6 +262,7 @@ def write_samples(
             "samples_file": name,
             "num_inference_steps": steps,
             "eta": 0.0,
+            **clipped,
             "seed": config.seed,
             "wall_time_s": round(time.perf_counter() - start, 1),
         }

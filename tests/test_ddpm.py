@@ -557,3 +557,34 @@ def test_report_of_a_class_conditional_pipeline(conditional_dir, mnist_dir, tmp_
     )
     assert np.array_equal(np.load(report / "samples_12.npy"), expected)
     assert (report / "reverse_process.png").is_file() and (report / "samples_ddim2_12.npy").is_file()
+
+
+def test_conditional_ddim_can_rederive_the_noise_from_the_clipped_x0(conditional_dir):
+    """``use_clipped_model_output`` reaches the DDIM step (Glide's rule, on by default here) and
+    ``generate_digits`` leaves the pipeline's default alone unless asked."""
+    pipeline = load_pipeline(conditional_dir, "ddim")
+    labels = torch.tensor([1, 7])
+
+    def manual(clipped: bool) -> torch.Tensor:
+        generator = torch.Generator().manual_seed(0)
+        size = pipeline.unet.config.sample_size
+        image = torch.randn(2, 1, size, size, generator=generator)
+        pipeline.scheduler.set_timesteps(4)
+        with torch.no_grad():
+            for t in pipeline.scheduler.timesteps:
+                eps = guided_prediction(pipeline.unet, image, t, labels, 3.0)
+                image = pipeline.scheduler.step(eps, t, image, use_clipped_model_output=clipped).prev_sample
+        return (image / 2 + 0.5).clamp(0, 1)
+
+    def piped(**kwargs) -> torch.Tensor:
+        generator = torch.Generator().manual_seed(0)
+        return pipeline(labels, 3.0, 4, generator, output_type="pt", **kwargs).images
+
+    torch.testing.assert_close(piped(), manual(True))
+    torch.testing.assert_close(piped(use_clipped_model_output=False), manual(False))
+    assert not torch.allclose(manual(True), manual(False))
+    default = generate_digits(pipeline, 2, 4, batch_size=2, seed=0)
+    assert np.array_equal(default, generate_digits(pipeline, 2, 4, 2, seed=0, use_clipped_model_output=True))
+    assert not np.array_equal(
+        default, generate_digits(pipeline, 2, 4, 2, seed=0, use_clipped_model_output=False)
+    )

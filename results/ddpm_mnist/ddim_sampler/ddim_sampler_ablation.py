@@ -2,10 +2,12 @@
 initial noise (seed 0), scored by the offline MNIST judge (`scripts/evaluate.py ddpm`'s metric).
 
     python results/ddpm_mnist/ddim_sampler/ddim_sampler_ablation.py PIPELINE_DIR OUT_JSON \
-        [--spacings leading trailing linspace] [--etas 0 1] [--threads 2]
+        [--spacings leading trailing linspace] [--etas 0 1] [--clipped_model_output 0] [--threads 2]
 
 Writes OUT_JSON: for each "spacing/eta", the FID, the inception score, the class share min/max and the
-seconds it took (sampling and scoring).
+seconds it took (sampling and scoring). ``--clipped_model_output 1`` (diffusers'
+``use_clipped_model_output``): each step re-derives the noise from the clipped x_0; its keys end
+in "/clipped".
 """
 
 import argparse
@@ -26,6 +28,7 @@ parser.add_argument("pipeline_dir")
 parser.add_argument("output")
 parser.add_argument("--spacings", nargs="+", default=["leading", "trailing", "linspace"])
 parser.add_argument("--etas", nargs="+", type=float, default=[0.0, 1.0])
+parser.add_argument("--clipped_model_output", nargs="+", type=int, default=[0])
 parser.add_argument("--threads", type=int, default=2)
 parser.add_argument("--dataset_dir", default="../shared/data/mnist")
 parser.add_argument("--classifier", default="outputs/eval_classifiers/mnist")
@@ -38,16 +41,24 @@ results = {}
 with tempfile.TemporaryDirectory() as scratch:
     for spacing in args.spacings:
         for eta in args.etas:
-            pipeline.scheduler = DDIMScheduler.from_config(schedule, timestep_spacing=spacing)
-            start = time.time()
-            path = Path(scratch) / "samples.npy"
-            np.save(path, generate_digits(pipeline, 1000, 50, 250, seed=0, eta=eta))
-            metrics = evaluate_ddpm_samples(path, dataset_dir=args.dataset_dir, classifier=args.classifier)
-            results[f"{spacing}/eta{eta:g}"] = {
-                "fid": metrics["fid"],
-                "is": metrics["is_mean"],
-                "share": metrics["class_share_min_max"],
-                "sec": time.time() - start,
-            }
-            print(spacing, eta, results[f"{spacing}/eta{eta:g}"], flush=True)
+            for clipped in args.clipped_model_output:
+                pipeline.scheduler = DDIMScheduler.from_config(schedule, timestep_spacing=spacing)
+                start = time.time()
+                path = Path(scratch) / "samples.npy"
+                samples = generate_digits(
+                    pipeline, 1000, 50, 250, seed=0, eta=eta, use_clipped_model_output=clipped
+                )
+                np.save(path, samples)
+                metrics = evaluate_ddpm_samples(
+                    path, dataset_dir=args.dataset_dir, classifier=args.classifier
+                )
+                key = f"{spacing}/eta{eta:g}" + ("/clipped" if clipped else "")
+                results[key] = {
+                    "fid": metrics["fid"],
+                    "is": metrics["is_mean"],
+                    "share": metrics["class_share_min_max"],
+                    "unsure": metrics["low_confidence_share"],
+                    "sec": time.time() - start,
+                }
+                print(key, results[key], flush=True)
 Path(args.output).write_text(json.dumps(results, indent=1) + "\n")
