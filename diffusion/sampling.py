@@ -8,6 +8,7 @@ way, sample i asking for digit ``i % 10``, with classifier-free guidance.
 
 from __future__ import annotations
 
+import inspect
 from pathlib import Path
 from typing import Literal
 
@@ -45,6 +46,14 @@ def as_ddim(pipeline: DigitPipeline) -> DDIMPipeline | ClassConditionalDDPMPipel
     return DDIMPipeline(unet=pipeline.unet, scheduler=scheduler)
 
 
+def resolve_clipped_model_output(pipeline: DigitPipeline, value: bool | None) -> bool:
+    """The ``use_clipped_model_output`` a DDIM run of ``pipeline`` uses: ``value``, or where it is None the
+    pipeline's own default (off in diffusers' ``DDIMPipeline``, on in ``ClassConditionalDDPMPipeline``)."""
+    if value is not None:
+        return value
+    return bool(inspect.signature(pipeline.__call__).parameters["use_clipped_model_output"].default)
+
+
 @torch.no_grad()
 def generate_digits(
     pipeline: DigitPipeline,
@@ -75,12 +84,16 @@ def generate_digits(
     pipeline.set_progress_bar_config(disable=not progress)
     generator = torch.Generator(device=pipeline.device).manual_seed(seed)
     pipeline.unet.to(memory_format=torch.channels_last if fast else torch.contiguous_format)
+    ddim_kwargs = {}
+    if is_ddim:
+        ddim_kwargs = {
+            "eta": eta,
+            "use_clipped_model_output": resolve_clipped_model_output(pipeline, use_clipped_model_output),
+        }
     batches = []
     for start in range(0, num_images, batch_size):
         count = min(batch_size, num_images - start)
-        kwargs = {"eta": eta} if is_ddim else {}
-        if is_ddim and use_clipped_model_output is not None:
-            kwargs["use_clipped_model_output"] = use_clipped_model_output
+        kwargs = dict(ddim_kwargs)
         if isinstance(pipeline, ClassConditionalDDPMPipeline):
             kwargs.update(class_labels=digit_labels(start, count), guidance_scale=guidance_scale)
         else:

@@ -34,7 +34,7 @@ from matplotlib.figure import Figure  # no pyplot: the caller's matplotlib backe
 
 from .data import MNIST_HUB_ID, images_to_tensor, load_mnist, tensor_to_uint8
 from .pipeline import ClassConditionalDDPMPipeline, digit_labels, guided_prediction
-from .sampling import DigitPipeline, as_ddim, generate_digits, load_pipeline
+from .sampling import DigitPipeline, as_ddim, generate_digits, load_pipeline, resolve_clipped_model_output
 
 REPORT_TIMESTEPS = (0, 100, 200, 300, 400, 500, 600, 700, 800, 900, 999)
 
@@ -225,7 +225,9 @@ def write_samples(
         "sampler": config.sampler,
         "num_inference_steps": config.num_inference_steps,
         "eta": config.eta if config.sampler == "ddim" else None,
-        "use_clipped_model_output": config.use_clipped_model_output if config.sampler == "ddim" else None,
+        "use_clipped_model_output": resolve_clipped_model_output(sampler, config.use_clipped_model_output)
+        if config.sampler == "ddim"
+        else None,
         "seed": config.seed,
         "wall_time_s": round(time.perf_counter() - start, 1),
     }
@@ -246,8 +248,9 @@ def write_samples(
     if config.ddim_comparison_steps:
         steps = config.ddim_comparison_steps
         start = time.perf_counter()
+        ddim_pipeline = as_ddim(pipeline)
         ddim = generate_digits(
-            as_ddim(pipeline),
+            ddim_pipeline,
             config.num_samples,
             steps,
             config.batch_size,
@@ -262,7 +265,9 @@ def write_samples(
             "samples_file": name,
             "num_inference_steps": steps,
             "eta": 0.0,
-            **clipped,
+            "use_clipped_model_output": resolve_clipped_model_output(
+                ddim_pipeline, config.use_clipped_model_output
+            ),
             "seed": config.seed,
             "wall_time_s": round(time.perf_counter() - start, 1),
         }

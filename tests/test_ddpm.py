@@ -552,6 +552,9 @@ def test_report_of_a_class_conditional_pipeline(conditional_dir, mnist_dir, tmp_
     report = tmp_path / "report"
     assert np.load(report / "samples_12_labels.npy").tolist() == [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 0, 1]
     assert metrics["sampling"]["guidance_scale"] == 3.0 and metrics["sampling"]["class_conditional"]
+    assert (
+        metrics["sampling"]["ddim_comparison"]["use_clipped_model_output"] is True
+    )  # the pipeline's default
     expected = generate_digits(
         load_pipeline(conditional_dir), 12, 2, batch_size=12, seed=0, guidance_scale=3.0
     )
