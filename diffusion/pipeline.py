@@ -107,20 +107,142 @@ class ClassConditionalDDPMPipeline(DiffusionPipeline):
         labels = torch.as_tensor(class_labels, dtype=torch.long, device=device).reshape(-1)
         if labels.numel() == 0 or labels.min() < 0 or labels.max() >= NUM_DIGITS:
             raise ValueError(f"class_labels must be digits 0-{NUM_DIGITS - 1}; got {labels.tolist()}.")
-        size = self.unet.config.sample_size
-        shape = (len(labels), self.unet.config.in_channels, size, size)
-        image = randn_tensor(shape, generator=generator, device=device, dtype=self.unet.dtype)
-        step_kwargs = {"generator": generator}
-        if "eta" in inspect.signature(self.scheduler.step).parameters:
-            step_kwargs.update(eta=eta, use_clipped_model_output=use_clipped_model_output)
-        self.scheduler.set_timesteps(num_inference_steps)
-        for t in self.progress_bar(self.scheduler.timesteps):
-            prediction = guided_prediction(self.unet, image, t, labels, guidance_scale)
-            image = self.scheduler.step(prediction, t, image, **step_kwargs).prev_sample
-        image = (image / 2 + 0.5).clamp(0, 1)
-        if output_type != "pt":
-            image = image.cpu().permute(0, 2, 3, 1).numpy()
-            if output_type == "pil":
-                image = self.numpy_to_pil(image)
-        self.maybe_free_model_hooks()
-        return ImagePipelineOutput(images=image) if return_dict else (image,)
+        image = denoise(
+            self,
+            lambda sample, t: guided_prediction(self.unet, sample, t, labels, guidance_scale),
+            len(labels),
+            num_inference_steps,
+            generator,
+            eta,
+            use_clipped_model_output,
+        )
+        return finish(self, image, output_type, return_dict)
+
+
+def denoise(
+    pipeline: DiffusionPipeline,
+    predict,
+    batch_size: int,
+    num_inference_steps: int,
+    generator: torch.Generator | None,
+    eta: float,
+    use_clipped_model_output: bool,
+) -> torch.Tensor:
+    """The reverse process of ``pipeline``'s scheduler (ancestral DDPM or DDIM) from Gaussian noise of the
+    UNet's shape, ``predict(x_t, t)`` giving the noise prediction of each step; x_0 in [-1, 1]."""
+    size = pipeline.unet.config.sample_size
+    shape = (batch_size, pipeline.unet.config.in_channels, size, size)
+    image = randn_tensor(
+        shape, generator=generator, device=pipeline._execution_device, dtype=pipeline.unet.dtype
+    )
+    step_kwargs = {"generator": generator}
+    if "eta" in inspect.signature(pipeline.scheduler.step).parameters:
+        step_kwargs.update(eta=eta, use_clipped_model_output=use_clipped_model_output)
+    pipeline.scheduler.set_timesteps(num_inference_steps)
+    for t in pipeline.progress_bar(pipeline.scheduler.timesteps):
+        image = pipeline.scheduler.step(predict(image, t), t, image, **step_kwargs).prev_sample
+    return image
+
+
+def finish(
+    pipeline: DiffusionPipeline, image: torch.Tensor, output_type: str, return_dict: bool
+) -> ImagePipelineOutput | tuple:
+    """The images in [0, 1] as ``output_type`` ("pil", "np" or "pt"), the way diffusers' pipelines return."""
+    image = (image / 2 + 0.5).clamp(0, 1)
+    if output_type != "pt":
+        image = image.cpu().permute(0, 2, 3, 1).numpy()
+        if output_type == "pil":
+            image = pipeline.numpy_to_pil(image)
+    pipeline.maybe_free_model_hooks()
+    return ImagePipelineOutput(images=image) if return_dict else (image,)
+
+
+def autoguided_prediction(
+    unet: UNet2DModel, guide_unet: UNet2DModel, sample: torch.Tensor, t: torch.Tensor, guidance_scale: float
+) -> torch.Tensor:
+    """Autoguidance (Karras et al. 2024): ``guide + guidance_scale * (main - guide)``, the main model's noise
+    prediction pushed away from a weaker model's; ``guidance_scale`` 1: the main model alone, one pass."""
+    main = unet(sample, t).sample
+    if guidance_scale == 1.0:
+        return main
+    guide = guide_unet(sample, t).sample
+    return guide + guidance_scale * (main - guide)
+
+
+# The scheduler settings two models must share for one to guide the other (the same forward process).
+SCHEDULE_KEYS = ("num_train_timesteps", "beta_schedule", "beta_start", "beta_end", "prediction_type")
+
+
+class AutoGuidedDDPMPipeline(DiffusionPipeline):
+    """An unconditional DDPM guided by a smaller, less trained version of itself: autoguidance (Karras et al.
+    2024, "Guiding a diffusion model with a bad version of itself"), a named option, off by default.
+
+    Both UNets are stock unconditional ``UNet2DModel``s trained on the same data with the same noise
+    schedule; the guide (``configs/ddpm/mnist_cpu_guide.yaml``) is a narrower network trained for a fraction
+    of the steps. Each step uses ``guide + guidance_scale * (main - guide)``: where the guide's prediction
+    differs from the main model's, it is usually the guide being worse, and extrapolating away from it
+    removes the low-probability (malformed) samples both models draw, without labels and without the loss of
+    diversity of classifier-free guidance. Build one from two trained ``DDPMPipeline`` folders with
+    ``AutoGuidedDDPMPipeline.from_pipelines``; ``save_pretrained`` writes a normal diffusers folder.
+    """
+
+    model_cpu_offload_seq = "unet->guide_unet"
+
+    def __init__(self, unet: UNet2DModel, guide_unet: UNet2DModel, scheduler):
+        super().__init__()
+        for name, model in (("unet", unet), ("guide_unet", guide_unet)):
+            if model.config.num_class_embeds is not None:
+                raise ValueError(
+                    f"AutoGuidedDDPMPipeline needs unconditional UNets; {name} has class embeddings."
+                )
+        shape_keys = ("sample_size", "in_channels", "out_channels")
+        if any(unet.config[key] != guide_unet.config[key] for key in shape_keys):
+            raise ValueError(
+                "the guide UNet must take and return the main UNet's images: "
+                + ", ".join(f"{key} {unet.config[key]} vs {guide_unet.config[key]}" for key in shape_keys)
+            )
+        self.register_modules(unet=unet, guide_unet=guide_unet, scheduler=scheduler)
+
+    @classmethod
+    def from_pipelines(cls, main: DiffusionPipeline, guide: DiffusionPipeline) -> AutoGuidedDDPMPipeline:
+        """The main pipeline's UNet and scheduler guided by ``guide``'s UNet (two ``DDPMPipeline``s trained
+        with the same noise schedule)."""
+        different = [
+            key for key in SCHEDULE_KEYS if main.scheduler.config[key] != guide.scheduler.config[key]
+        ]
+        if different:
+            raise ValueError(
+                "the guide was trained with another noise schedule: "
+                + ", ".join(
+                    f"{key} {main.scheduler.config[key]} vs {guide.scheduler.config[key]}"
+                    for key in different
+                )
+            )
+        return cls(unet=main.unet, guide_unet=guide.unet, scheduler=main.scheduler)
+
+    @torch.no_grad()
+    def __call__(
+        self,
+        batch_size: int = 1,
+        guidance_scale: float = 2.0,
+        num_inference_steps: int = 1000,
+        generator: torch.Generator | None = None,
+        eta: float = 0.0,
+        use_clipped_model_output: bool = True,
+        output_type: str = "pil",
+        return_dict: bool = True,
+    ) -> ImagePipelineOutput | tuple:
+        """``batch_size`` digits; ``guidance_scale`` 1 is the main model alone (one UNet pass per step).
+        ``eta`` and ``use_clipped_model_output`` are used by a DDIM scheduler only (the latter on, as in
+        ``ClassConditionalDDPMPipeline``: guidance enlarges the mismatch between diffusers' clipped x_0 and
+        its unclipped noise)."""
+        image = denoise(
+            self,
+            lambda sample, t: autoguided_prediction(self.unet, self.guide_unet, sample, t, guidance_scale),
+            batch_size,
+            num_inference_steps,
+            generator,
+            eta,
+            use_clipped_model_output,
+        )
+        return finish(self, image, output_type, return_dict)

@@ -3,7 +3,8 @@
 Both use the same checkpoint: DDIM takes the ``DDPMScheduler``'s configuration (betas, T, prediction type)
 through ``DDIMScheduler.from_config``, so a ``DDPMPipeline`` directory needs nothing else. A
 class-conditional directory (``ClassConditionalDDPMPipeline``, ``diffusion.pipeline``) is sampled the same
-way, sample i asking for digit ``i % 10``, with classifier-free guidance.
+way, sample i asking for digit ``i % 10``, with classifier-free guidance; an autoguided one
+(``AutoGuidedDDPMPipeline``) with the guidance of its weaker UNet.
 """
 
 from __future__ import annotations
@@ -19,18 +20,22 @@ from diffusers import DDIMPipeline, DDIMScheduler, DDPMPipeline, DiffusionPipeli
 from stackgan_hf.hub import check_model_path
 
 from .data import tensor_to_uint8
-from .pipeline import ClassConditionalDDPMPipeline, digit_labels
+from .pipeline import AutoGuidedDDPMPipeline, ClassConditionalDDPMPipeline, digit_labels
 
 Sampler = Literal["ddpm", "ddim"]
-DigitPipeline = DDPMPipeline | DDIMPipeline | ClassConditionalDDPMPipeline
+GuidedPipeline = ClassConditionalDDPMPipeline | AutoGuidedDDPMPipeline
+DigitPipeline = DDPMPipeline | DDIMPipeline | GuidedPipeline
+PIPELINE_CLASSES = {
+    cls.__name__: cls for cls in (DDPMPipeline, ClassConditionalDDPMPipeline, AutoGuidedDDPMPipeline)
+}
 
 
 def load_pipeline(path: str | Path, sampler: Sampler = "ddpm") -> DigitPipeline:
-    """The pipeline in ``path`` (a local folder or a Hub id: a ``DDPMPipeline`` or a
-    ``ClassConditionalDDPMPipeline``), with DDPM or DDIM sampling."""
+    """The pipeline in ``path`` (a local folder or a Hub id: a ``DDPMPipeline``, a
+    ``ClassConditionalDDPMPipeline`` or an ``AutoGuidedDDPMPipeline``), with DDPM or DDIM sampling."""
     path = check_model_path(path)
-    conditional = DiffusionPipeline.load_config(path)["_class_name"] == ClassConditionalDDPMPipeline.__name__
-    pipeline = (ClassConditionalDDPMPipeline if conditional else DDPMPipeline).from_pretrained(path)
+    class_name = DiffusionPipeline.load_config(path)["_class_name"]
+    pipeline = PIPELINE_CLASSES.get(class_name, DDPMPipeline).from_pretrained(path)
     if sampler == "ddpm":
         return pipeline
     if sampler == "ddim":
@@ -38,17 +43,17 @@ def load_pipeline(path: str | Path, sampler: Sampler = "ddpm") -> DigitPipeline:
     raise ValueError(f"sampler must be 'ddpm' or 'ddim', got {sampler!r}.")
 
 
-def as_ddim(pipeline: DigitPipeline) -> DDIMPipeline | ClassConditionalDDPMPipeline:
-    """The same UNet with a ``DDIMScheduler`` built from the pipeline's noise-schedule configuration."""
+def as_ddim(pipeline: DigitPipeline) -> DDIMPipeline | GuidedPipeline:
+    """The same UNet(s) with a ``DDIMScheduler`` built from the pipeline's noise-schedule configuration."""
     scheduler = DDIMScheduler.from_config(pipeline.scheduler.config)
-    if isinstance(pipeline, ClassConditionalDDPMPipeline):
-        return ClassConditionalDDPMPipeline(unet=pipeline.unet, scheduler=scheduler)
+    if isinstance(pipeline, GuidedPipeline):
+        return type(pipeline)(**{**pipeline.components, "scheduler": scheduler})
     return DDIMPipeline(unet=pipeline.unet, scheduler=scheduler)
 
 
 def resolve_clipped_model_output(pipeline: DigitPipeline, value: bool | None) -> bool:
     """The ``use_clipped_model_output`` a DDIM run of ``pipeline`` uses: ``value``, or where it is None the
-    pipeline's own default (off in diffusers' ``DDIMPipeline``, on in ``ClassConditionalDDPMPipeline``)."""
+    pipeline's own default (off in diffusers' ``DDIMPipeline``, on in the guided pipelines)."""
     if value is not None:
         return value
     return bool(inspect.signature(pipeline.__call__).parameters["use_clipped_model_output"].default)
@@ -74,16 +79,19 @@ def generate_digits(
     puts the UNet's weights in channels-last memory format, so oneDNN picks its NHWC convolutions: the same
     values up to float rounding, about 10% faster on 2 CPU cores (the 1.6M-parameter MNIST UNet, batch 250).
     A ``ClassConditionalDDPMPipeline`` draws digit ``i % 10`` for sample i (``digit_labels``) with
-    ``guidance_scale``, from the same initial noise as an unconditional pipeline with the same seed.
+    ``guidance_scale``, from the same initial noise as an unconditional pipeline with the same seed; an
+    ``AutoGuidedDDPMPipeline`` uses ``guidance_scale`` for its guide UNet.
     ``use_clipped_model_output`` (DDIM only): re-derive the noise from the clipped x_0 in each step; None
-    keeps the pipeline's default (off in diffusers' ``DDIMPipeline``, on in ``ClassConditionalDDPMPipeline``).
+    keeps the pipeline's default (off in diffusers' ``DDIMPipeline``, on in the guided pipelines).
     """
     is_ddim = isinstance(pipeline.scheduler, DDIMScheduler)
     if num_inference_steps is None:
         num_inference_steps = 50 if is_ddim else pipeline.scheduler.config.num_train_timesteps
     pipeline.set_progress_bar_config(disable=not progress)
     generator = torch.Generator(device=pipeline.device).manual_seed(seed)
-    pipeline.unet.to(memory_format=torch.channels_last if fast else torch.contiguous_format)
+    for model in (pipeline.unet, getattr(pipeline, "guide_unet", None)):
+        if model is not None:
+            model.to(memory_format=torch.channels_last if fast else torch.contiguous_format)
     ddim_kwargs = {}
     if is_ddim:
         ddim_kwargs = {
@@ -96,6 +104,8 @@ def generate_digits(
         kwargs = dict(ddim_kwargs)
         if isinstance(pipeline, ClassConditionalDDPMPipeline):
             kwargs.update(class_labels=digit_labels(start, count), guidance_scale=guidance_scale)
+        elif isinstance(pipeline, AutoGuidedDDPMPipeline):
+            kwargs.update(batch_size=count, guidance_scale=guidance_scale)
         else:
             kwargs.update(batch_size=count)
         images = pipeline(

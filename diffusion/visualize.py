@@ -1,8 +1,8 @@
 """The DDPM report: forward and reverse processes, samples, loss curve, parameter count (PNG + JSON).
 
 ``make_report(DDPMReportConfig(...))`` reads a trained ``DDPMPipeline`` (or class-conditional
-``ClassConditionalDDPMPipeline``: sample i is digit ``i % 10``, drawn with ``guidance_scale``) directory and
-writes to ``output_dir``:
+``ClassConditionalDDPMPipeline``: sample i is digit ``i % 10``, drawn with ``guidance_scale``; or autoguided
+``AutoGuidedDDPMPipeline``: its guide UNet with ``guidance_scale``) directory and writes to ``output_dir``:
 
 - ``forward_process.png``: one test digit under the closed form q(x_t | x_0) = N(sqrt(abar_t) x_0,
   (1 - abar_t) I) at t = 0, 100, ..., 900, 999 (one noise draw shared by all t, so the panels differ only
@@ -33,8 +33,20 @@ from diffusers import DDPMScheduler, UNet2DModel
 from matplotlib.figure import Figure  # no pyplot: the caller's matplotlib backend is left alone
 
 from .data import MNIST_HUB_ID, images_to_tensor, load_mnist, tensor_to_uint8
-from .pipeline import ClassConditionalDDPMPipeline, digit_labels, guided_prediction
-from .sampling import DigitPipeline, as_ddim, generate_digits, load_pipeline, resolve_clipped_model_output
+from .pipeline import (
+    AutoGuidedDDPMPipeline,
+    ClassConditionalDDPMPipeline,
+    autoguided_prediction,
+    digit_labels,
+    guided_prediction,
+)
+from .sampling import (
+    DigitPipeline,
+    as_ddim,
+    generate_digits,
+    load_pipeline,
+    resolve_clipped_model_output,
+)
 
 REPORT_TIMESTEPS = (0, 100, 200, 300, 400, 500, 600, 700, 800, 900, 999)
 
@@ -60,9 +72,9 @@ class DDPMReportConfig:
     # Also sample the same seeds with DDIM and this many steps (samples_ddim{N}_{num_samples}.npy)
     ddim_comparison_steps: int | None = None
     hardware_note: str | None = None  # free text for metrics.json (budget, sharing, ...)
-    guidance_scale: float = 2.0  # class-conditional pipelines only (1: no classifier-free guidance)
+    guidance_scale: float = 2.0  # class-conditional and autoguided pipelines only (1: no guidance)
     # DDIM only: re-derive the noise from the clipped x_0 in each step (diffusers' use_clipped_model_output);
-    # unset: the pipeline's default (off for DDPMPipeline checkpoints, on for ClassConditionalDDPMPipeline)
+    # unset: the pipeline's default (off for DDPMPipeline checkpoints, on for the guided pipelines)
     use_clipped_model_output: bool | None = None
 
 
@@ -98,9 +110,10 @@ def reverse_process(
     generator: torch.Generator | None = None,
     class_label: int | None = None,
     guidance_scale: float = 1.0,
+    guide_unet: UNet2DModel | None = None,
 ) -> tuple[dict[int, torch.Tensor], dict[int, torch.Tensor], torch.Tensor]:
     """One ancestral DDPM sample over all T steps (of digit ``class_label`` with ``guidance_scale`` for a
-    class-conditional UNet).
+    class-conditional UNet; guided by ``guide_unet`` with ``guidance_scale`` when it is given).
 
     Returns ``x_t`` (the UNet's input at step t) and the predicted x_0 at each requested t, ``[1, C, H, W]``
     each, and the final sample.
@@ -111,10 +124,12 @@ def reverse_process(
     sample = torch.randn((1, unet.config.in_channels, size, size), generator=generator)
     noisy, predicted_clean = {}, {}
     for t in scheduler.timesteps:
-        if class_label is None:
-            model_output = unet(sample, t).sample
-        else:
+        if class_label is not None:
             model_output = guided_prediction(unet, sample, t, torch.tensor([class_label]), guidance_scale)
+        elif guide_unet is not None:
+            model_output = autoguided_prediction(unet, guide_unet, sample, t, guidance_scale)
+        else:
+            model_output = unet(sample, t).sample
         step = scheduler.step(model_output, t, sample, generator=generator)
         if int(t) in timesteps:
             noisy[int(t)] = sample.clone()
@@ -236,6 +251,8 @@ def write_samples(
         labels_file = f"samples_{config.num_samples}_labels.npy"
         np.save(output_dir / labels_file, digit_labels(0, config.num_samples).numpy().astype(np.uint8))
         sampling.update(class_conditional=True, labels_file=labels_file, **guidance)
+    if isinstance(pipeline, AutoGuidedDDPMPipeline):
+        sampling.update(autoguidance=True, **guidance)
     plot_rows(
         [samples[:5]],
         [f"#{index}" for index in range(5)],
@@ -280,6 +297,7 @@ def make_report(config: DDPMReportConfig) -> dict:
     output_dir.mkdir(parents=True, exist_ok=True)
     pipeline = load_pipeline(config.pipeline_dir, "ddpm")
     conditional = isinstance(pipeline, ClassConditionalDDPMPipeline)
+    guide_unet = pipeline.guide_unet.eval() if isinstance(pipeline, AutoGuidedDDPMPipeline) else None
     unet, scheduler = pipeline.unet.eval(), pipeline.scheduler
     pad_to_32 = unet.config.sample_size == 32
     alphas_cumprod = scheduler.alphas_cumprod
@@ -309,6 +327,7 @@ def make_report(config: DDPMReportConfig) -> dict:
         torch.Generator().manual_seed(config.seed),
         class_label=reverse_label,
         guidance_scale=config.guidance_scale,
+        guide_unet=guide_unet,
     )
     reverse_time = time.perf_counter() - start
     num_steps = scheduler.config.num_train_timesteps
@@ -322,7 +341,8 @@ def make_report(config: DDPMReportConfig) -> dict:
         ["x_t", "predicted x_0"],
         output_dir / "reverse_process.png",
         f"Reverse process, DDPM ancestral sampling ({num_steps} steps), seed {config.seed}"
-        + (f", digit 0, guidance {config.guidance_scale:g}" if conditional else ""),
+        + (f", digit 0, guidance {config.guidance_scale:g}" if conditional else "")
+        + (f", autoguidance {config.guidance_scale:g}" if guide_unet is not None else ""),
     )
 
     # Samples (and the same seeds with DDIM, for the comparison).
@@ -340,6 +360,7 @@ def make_report(config: DDPMReportConfig) -> dict:
         plot_loss_curve(losses, output_dir / "loss_curve.png", steps=loss_steps)
     metrics = {
         "parameters": count_parameters(unet),
+        **({"guide_parameters": count_parameters(guide_unet)} if guide_unet is not None else {}),
         "unet": {key: value for key, value in unet.config.items() if not key.startswith("_")},
         "training": {
             "steps": training.get("global_step"),

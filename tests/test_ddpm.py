@@ -27,8 +27,10 @@ import stackgan_hf.hub
 from diffusion.data import MnistDataError, write_mnist_parquet
 from diffusion.pipeline import (
     NULL_CLASS,
+    AutoGuidedDDPMPipeline,
     ClassConditionalDDPMPipeline,
     add_class_embedding,
+    autoguided_prediction,
     digit_labels,
     drop_labels,
     guided_prediction,
@@ -591,3 +593,97 @@ def test_conditional_ddim_can_rederive_the_noise_from_the_clipped_x0(conditional
     assert not np.array_equal(
         default, generate_digits(pipeline, 2, 4, 2, seed=0, use_clipped_model_output=False)
     )
+
+
+# -- autoguidance (a weaker UNet guides the unconditional model) ---------------------------------------------
+
+
+def test_autoguidance_formula_and_its_one_pass_without_guidance():
+    class Scaled(torch.nn.Module):  # eps(x, t) = factor * x
+        def __init__(self, factor: float):
+            super().__init__()
+            self.factor, self.calls = factor, 0
+
+        def forward(self, sample, t):
+            self.calls += 1
+            return SimpleNamespace(sample=sample * self.factor)
+
+    main, guide, sample = Scaled(2.0), Scaled(5.0), torch.ones(2, 1, 4, 4)
+    guided = autoguided_prediction(main, guide, sample, torch.tensor(3), guidance_scale=2.5)
+    torch.testing.assert_close(guided, sample * (5.0 + 2.5 * (2.0 - 5.0)))
+    torch.testing.assert_close(autoguided_prediction(main, guide, sample, torch.tensor(3), 1.0), sample * 2.0)
+    assert (main.calls, guide.calls) == (2, 1)  # guidance 1: the guide is not run
+
+
+@pytest.fixture(scope="module")
+def autoguided_dir(trained_dir, tmp_path_factory) -> Path:
+    """The tiny trained pipeline guided by a narrower, untrained UNet of the same shape, saved."""
+    main = DDPMPipeline.from_pretrained(trained_dir)
+    torch.manual_seed(0)
+    config = {key: value for key, value in main.unet.config.items() if not key.startswith("_")}
+    guide_unet = UNet2DModel.from_config({**config, "block_out_channels": (8, 8)})
+    guide = DDPMPipeline(unet=guide_unet, scheduler=DDPMScheduler.from_config(main.scheduler.config))
+    output_dir = tmp_path_factory.mktemp("autoguided")
+    AutoGuidedDDPMPipeline.from_pipelines(main, guide).save_pretrained(output_dir)
+    return output_dir
+
+
+def test_autoguided_pipeline_saves_loads_and_samples(autoguided_dir, trained_dir):
+    model_index = json.loads((autoguided_dir / "model_index.json").read_text())
+    assert model_index["_class_name"] == "AutoGuidedDDPMPipeline"
+    assert model_index["guide_unet"] == ["diffusers", "UNet2DModel"]
+    for sampler, scheduler_class, plain_class in (
+        ("ddpm", DDPMScheduler, DDPMPipeline),
+        ("ddim", DDIMScheduler, DDIMPipeline),
+    ):
+        pipeline = load_pipeline(autoguided_dir, sampler)
+        assert isinstance(pipeline, AutoGuidedDDPMPipeline) and isinstance(
+            pipeline.scheduler, scheduler_class
+        )
+        assert pipeline.guide_unet.config.block_out_channels == [8, 8]
+        guided = generate_digits(pipeline, 3, 3, batch_size=2, seed=0, guidance_scale=2.0)
+        assert guided.shape == (3, 28, 28)
+        assert np.array_equal(
+            guided, generate_digits(pipeline, 3, 3, batch_size=2, seed=0, guidance_scale=2.0)
+        )
+        # Guidance 1 is the main model alone: the very samples of the plain diffusers pipeline.
+        plain = load_pipeline(trained_dir, sampler)
+        assert isinstance(plain, plain_class)
+        alone = generate_digits(pipeline, 3, 3, 2, seed=0, guidance_scale=1.0, use_clipped_model_output=False)
+        assert np.array_equal(alone, generate_digits(plain, 3, 3, 2, seed=0, use_clipped_model_output=False))
+        assert not np.array_equal(alone, guided)
+
+
+def test_autoguidance_refuses_a_guide_of_another_schedule_shape_or_kind(trained_dir):
+    main = DDPMPipeline.from_pretrained(trained_dir)
+    config = {key: value for key, value in main.unet.config.items() if not key.startswith("_")}
+    other_schedule = DDPMScheduler.from_config({**main.scheduler.config, "beta_end": 0.01})
+    with pytest.raises(ValueError, match="another noise schedule: beta_end 0.02 vs 0.01"):
+        AutoGuidedDDPMPipeline.from_pipelines(main, DDPMPipeline(unet=main.unet, scheduler=other_schedule))
+    with pytest.raises(ValueError, match="sample_size 32 vs 16"):
+        AutoGuidedDDPMPipeline(
+            main.unet, UNet2DModel.from_config({**config, "sample_size": 16}), main.scheduler
+        )
+    with pytest.raises(ValueError, match="guide_unet has class embeddings"):
+        AutoGuidedDDPMPipeline(main.unet, add_class_embedding(main.unet), main.scheduler)
+
+
+def test_report_of_an_autoguided_pipeline(autoguided_dir, mnist_dir, tmp_path):
+    config = DDPMReportConfig(
+        pipeline_dir=str(autoguided_dir),
+        output_dir=str(tmp_path / "report"),
+        dataset_dir=str(mnist_dir),
+        sampler="ddpm",
+        num_samples=4,
+        batch_size=4,
+        num_inference_steps=2,
+        ddim_comparison_steps=2,
+        guidance_scale=1.5,
+    )
+    metrics = make_report(config)
+    assert metrics["sampling"]["autoguidance"] and metrics["sampling"]["guidance_scale"] == 1.5
+    assert metrics["guide_parameters"]["total"] < metrics["parameters"]["total"]
+    assert metrics["sampling"]["ddim_comparison"]["use_clipped_model_output"] is True
+    expected = generate_digits(load_pipeline(autoguided_dir), 4, 2, batch_size=4, seed=0, guidance_scale=1.5)
+    assert np.array_equal(np.load(tmp_path / "report" / "samples_4.npy"), expected)
+    assert (tmp_path / "report" / "reverse_process.png").is_file()
