@@ -32,6 +32,8 @@ import torch
 from diffusers import DDPMScheduler, UNet2DModel
 from matplotlib.figure import Figure  # no pyplot: the caller's matplotlib backend is left alone
 
+from stackgan_hf.config import ConfigError
+
 from .data import MNIST_HUB_ID, images_to_tensor, load_mnist, tensor_to_uint8
 from .pipeline import (
     AutoGuidedDDPMPipeline,
@@ -73,6 +75,8 @@ class DDPMReportConfig:
     ddim_comparison_steps: int | None = None
     hardware_note: str | None = None  # free text for metrics.json (budget, sharing, ...)
     guidance_scale: float = 2.0  # class-conditional and autoguided pipelines only (1: no guidance)
+    # Autoguided pipelines only: guide the timesteps low < t <= high alone ("--guidance_interval 80,580")
+    guidance_interval: tuple[float, float] | None = None
     # DDIM only: re-derive the noise from the clipped x_0 in each step (diffusers' use_clipped_model_output);
     # unset: the pipeline's default (off for DDPMPipeline checkpoints, on for the guided pipelines)
     use_clipped_model_output: bool | None = None
@@ -102,6 +106,11 @@ def forward_process(
     return scheduler.add_noise(clean, noise, torch.tensor(timesteps))
 
 
+def interval_text(guidance_interval: tuple[float, float]) -> str:
+    low, high = guidance_interval
+    return f"{low:g} < t <= {high:g}"
+
+
 @torch.no_grad()
 def reverse_process(
     unet: UNet2DModel,
@@ -111,9 +120,11 @@ def reverse_process(
     class_label: int | None = None,
     guidance_scale: float = 1.0,
     guide_unet: UNet2DModel | None = None,
+    guidance_interval: tuple[float, float] | None = None,
 ) -> tuple[dict[int, torch.Tensor], dict[int, torch.Tensor], torch.Tensor]:
     """One ancestral DDPM sample over all T steps (of digit ``class_label`` with ``guidance_scale`` for a
-    class-conditional UNet; guided by ``guide_unet`` with ``guidance_scale`` when it is given).
+    class-conditional UNet; guided by ``guide_unet`` with ``guidance_scale`` at the timesteps of
+    ``guidance_interval`` when it is given).
 
     Returns ``x_t`` (the UNet's input at step t) and the predicted x_0 at each requested t, ``[1, C, H, W]``
     each, and the final sample.
@@ -127,7 +138,9 @@ def reverse_process(
         if class_label is not None:
             model_output = guided_prediction(unet, sample, t, torch.tensor([class_label]), guidance_scale)
         elif guide_unet is not None:
-            model_output = autoguided_prediction(unet, guide_unet, sample, t, guidance_scale)
+            model_output = autoguided_prediction(
+                unet, guide_unet, sample, t, guidance_scale, guidance_interval
+            )
         else:
             model_output = unet(sample, t).sample
         step = scheduler.step(model_output, t, sample, generator=generator)
@@ -223,6 +236,8 @@ def write_samples(
     start = time.perf_counter()
     conditional = isinstance(pipeline, ClassConditionalDDPMPipeline)
     guidance = {"guidance_scale": config.guidance_scale}
+    if isinstance(pipeline, AutoGuidedDDPMPipeline):
+        guidance["guidance_interval"] = config.guidance_interval
     clipped = {"use_clipped_model_output": config.use_clipped_model_output}
     samples = generate_digits(
         sampler,
@@ -293,11 +308,20 @@ def write_samples(
 
 def make_report(config: DDPMReportConfig) -> dict:
     """Writes the figures, ``samples_1000.npy`` and ``metrics.json`` (see the module docstring)."""
-    output_dir = Path(config.output_dir)
-    output_dir.mkdir(parents=True, exist_ok=True)
     pipeline = load_pipeline(config.pipeline_dir, "ddpm")
     conditional = isinstance(pipeline, ClassConditionalDDPMPipeline)
     guide_unet = pipeline.guide_unet.eval() if isinstance(pipeline, AutoGuidedDDPMPipeline) else None
+    if config.guidance_interval is not None and guide_unet is None:
+        raise ConfigError(
+            f"guidance_interval is for an AutoGuidedDDPMPipeline; {config.pipeline_dir} holds a "
+            f"{type(pipeline).__name__}."
+        )
+    if config.guidance_interval is not None and not config.guidance_interval[0] < config.guidance_interval[1]:
+        raise ConfigError(
+            f"guidance_interval must be low,high with low < high; got {config.guidance_interval}."
+        )
+    output_dir = Path(config.output_dir)
+    output_dir.mkdir(parents=True, exist_ok=True)
     unet, scheduler = pipeline.unet.eval(), pipeline.scheduler
     pad_to_32 = unet.config.sample_size == 32
     alphas_cumprod = scheduler.alphas_cumprod
@@ -328,6 +352,7 @@ def make_report(config: DDPMReportConfig) -> dict:
         class_label=reverse_label,
         guidance_scale=config.guidance_scale,
         guide_unet=guide_unet,
+        guidance_interval=config.guidance_interval,
     )
     reverse_time = time.perf_counter() - start
     num_steps = scheduler.config.num_train_timesteps
@@ -342,7 +367,12 @@ def make_report(config: DDPMReportConfig) -> dict:
         output_dir / "reverse_process.png",
         f"Reverse process, DDPM ancestral sampling ({num_steps} steps), seed {config.seed}"
         + (f", digit 0, guidance {config.guidance_scale:g}" if conditional else "")
-        + (f", autoguidance {config.guidance_scale:g}" if guide_unet is not None else ""),
+        + (f", autoguidance {config.guidance_scale:g}" if guide_unet is not None else "")
+        + (
+            f" at {interval_text(config.guidance_interval)}"
+            if guide_unet is not None and config.guidance_interval
+            else ""
+        ),
     )
 
     # Samples (and the same seeds with DDIM, for the comparison).

@@ -11,6 +11,7 @@ import json
 import shutil
 import time
 from dataclasses import replace
+from functools import partial
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -45,7 +46,7 @@ from diffusion.visualize import (
     logged_losses,
     make_report,
 )
-from stackgan_hf.config import parse_config
+from stackgan_hf.config import ConfigError, parse_config
 from stackgan_hf.hub import HubTokenError
 
 REPO = Path(__file__).resolve().parents[1]
@@ -613,6 +614,13 @@ def test_autoguidance_formula_and_its_one_pass_without_guidance():
     torch.testing.assert_close(guided, sample * (5.0 + 2.5 * (2.0 - 5.0)))
     torch.testing.assert_close(autoguided_prediction(main, guide, sample, torch.tensor(3), 1.0), sample * 2.0)
     assert (main.calls, guide.calls) == (2, 1)  # guidance 1: the guide is not run
+    # A guidance interval (low, high]: guided inside, the main model alone (one pass) outside.
+    for t, inside in ((100, False), (101, True), (580, True), (581, False)):
+        output = autoguided_prediction(
+            main, guide, sample, torch.tensor(t), 2.5, guidance_interval=(100, 580)
+        )
+        torch.testing.assert_close(output, sample * (5.0 + 2.5 * (2.0 - 5.0) if inside else 2.0))
+    assert (main.calls, guide.calls) == (6, 3)
 
 
 @pytest.fixture(scope="module")
@@ -654,6 +662,29 @@ def test_autoguided_pipeline_saves_loads_and_samples(autoguided_dir, trained_dir
         assert not np.array_equal(alone, guided)
 
 
+def test_guidance_interval_guides_only_its_timesteps(autoguided_dir, trained_dir, tmp_path):
+    pipeline = load_pipeline(autoguided_dir, "ddim")  # 3 steps of 1000: timesteps 666, 333, 0
+    draw = partial(generate_digits, pipeline, 2, 3, batch_size=2, seed=0, guidance_scale=3.0)
+    everywhere, alone = draw(), draw(guidance_scale=1.0)
+    assert np.array_equal(draw(guidance_interval=(-1, 999)), everywhere)
+    assert np.array_equal(draw(guidance_interval=(700, 999)), alone)  # no step inside
+    partly = draw(guidance_interval=(300, 400))  # only t = 333 guided
+    assert not np.array_equal(partly, everywhere) and not np.array_equal(partly, alone)
+    with pytest.raises(ValueError, match="guidance_interval is for an AutoGuidedDDPMPipeline"):
+        generate_digits(load_pipeline(trained_dir), 1, 2, guidance_interval=(0, 500))
+    with pytest.raises(ValueError, match="low < high"):
+        draw(guidance_interval=(500, 100))
+    for pipeline_dir, interval, message in (
+        (trained_dir, (0, 500), "holds a DDPMPipeline"),
+        (autoguided_dir, (500, 100), "low < high"),
+    ):
+        with pytest.raises(ConfigError, match=message):
+            make_report(
+                DDPMReportConfig(str(pipeline_dir), str(tmp_path / "report"), guidance_interval=interval)
+            )
+    assert not (tmp_path / "report").exists()  # refused before writing anything
+
+
 def test_autoguidance_refuses_a_guide_of_another_schedule_shape_or_kind(trained_dir):
     main = DDPMPipeline.from_pretrained(trained_dir)
     config = {key: value for key, value in main.unet.config.items() if not key.startswith("_")}
@@ -679,11 +710,21 @@ def test_report_of_an_autoguided_pipeline(autoguided_dir, mnist_dir, tmp_path):
         num_inference_steps=2,
         ddim_comparison_steps=2,
         guidance_scale=1.5,
+        guidance_interval=(0, 500),
     )
     metrics = make_report(config)
     assert metrics["sampling"]["autoguidance"] and metrics["sampling"]["guidance_scale"] == 1.5
+    assert list(metrics["sampling"]["guidance_interval"]) == [0, 500]
     assert metrics["guide_parameters"]["total"] < metrics["parameters"]["total"]
     assert metrics["sampling"]["ddim_comparison"]["use_clipped_model_output"] is True
-    expected = generate_digits(load_pipeline(autoguided_dir), 4, 2, batch_size=4, seed=0, guidance_scale=1.5)
+    expected = generate_digits(
+        load_pipeline(autoguided_dir),
+        4,
+        2,
+        batch_size=4,
+        seed=0,
+        guidance_scale=1.5,
+        guidance_interval=(0, 500),
+    )
     assert np.array_equal(np.load(tmp_path / "report" / "samples_4.npy"), expected)
     assert (tmp_path / "report" / "reverse_process.png").is_file()
