@@ -157,6 +157,12 @@ def finish(
     return ImagePipelineOutput(images=image) if return_dict else (image,)
 
 
+def check_guidance_interval(guidance_interval: tuple[float, float] | None) -> None:
+    """Refuses an interval ``(low, high)`` that holds no timestep because ``low >= high``."""
+    if guidance_interval is not None and not guidance_interval[0] < guidance_interval[1]:
+        raise ValueError(f"guidance_interval must be (low, high) with low < high; got {guidance_interval}.")
+
+
 def in_guidance_interval(t: torch.Tensor | int, guidance_interval: tuple[float, float] | None) -> bool:
     """Whether timestep ``t`` lies in ``(low, high]`` (every timestep when ``guidance_interval`` is None)."""
     if guidance_interval is None:
@@ -254,10 +260,7 @@ class AutoGuidedDDPMPipeline(DiffusionPipeline):
         ``eta`` and ``use_clipped_model_output`` are used by a DDIM scheduler only (the latter on, as in
         ``ClassConditionalDDPMPipeline``: guidance enlarges the mismatch between diffusers' clipped x_0 and
         its unclipped noise)."""
-        if guidance_interval is not None and not guidance_interval[0] < guidance_interval[1]:
-            raise ValueError(
-                f"guidance_interval must be (low, high) with low < high; got {guidance_interval}."
-            )
+        check_guidance_interval(guidance_interval)
         image = denoise(
             self,
             lambda sample, t: autoguided_prediction(

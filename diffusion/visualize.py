@@ -39,6 +39,7 @@ from .pipeline import (
     AutoGuidedDDPMPipeline,
     ClassConditionalDDPMPipeline,
     autoguided_prediction,
+    check_guidance_interval,
     digit_labels,
     guided_prediction,
 )
@@ -316,10 +317,10 @@ def make_report(config: DDPMReportConfig) -> dict:
             f"guidance_interval is for an AutoGuidedDDPMPipeline; {config.pipeline_dir} holds a "
             f"{type(pipeline).__name__}."
         )
-    if config.guidance_interval is not None and not config.guidance_interval[0] < config.guidance_interval[1]:
-        raise ConfigError(
-            f"guidance_interval must be low,high with low < high; got {config.guidance_interval}."
-        )
+    try:
+        check_guidance_interval(config.guidance_interval)
+    except ValueError as error:
+        raise ConfigError(str(error)) from None
     output_dir = Path(config.output_dir)
     output_dir.mkdir(parents=True, exist_ok=True)
     unet, scheduler = pipeline.unet.eval(), pipeline.scheduler
