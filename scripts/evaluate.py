@@ -45,6 +45,13 @@ def main(argv=None) -> dict:
     stackgan.add_argument("--clip_model", default=None, help="CLIP folder or Hub id for the CLIP score")
     stackgan.add_argument("--classifier_steps", type=int, default=1200)
     stackgan.add_argument(
+        "--judge_image_size",
+        type=int,
+        choices=[64, 128],
+        default=64,
+        help="the judge's input size; 128 (trained without blur) also sees the detail Stage-II adds",
+    )
+    stackgan.add_argument(
         "--r_precision_encoder",
         default=None,
         help="train_text_encoder.py folder: AttnGAN's R-precision with it",

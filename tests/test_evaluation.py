@@ -299,7 +299,9 @@ def test_evaluate_a_tiny_pipeline_on_synthetic_birds(birds, bird_classifier):
     pipeline = make_tiny_pipeline(encoder)
     kwargs = dict(train=birds["train"], num_samples=12, classifier=bird_classifier, seed=1)
     metrics = evaluate_stackgan(pipeline, birds["test"], **kwargs)
-    assert set(metrics["stages"]) == {"stage1", "stage2"}
+    # Stage-II is scored beside its baseline: Stage-I upsampled bicubically to 256.
+    assert set(metrics["stages"]) == {"stage1", "stage2", "stage1_bicubic"}
+    assert metrics["stages"]["stage1_bicubic"]["fid"] != metrics["stages"]["stage2"]["fid"]
     for stage in metrics["stages"].values():
         assert stage["fid"] > 0 and stage["is_mean"] >= 1.0 - 1e-5
         assert (
@@ -488,6 +490,34 @@ def test_precomputed_embeddings_are_evaluated_from_the_dataset(tmp_path):
     metrics = evaluate_stackgan(pipeline, test, num_samples=6, classifier=classifier)
     assert metrics["num_samples"] == 6 and set(metrics["stages"]) == {"stage1"}
     assert "attribute_accuracy" not in metrics["stages"]["stage1"]  # CUB has classes, not attributes
+
+
+def test_bicubic_baseline_and_a_larger_judge(tmp_path):
+    """The baseline is Stage-I upsampled bicubically; a 128-px judge scores every stage against sharp real
+    images at 128 px or more, and is trained without the blur that would hide detail."""
+    from cub_fixture import make_cub_tree
+
+    from stackgan_hf.data import load_stackgan_dataset, prepare_cub
+    from stackgan_hf.evaluation.stackgan import bicubic_upsample, default_classifier_dir
+
+    small = torch.nn.functional.interpolate(torch.rand(2, 3, 8, 8), size=64, mode="bilinear")  # smooth
+    big = bicubic_upsample(small, 256)
+    assert big.shape == (2, 3, 256, 256) and big.min() >= 0 and big.max() <= 1
+    torch.testing.assert_close(
+        torch.nn.functional.avg_pool2d(big, 4), small, atol=0.05, rtol=0
+    )  # the same picture, only larger
+    tree = make_cub_tree(tmp_path, num_classes=4, images_per_class=4, embedding_dim=8)
+    prepare_cub(tree["cub_dir"], tree["birds_dir"], tmp_path / "prepared", image_size=304)
+    train_split = load_stackgan_dataset(str(tmp_path / "prepared"), split="train")
+    test = load_stackgan_dataset(str(tmp_path / "prepared"), split="test")
+    judge = train_dataset_classifier(train_split, steps=2, base_channels=8, image_size=128)
+    assert judge.config.image_size == 128
+    pipeline = make_tiny_pipeline(embedding_dim=8, stage2=True)
+    metrics = evaluate_stackgan(pipeline, test, num_samples=4, classifier=judge)
+    assert set(metrics["stages"]) == {"stage1", "stage2", "stage1_bicubic"}
+    assert all(stage["fid"] > 0 for stage in metrics["stages"].values())
+    assert default_classifier_dir(".data/x", judge_image_size=128).endswith("-1200steps-128px")
+    assert default_classifier_dir(".data/x").endswith("-1200steps")
 
 
 def test_headline_figures_read_an_evaluation_json():

@@ -19,7 +19,7 @@ from stackgan_hf.models.layers import PixelShuffleUpsample, UpBlock
 EMBED = 12
 
 
-@pytest.mark.parametrize("upsample_mode", ["nearest", "pixel_shuffle"])
+@pytest.mark.parametrize("upsample_mode", ["nearest", "bilinear", "pixel_shuffle"])
 def test_shapes_of_all_models(upsample_mode):
     batch = 3
     text = torch.randn(batch, EMBED)

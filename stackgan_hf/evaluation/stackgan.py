@@ -45,7 +45,13 @@ from .classifier import (
 from .metrics import clip_score, frechet_distance, inception_network, inception_score
 
 COLOUR_HEADS = ("crown_color", "wing_color", "breast_color")
-STAGE_SIZE = {"stage1": 64, "stage2": 256}
+STAGE_SIZE = {"stage1": 64, "stage2": 256, "stage1_bicubic": 256}
+
+
+def bicubic_upsample(images: torch.Tensor, size: int) -> torch.Tensor:
+    """``[N, 3, h, w]`` in ``[0, 1]`` -> ``[N, 3, size, size]``, bicubic, clamped to ``[0, 1]``."""
+    upsampled = torch.nn.functional.interpolate(images, size=(size, size), mode="bicubic")
+    return upsampled.clamp(0, 1)
 
 
 def attribute_heads(dataset: datasets.Dataset) -> dict[str, int]:
@@ -83,16 +89,30 @@ def center_crops(images: Sequence[PIL.Image.Image], size: int, as_training: bool
 
 
 def train_dataset_classifier(
-    train: datasets.Dataset, steps: int = 1200, base_channels: int = 32, seed: int = 0, device: str = "cpu"
+    train: datasets.Dataset,
+    steps: int = 1200,
+    base_channels: int = 32,
+    seed: int = 0,
+    device: str = "cpu",
+    image_size: int = 64,
 ) -> ImageClassifier:
-    """An :class:`ImageClassifier` for ``train``'s labels (:func:`attribute_heads`) at 64x64, trained with the
-    GAN's augmentation (random 64 crops of 76, flips) and random blur and noise (robust to artefacts)."""
+    """An :class:`ImageClassifier` for ``train``'s labels (:func:`attribute_heads`) at ``image_size``, trained
+    with the GAN's augmentation (random crops of the load size, flips). The 64x64 judge also sees random blur
+    and noise (it reads colours and shapes, not artefacts); a larger judge does not, since the detail a
+    higher stage adds is what it is there to see."""
     heads = attribute_heads(train)
-    classifier = ImageClassifier(heads=heads, image_size=64, base_channels=base_channels).to(device)
-    images = center_crops(train["image"], 64, as_training=False)
+    classifier = ImageClassifier(heads=heads, image_size=image_size, base_channels=base_channels).to(device)
+    images = center_crops(train["image"], image_size, as_training=False)
     labels = {name: np.asarray(train[name]) for name in heads}
     fit_classifier(
-        classifier, images, labels, steps=steps, horizontal_flips=True, crop_size=64, degrade=True, seed=seed
+        classifier,
+        images,
+        labels,
+        steps=steps,
+        horizontal_flips=True,
+        crop_size=image_size,
+        degrade=image_size <= 64,
+        seed=seed,
     )
     return classifier
 
@@ -195,12 +215,17 @@ def evaluate_stackgan(
     precomputed = getattr(pipeline, "text_encoder", True) is None
     indices, captions, embeds = _captions_for(test, num_samples, seed, embeddings=precomputed)
     generated = generate_for_captions(pipeline, captions, seed, batch_size, prompt_embeds=embeds)
+    if "stage2" in generated:  # the baseline Stage-II has to beat: Stage-I upsampled bicubically
+        generated["stage1_bicubic"] = bicubic_upsample(generated["stage1"], STAGE_SIZE["stage2"])
     rows = test.select(sorted(set(indices)))
     position = {index: i for i, index in enumerate(sorted(set(indices)))}
     results: dict = {"num_samples": num_samples, "num_real": len(rows), "stages": {}}
-    # Real images: decoded once, cropped once per size (64 for the judge, each stage's for its FID).
+    # Real images: decoded once, cropped once per size (64 for the judge, each stage's for its FID, and at
+    # least the judge's own size, so that a larger judge compares every stage with sharp real images).
     real_images = rows["image"]
-    sizes = {STAGE_SIZE[stage] for stage in generated} | ({64} if birds else set())
+    judge_size = int(getattr(getattr(classifier, "config", None), "image_size", 64))
+    reference_size = {stage: max(STAGE_SIZE[stage], judge_size) for stage in generated}
+    sizes = set(reference_size.values()) | ({64} if birds else set())
     real_crops = {size: center_crops(real_images, size) for size in sizes}
     truth = {}
     if birds:
@@ -210,7 +235,7 @@ def evaluate_stackgan(
         results["real"] = {"attribute_accuracy": _attribute_scores(real_predicted, real_truth)}
 
     for stage, images in generated.items():
-        real = (real_crops[STAGE_SIZE[stage]] + 1) / 2
+        real = (real_crops[reference_size[stage]] + 1) / 2
         metrics = {"fid": frechet_distance(real, images, feature)}
         metrics["is_mean"], metrics["is_std"] = inception_score(images, logits)
         if clip_model is not None:
@@ -380,14 +405,19 @@ def _coverage(pipeline, train, classifier, num_samples, seed, batch_size) -> dic
 
 
 def default_classifier_dir(
-    dataset: str, synthetic_num_images: int = 2048, data_seed: int = 0, classifier_steps: int = 1200
+    dataset: str,
+    synthetic_num_images: int = 2048,
+    data_seed: int = 0,
+    classifier_steps: int = 1200,
+    judge_image_size: int = 64,
 ) -> str:
-    """Where the judge of ``dataset`` is cached: one folder per training set and number of steps."""
+    """Where the judge of ``dataset`` is cached: one folder per training set, number of steps and size."""
     if dataset in ("synthetic-birds", "synthetic-birds-oracle"):  # same images: one judge
         name = f"synthetic-birds-{synthetic_num_images}-seed{data_seed}"
     else:
         name = re.sub(r"[^A-Za-z0-9_.-]+", "_", str(Path(dataset).resolve()).strip("/"))
-    return f"outputs/eval_classifiers/{name}-{classifier_steps}steps"
+    size = "" if judge_image_size == 64 else f"-{judge_image_size}px"
+    return f"outputs/eval_classifiers/{name}-{classifier_steps}steps{size}"
 
 
 def evaluate_stackgan_model(
@@ -402,6 +432,7 @@ def evaluate_stackgan_model(
     clip_model: str | None = None,
     classifier: str | Path | None = None,
     classifier_steps: int = 1200,
+    judge_image_size: int = 64,
     seed: int = 0,
     r_precision_encoder: str | Path | None = None,
     prompts: Sequence[str] | None = None,
@@ -412,9 +443,9 @@ def evaluate_stackgan_model(
 
     The judge (``feature="classifier"``: also the FID/IS features) is loaded from the ``classifier``
     folder (default :func:`default_classifier_dir`) or, where there is none, trained on the real training
-    split for ``classifier_steps`` steps and saved there. ``feature="inception"``: FID/IS on Inception
-    (``inception_weights``: a local weights file, for offline use). ``r_precision_encoder``: a
-    ``train_text_encoder.py`` folder whose encoders score AttnGAN's R-precision.
+    split for ``classifier_steps`` steps at ``judge_image_size`` and saved there. ``feature="inception"``:
+    FID/IS on Inception (``inception_weights``: a local weights file, for offline use).
+    ``r_precision_encoder``: a ``train_text_encoder.py`` folder whose encoders score AttnGAN's R-precision.
 
     ``prompts`` (synthetic birds): also :func:`prompt_fidelity` of these prompts, ``prompt_images`` images
     each, under ``"prompts"``; an empty list takes the run's validation prompts from the training summary
@@ -446,13 +477,14 @@ def evaluate_stackgan_model(
         colour_names = train.features[COLOUR_HEADS[0]].names
         for prompt in prompts:
             asked_colours(prompt, colour_names)
-    classifier_dir = Path(
-        classifier or default_classifier_dir(dataset, synthetic_num_images, data_seed, classifier_steps)
+    judge_dir = default_classifier_dir(
+        dataset, synthetic_num_images, data_seed, classifier_steps, judge_image_size
     )
+    classifier_dir = Path(classifier or judge_dir)
 
     def train_judge():
         print(f"Training the evaluation classifier on {len(train)} real images -> {classifier_dir}")
-        return train_dataset_classifier(train, steps=classifier_steps, seed=seed)
+        return train_dataset_classifier(train, steps=classifier_steps, seed=seed, image_size=judge_image_size)
 
     judge = load_or_train(classifier_dir, train_judge)
     feature_net = logits_net = None

@@ -8,7 +8,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-UPSAMPLE_MODES = ("nearest", "pixel_shuffle")
+UPSAMPLE_MODES = ("nearest", "bilinear", "pixel_shuffle")
 
 
 def conv3x3(in_channels: int, out_channels: int) -> nn.Conv2d:
@@ -56,8 +56,8 @@ class PixelShuffleUpsample(nn.Module):
 class UpBlock(nn.Module):
     """Doubles the resolution: ``[B, in_channels, H, W] -> [B, out_channels, 2H, 2W]``.
 
-    ``"nearest"``: nearest-neighbour upsampling then a 3x3 conv (StackGAN's ``upBlock``);
-    ``"pixel_shuffle"``: :class:`PixelShuffleUpsample`. Both are followed by BatchNorm and ReLU.
+    ``"nearest"``: nearest-neighbour upsampling then a 3x3 conv (StackGAN's ``upBlock``); ``"bilinear"``:
+    the same with bilinear upsampling (no block edges); ``"pixel_shuffle"``: :class:`PixelShuffleUpsample`. Both are followed by BatchNorm and ReLU.
 
     ``condition_dim`` > 0 (not StackGAN-v1): the BatchNorm output is modulated by the text code,
     ``h * (1 + gamma(c)) + beta(c)`` per channel, with ``gamma`` and ``beta`` one linear layer of the code
@@ -70,9 +70,9 @@ class UpBlock(nn.Module):
     ):
         super().__init__()
         check_upsample_mode(upsample_mode)
-        if upsample_mode == "nearest":
+        if upsample_mode in ("nearest", "bilinear"):
             self.upsample = nn.Sequential(
-                nn.Upsample(scale_factor=2, mode="nearest"), conv3x3(in_channels, out_channels)
+                nn.Upsample(scale_factor=2, mode=upsample_mode), conv3x3(in_channels, out_channels)
             )
         else:
             self.upsample = PixelShuffleUpsample(in_channels, out_channels)

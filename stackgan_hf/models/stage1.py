@@ -43,7 +43,7 @@ class StackGANStage1Generator(ModelMixin, ConfigMixin):
         noise_dim: width of the noise vector ``z`` (100).
         condition_dim: width of the CA code (128).
         base_channels: generator width ``Ng`` (128); the first feature map has ``8 * Ng`` channels.
-        upsample_mode: ``"nearest"`` (the paper) or ``"pixel_shuffle"``.
+        upsample_mode: ``"nearest"`` (the paper), ``"bilinear"`` or ``"pixel_shuffle"``.
         ca_activation: the conditioning augmentation's activation, ``"leaky_relu"`` (TF StackGAN) or
             ``"relu"`` (StackGAN-Pytorch); see :class:`ConditioningAugmentation`.
         text_fusion: how the CA code reaches the image: ``"input"`` (StackGAN: concatenated with the noise

@@ -26,7 +26,7 @@ class StackGANStage2Generator(ModelMixin, ConfigMixin):
         condition_dim: width of the CA code (128).
         base_channels: generator width ``Ng`` (128).
         num_residual_blocks: residual blocks at 16x16 (4 in the official birds configuration).
-        upsample_mode: ``"nearest"`` (the paper) or ``"pixel_shuffle"``.
+        upsample_mode: ``"nearest"`` (the paper), ``"bilinear"`` or ``"pixel_shuffle"``.
         ca_activation: ``"leaky_relu"`` (TF StackGAN) or ``"relu"`` (StackGAN-Pytorch).
         image_skip: not in StackGAN-v1 (off by default): the network predicts a change to the bilinearly
             upsampled Stage-I image instead of the image itself, ``tanh(atanh(up(stage1)) + out)``, so it

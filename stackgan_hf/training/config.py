@@ -47,7 +47,7 @@ class StackGANTrainingConfig:
     generator_channels: int = at_least(1, 128)
     discriminator_channels: int = at_least(1, 64)
     num_residual_blocks: int = at_least(0, 4)
-    upsample_mode: Literal["nearest", "pixel_shuffle"] = "nearest"
+    upsample_mode: Literal["nearest", "bilinear", "pixel_shuffle"] = "nearest"
     use_unconditional_logits: bool = False
 
     # Text conditioning (the defaults are the paper's and the TF original's)
