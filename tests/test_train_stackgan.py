@@ -48,7 +48,13 @@ def _config(tmp_path, dataset, **overrides) -> StackGANTrainingConfig:
 
 def test_stage1_then_stage2_train_and_save_a_loadable_pipeline(tmp_path, tiny_dataset, monkeypatch):
     config = _config(
-        tmp_path, tiny_dataset, stage="both", max_train_steps=3, checkpointing_steps=2, sample_steps=3
+        tmp_path,
+        tiny_dataset,
+        stage="both",
+        max_train_steps=3,
+        checkpointing_steps=2,
+        sample_steps=3,
+        upsample_mode="bilinear",
     )
     output = train(config)
     pipe = StackGANPipeline.from_pretrained(output)
@@ -75,6 +81,9 @@ def test_stage1_then_stage2_train_and_save_a_loadable_pipeline(tmp_path, tiny_da
         assert PIL.Image.open(tmp_path / f"curves{stage}.png").size[0] > 500
     card = (output / "README.md").read_text()
     assert "pipeline_tag: text-to-image" in card and "library_name: stackgan-hf" in card
+    # The two-stage pipeline carries both stages' records, and its card names both stages' options.
+    assert json.loads((output / "stage1_summary.json").read_text())["stage"] == 1
+    assert "- Stage-I: bilinear upsampling" in card and "- Stage-II: bilinear upsampling" in card
     # The card's loading snippet runs as written (offline, the model id being this run's folder).
     snippet = card.split("```python\n", 1)[1].split("```", 1)[0]
     namespace = {}

@@ -33,7 +33,7 @@ from accelerate.utils import (
 from diffusers.training_utils import EMAModel
 from tqdm.auto import tqdm
 
-from ..config import ConfigError, config_to_dict
+from ..config import ConfigError, config_from_dict, config_to_dict
 from ..data import StackGANTrainingView, collate_training_batch, preresize_images
 from ..data.loading import embed_caption_lists, uniform_caption_count
 from ..models import (
@@ -254,7 +254,7 @@ def train_stage(
     )
     start = time.perf_counter()
     global_step, last_record = _loop(config, run, global_step)
-    _finish(config, run, global_step, last_record, time.perf_counter() - start)
+    _finish(config, run, global_step, last_record, time.perf_counter() - start, stage1_model)
     run.accelerator.end_training()
     return run.run_dir
 
@@ -559,9 +559,16 @@ def _log_step(
         run.accelerator.log({k: v for k, v in record.items() if k not in ("step", "epoch")}, step=step)
 
 
-def _finish(config: StackGANTrainingConfig, run: _Stage, global_step: int, last_record: dict, elapsed: float):
-    """Saves the pipeline (EMA weights if any), the discriminator, the summary and the model card; pushes
-    to the Hub when asked."""
+def _finish(
+    config: StackGANTrainingConfig,
+    run: _Stage,
+    global_step: int,
+    last_record: dict,
+    elapsed: float,
+    stage1_model: str | None = None,
+):
+    """Saves the pipeline (EMA weights if any), the discriminator, the summary (Stage-II: also Stage-I's)
+    and the model card; pushes to the Hub when asked."""
     accelerator, stage, run_dir = run.accelerator, run.stage, run.run_dir
     accelerator.wait_for_everyone()
     if not accelerator.is_main_process:
@@ -591,7 +598,10 @@ def _finish(config: StackGANTrainingConfig, run: _Stage, global_step: int, last_
         "config": config_to_dict(config),
     }
     (run_dir / f"stage{stage}_summary.json").write_text(json.dumps(summary, indent=2) + "\n")
-    _write_card(run_dir, config, stage, summary)
+    stage1_summary = _stage1_summary(stage1_model) if stage == 2 else None
+    if stage1_summary is not None and not (run_dir / "stage1_summary.json").is_file():
+        (run_dir / "stage1_summary.json").write_text(json.dumps(stage1_summary, indent=2) + "\n")
+    _write_card(run_dir, config, stage, summary, stage1_summary)
     accelerator.print(f"Saved the Stage-{'I' * stage} pipeline to {run_dir}")
     if config.push_to_hub:
         from ..hub import upload_output_dir
@@ -683,7 +693,31 @@ def read_history(path: str | Path) -> list[dict]:
     return [by_step[step] for step in sorted(by_step)]
 
 
-def _write_card(run_dir: Path, config: StackGANTrainingConfig, stage: int, summary: dict) -> None:
+def _stage1_summary(stage1_model: str | None) -> dict | None:
+    """The ``stage1_summary.json`` of a local Stage-I folder (None for a Hub id or a folder without one)."""
+    path = Path(stage1_model) / "stage1_summary.json" if stage1_model else None
+    return json.loads(path.read_text()) if path is not None and path.is_file() else None
+
+
+def _beyond_v1(config: StackGANTrainingConfig, stage: int, stage1_summary: dict | None) -> list[str]:
+    """The model card's options beyond StackGAN-v1; a Stage-II card names both stages' options."""
+    notes = options_beyond_stackgan_v1(config)
+    if stage != 2 or stage1_summary is None:
+        return notes
+    try:
+        stage1_config = config_from_dict(StackGANTrainingConfig, stage1_summary["config"], "stage1_summary")
+    except (ConfigError, KeyError, TypeError):
+        logger.warning(
+            "The Stage-I summary's config could not be read: the card names Stage-II's options only."
+        )
+        return notes
+    stage1_notes = options_beyond_stackgan_v1(stage1_config)
+    return [f"Stage-I: {note}" for note in stage1_notes] + [f"Stage-II: {note}" for note in notes]
+
+
+def _write_card(
+    run_dir: Path, config: StackGANTrainingConfig, stage: int, summary: dict, stage1_summary: dict | None
+) -> None:
     from ..hub import model_card_template, write_model_card
 
     samples = sorted((run_dir / "samples").glob(f"stage{stage}_step*.png"))
@@ -706,7 +740,7 @@ def _write_card(run_dir: Path, config: StackGANTrainingConfig, stage: int, summa
         text_encoder=config.text_encoder,
         summary=summary,
         config_yaml=json.dumps(config_to_dict(config), indent=2),
-        beyond_v1=options_beyond_stackgan_v1(config),
+        beyond_v1=_beyond_v1(config, stage, stage1_summary),
         adversarial_loss=config.adversarial_loss,
         kl_coefficient=config.kl_coefficient,
         sample_grid=samples[-1].relative_to(run_dir).as_posix() if samples else None,
