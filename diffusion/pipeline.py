@@ -10,13 +10,22 @@ timestep embedding, and replaces each training label by ``NULL_CLASS`` with prob
 
 (diffusers' convention: 1 is the plain conditional model, larger values trade diversity for fidelity; Ho &
 Salimans' w is ``guidance_scale - 1``). ``DDPMPipeline`` has no class labels, hence this pipeline; its
-components are the stock ``UNet2DModel`` and ``DDPMScheduler`` (or ``DDIMScheduler``), so a saved folder
-is a normal diffusers directory that ``ClassConditionalDDPMPipeline.from_pretrained`` loads.
+components are the stock ``UNet2DModel`` and ``DDPMScheduler`` (or ``DDIMScheduler``).
+
+A saved folder carries this file: ``save_pretrained`` copies it in as ``pipeline.py`` and names it in
+``model_index.json`` as ``"_class_name": ["pipeline", "<class>"]``, diffusers' format for a pipeline whose
+code travels with its weights. So ``DiffusionPipeline.from_pretrained(folder or Hub repo,
+trust_remote_code=True)`` loads it without this package (the file needs only torch and diffusers), and the
+classes' own ``from_pretrained`` reads the same folder with the installed code, running nothing from the
+folder. ``add_pipeline_code(folder)`` does the same for a folder saved before.
 """
 
 from __future__ import annotations
 
 import inspect
+import json
+import os
+import shutil
 
 import torch
 from diffusers import DiffusionPipeline, ImagePipelineOutput, UNet2DModel
@@ -24,6 +33,50 @@ from diffusers.utils.torch_utils import randn_tensor
 
 NUM_DIGITS = 10
 NULL_CLASS = NUM_DIGITS  # the "no class" index of the class embedding (classifier-free guidance)
+
+# The name of this file in a saved folder; diffusers imports it from there with trust_remote_code=True.
+PIPELINE_CODE_FILE = "pipeline.py"
+
+
+def add_pipeline_code(folder: str | os.PathLike, class_name: str | None = None) -> None:
+    """Makes the saved pipeline ``folder`` loadable by ``DiffusionPipeline.from_pretrained(folder,
+    trust_remote_code=True)``: copies this file into it as ``pipeline.py`` and names it in
+    ``model_index.json`` (``"_class_name": ["pipeline", class_name]``). ``class_name`` defaults to the one the
+    index names. The weights and the components' configs are not touched; running it twice changes
+    nothing."""
+    index_path = os.path.join(folder, "model_index.json")
+    with open(index_path, encoding="utf-8") as file:
+        index = json.load(file)
+    if class_name is None:
+        class_name = index["_class_name"]
+        class_name = class_name[1] if isinstance(class_name, list) else class_name
+    if class_name not in (ClassConditionalDDPMPipeline.__name__, AutoGuidedDDPMPipeline.__name__):
+        raise ValueError(f"{index_path} names {class_name}, which is not a pipeline of {__name__}.")
+    target = os.path.join(folder, PIPELINE_CODE_FILE)
+    if not (os.path.exists(target) and os.path.samefile(__file__, target)):
+        shutil.copyfile(__file__, target)
+    index["_class_name"] = [PIPELINE_CODE_FILE.removesuffix(".py"), class_name]
+    with open(index_path, "w", encoding="utf-8") as file:
+        file.write(json.dumps(index, indent=2, sort_keys=True) + "\n")  # as diffusers writes it
+
+
+class _CodeInFolder:
+    """Mixed into the pipelines of this file: their folders carry this file (``add_pipeline_code``)."""
+
+    def save_config(self, save_directory: str | os.PathLike, *args, **kwargs) -> None:
+        # The last step of save_pretrained (before its upload with push_to_hub=True): the code is pushed too.
+        super().save_config(save_directory, *args, **kwargs)
+        add_pipeline_code(save_directory, type(self).__name__)
+
+    @classmethod
+    def _dict_from_json_file(cls, json_file: str | os.PathLike) -> dict:
+        # The index read by ClassConditionalDDPMPipeline.from_pretrained & co. (not by DiffusionPipeline's):
+        # ["pipeline", name] as the plain name, so that diffusers builds this installed class and neither
+        # needs trust_remote_code nor runs the folder's copy of it.
+        config = super()._dict_from_json_file(json_file)
+        if isinstance(config.get("_class_name"), list):
+            config["_class_name"] = config["_class_name"][1]
+        return config
 
 
 def drop_labels(labels: torch.Tensor, probability: float, generator: torch.Generator) -> torch.Tensor:
@@ -71,7 +124,7 @@ def add_class_embedding(unet: UNet2DModel) -> UNet2DModel:
     return conditional
 
 
-class ClassConditionalDDPMPipeline(DiffusionPipeline):
+class ClassConditionalDDPMPipeline(_CodeInFolder, DiffusionPipeline):
     """Digits of the asked classes, ancestral DDPM or DDIM (whichever scheduler it holds), with guidance."""
 
     model_cpu_offload_seq = "unet"
@@ -193,7 +246,7 @@ def autoguided_prediction(
 SCHEDULE_KEYS = ("num_train_timesteps", "beta_schedule", "beta_start", "beta_end", "prediction_type")
 
 
-class AutoGuidedDDPMPipeline(DiffusionPipeline):
+class AutoGuidedDDPMPipeline(_CodeInFolder, DiffusionPipeline):
     """An unconditional DDPM guided by a smaller, less trained version of itself: autoguidance (Karras et al.
     2024, "Guiding a diffusion model with a bad version of itself"), a named option, off by default.
 
@@ -203,7 +256,8 @@ class AutoGuidedDDPMPipeline(DiffusionPipeline):
     differs from the main model's, it is usually the guide being worse, and extrapolating away from it
     removes the low-probability (malformed) samples both models draw, without labels and without the loss of
     diversity of classifier-free guidance. Build one from two trained ``DDPMPipeline`` folders with
-    ``AutoGuidedDDPMPipeline.from_pipelines``; ``save_pretrained`` writes a normal diffusers folder.
+    ``AutoGuidedDDPMPipeline.from_pipelines``; ``save_pretrained`` writes a diffusers folder that carries this
+    file (see the module's docstring).
     """
 
     model_cpu_offload_seq = "unet->guide_unet"

@@ -35,6 +35,8 @@ def load_pipeline(path: str | Path, sampler: Sampler = "ddpm") -> DigitPipeline:
     ``ClassConditionalDDPMPipeline`` or an ``AutoGuidedDDPMPipeline``), with DDPM or DDIM sampling."""
     path = check_model_path(path)
     class_name = DiffusionPipeline.load_config(path)["_class_name"]
+    if isinstance(class_name, list):  # ["pipeline", name]: the pipeline's code is in the folder too
+        class_name = class_name[1]
     pipeline = PIPELINE_CLASSES.get(class_name, DDPMPipeline).from_pretrained(path)
     if sampler == "ddpm":
         return pipeline

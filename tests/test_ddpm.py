@@ -508,7 +508,7 @@ def test_class_conditional_training_saves_a_guided_pipeline(
     conditional_dir, trained_dir, mnist_dir, tmp_path
 ):
     model_index = json.loads((conditional_dir / "model_index.json").read_text())
-    assert model_index["_class_name"] == "ClassConditionalDDPMPipeline"
+    assert model_index["_class_name"] == ["pipeline", "ClassConditionalDDPMPipeline"]
     assert model_index["unet"] == ["diffusers", "UNet2DModel"]
     unet = UNet2DModel.from_pretrained(conditional_dir, subfolder="unet")
     assert unet.config.num_class_embeds == 11 and unet.class_embedding.weight.abs().sum() > 0  # it learned
@@ -638,7 +638,7 @@ def autoguided_dir(trained_dir, tmp_path_factory) -> Path:
 
 def test_autoguided_pipeline_saves_loads_and_samples(autoguided_dir, trained_dir):
     model_index = json.loads((autoguided_dir / "model_index.json").read_text())
-    assert model_index["_class_name"] == "AutoGuidedDDPMPipeline"
+    assert model_index["_class_name"] == ["pipeline", "AutoGuidedDDPMPipeline"]
     assert model_index["guide_unet"] == ["diffusers", "UNet2DModel"]
     for sampler, scheduler_class, plain_class in (
         ("ddpm", DDPMScheduler, DDPMPipeline),
