@@ -1,8 +1,22 @@
-"""``StackGANPipeline``: caption -> text embedding -> Stage-I 64x64 image -> Stage-II 256x256 image."""
+"""``StackGANPipeline``: caption -> text embedding -> Stage-I 64x64 image -> Stage-II 256x256 image.
+
+A saved pipeline folder loads two ways, both with the ``stackgan_hf`` package installed:
+
+- ``StackGANPipeline.from_pretrained(folder or repo id)``: the installed classes; nothing in the folder runs;
+- ``diffusers.DiffusionPipeline.from_pretrained(folder or repo id, trust_remote_code=True)``: diffusers' own
+  mechanism for code that travels with a model. ``save_pretrained`` writes ``pipeline_stackgan.py`` next to
+  ``model_index.json`` (``"_class_name": ["pipeline_stackgan", "StackGANPipeline"]``) and, in each
+  component folder of a class of this package, a file that imports that class (``"stage1_generator":
+  ["stage1", "StackGANStage1Generator"]`` with ``stage1_generator/stage1.py``). These files only import
+  from ``stackgan_hf``; diffusers asks for ``trust_remote_code=True`` before it imports them.
+
+``add_pipeline_code(folder)`` writes those files into a folder saved before (the weights are not touched).
+"""
 
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 from dataclasses import dataclass
 
@@ -21,6 +35,74 @@ from .text.encoders import POOLING_MODES
 
 # Weights are loaded from safetensors only: pickled checkpoints in a repository are never downloaded.
 _PICKLED_WEIGHTS = ["*.bin", "*.pt", "*.pth", "*.ckpt", "*.pkl", "*.msgpack", "*.h5", "*.onnx"]
+
+# The pipeline's file in a saved folder, which diffusers imports with trust_remote_code=True.
+PIPELINE_CODE_FILE = "pipeline_stackgan.py"
+# The libraries diffusers loads components from by name; any other component is a class of this package.
+_DIFFUSERS_LIBRARIES = ("diffusers", "transformers", "onnxruntime.training")
+
+_CODE_TEMPLATE = '''"""{name} for diffusers' loader, from the installed stackgan-hf package.
+
+`DiffusionPipeline.from_pretrained(<this pipeline>, trust_remote_code=True)` imports this file: the class
+is `{module}.{name}`; the weights and configs are in this folder.
+Written by `StackGANPipeline.save_pretrained` (`stackgan_hf.pipeline_stackgan.add_pipeline_code`);
+`StackGANPipeline.from_pretrained` does not import it.
+"""
+
+try:
+    from {module} import {name}
+except ImportError as error:
+    raise ImportError(
+        "This pipeline's code is the stackgan-hf package (stackgan_hf): install it (`pip install -e .` in a "
+        "clone of stackgan-hf) and load again."
+    ) from error
+
+__all__ = ["{name}"]
+'''
+
+
+def _component_classes() -> dict[str, type]:
+    """The classes of this package a pipeline component can be, by name."""
+    from diffusers import ModelMixin
+
+    from . import models, text
+
+    return {
+        name: getattr(module, name)
+        for module in (models, text)
+        for name in module.__all__
+        if isinstance(getattr(module, name), type) and issubclass(getattr(module, name), ModelMixin)
+    }
+
+
+def add_pipeline_code(folder: str | os.PathLike) -> None:
+    """Makes the saved ``StackGANPipeline`` in ``folder`` loadable by
+    ``DiffusionPipeline.from_pretrained(folder, trust_remote_code=True)``: writes ``pipeline_stackgan.py``
+    and, for each component of a class of this package, ``<component>/<module>.py`` (each imports its class
+    from ``stackgan_hf``), and names them in ``model_index.json``. The weights and the components' configs
+    are not touched; running it twice changes nothing. ``save_pretrained`` calls it."""
+    index_path = os.path.join(folder, "model_index.json")
+    with open(index_path, encoding="utf-8") as file:
+        index = json.load(file)
+    class_name = index["_class_name"]
+    class_name = class_name[1] if isinstance(class_name, list) else class_name
+    if class_name != StackGANPipeline.__name__:
+        raise ValueError(f"{index_path} names {class_name}, not {StackGANPipeline.__name__}.")
+    classes = _component_classes()
+    files = {PIPELINE_CODE_FILE: StackGANPipeline}
+    for key, value in index.items():
+        if key.startswith("_") or not isinstance(value, list) or len(value) != 2 or value[1] not in classes:
+            continue
+        component_class = classes[value[1]]
+        module_file = component_class.__module__.rsplit(".", 1)[-1]
+        files[os.path.join(key, f"{module_file}.py")] = component_class
+        index[key] = [module_file, value[1]]
+    for path, cls in files.items():
+        with open(os.path.join(folder, path), "w", encoding="utf-8") as file:
+            file.write(_CODE_TEMPLATE.format(module=cls.__module__, name=cls.__name__))
+    index["_class_name"] = [PIPELINE_CODE_FILE.removesuffix(".py"), StackGANPipeline.__name__]
+    with open(index_path, "w", encoding="utf-8") as file:
+        file.write(json.dumps(index, indent=2, sort_keys=True) + "\n")  # as diffusers writes it
 
 
 @contextlib.contextmanager
@@ -93,6 +175,32 @@ class StackGANPipeline(DiffusionPipeline):
         )
         self.register_to_config(text_pooling=text_pooling)
         self.image_processor = VaeImageProcessor(do_normalize=True)  # [-1, 1] -> pil / np / pt in [0, 1]
+
+    def save_config(self, save_directory: str | os.PathLike, *args, **kwargs) -> None:
+        # The last step of save_pretrained (before its upload with push_to_hub=True): the code files go too.
+        super().save_config(save_directory, *args, **kwargs)
+        add_pipeline_code(save_directory)
+
+    @classmethod
+    def _dict_from_json_file(cls, json_file: str | os.PathLike) -> dict:
+        # The index as StackGANPipeline.from_pretrained reads it (DiffusionPipeline.from_pretrained reads it
+        # unchanged): the plain class name, and each component of this package as its installed module, so
+        # that diffusers builds the installed classes, needs no trust_remote_code and runs nothing from the
+        # folder. Folders saved before add_pipeline_code existed already read this way.
+        config = super()._dict_from_json_file(json_file)
+        if isinstance(config.get("_class_name"), list):
+            config["_class_name"] = config["_class_name"][1]
+        classes = _component_classes()
+        for key, value in config.items():
+            if (
+                not key.startswith("_")
+                and isinstance(value, list)
+                and len(value) == 2
+                and value[0] not in _DIFFUSERS_LIBRARIES
+                and value[1] in classes
+            ):
+                config[key] = [classes[value[1]].__module__, value[1]]
+        return config
 
     @classmethod
     def from_pretrained(cls, pretrained_model_name_or_path: str | os.PathLike, **kwargs) -> StackGANPipeline:

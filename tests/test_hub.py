@@ -3,7 +3,6 @@ client talking HTTP to a local fake Hub (tests/fake_hub.py). Nothing leaves the 
 
 from __future__ import annotations
 
-import json
 import subprocess
 import sys
 import textwrap
@@ -110,9 +109,12 @@ def test_missing_repo_gives_the_hub_error(tmp_path):
 
 def test_model_index_json_names_importable_components(tmp_path, bag_of_words):
     make_tiny_pipeline(bag_of_words).save_pretrained(tmp_path)
-    index = json.loads((tmp_path / "model_index.json").read_text())
     import importlib
 
+    from stackgan_hf import StackGANPipeline
+
+    # The index as StackGANPipeline.from_pretrained reads it; on disk each names its folder's code file.
+    index = StackGANPipeline.load_config(tmp_path)
     for name in ("stage1_generator", "stage2_generator", "text_encoder"):
         module, class_name = index[name]
         assert hasattr(importlib.import_module(module), class_name)
