@@ -596,6 +596,7 @@ def write_ddpm_model_card(output_dir: Path, config: DDPMTrainingConfig, summary:
         ),
         license="apache-2.0",
         model_id=config.hub_model_id or output_dir.name,
+        model_path=config.hub_model_id or str(output_dir),  # what the card's snippet loads
         dataset_name=dataset,
         resolution=config.resolution,
         parameters=f"{summary['parameters']:,}",

@@ -84,6 +84,11 @@ def write_model_card(
 
     ``template_vars`` are the template's own variables (model id, training figures, ...). Returns the path
     of the card.
+
+    The templates' ``python`` blocks load the model from the Hub repo id, else from the output folder as the
+    trainer was given it, and pass ``num_inference_steps`` explicitly. A folder committed under ``results/``
+    has its card's path set to the path from the repository root: ``tests/test_model_cards.py`` runs every
+    committed card's blocks on its folder, with the step counts shortened.
     """
     card_data = ModelCardData(
         library_name=library_name,
