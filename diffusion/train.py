@@ -39,7 +39,7 @@ from diffusers.training_utils import EMAModel, compute_snr
 from diffusers.utils import make_image_grid
 from tqdm.auto import tqdm
 
-from stackgan_hf.config import at_least, check_bounds, config_to_dict
+from stackgan_hf.config import at_least, check_bounds, config_to_dict, option
 from stackgan_hf.hub import (
     check_model_path,
     model_card_template,
@@ -57,84 +57,136 @@ logger = get_logger(__name__, log_level="INFO")  # accelerate's: logs on the mai
 
 @dataclass
 class DDPMTrainingConfig:
-    """Every field is a ``--flag`` of ``scripts/train_ddpm_mnist.py`` (names as in diffusers' examples)."""
+    """Every field is a ``--flag`` of ``scripts/train_ddpm_mnist.py`` (names as in diffusers' examples); its
+    ``help`` is the flag's description in ``--help``."""
 
     # Data
-    dataset: str = MNIST_HUB_ID
-    dataset_dir: str | None = None
-    dataset_split: str = "train"
-    cache_dir: str | None = None
-    max_train_samples: int | None = at_least(1, None)
-    resolution: Literal[28, 32] = 32  # 32: MNIST padded with background, so the UNet can downsample 3 times
-    dataloader_num_workers: int = at_least(0, 0)
-    # CPU runs: intra-op threads per process. None: the machine's cores shared by the local processes.
-    cpu_threads: int | None = at_least(1, None)
-    # Start from a trained DDPMPipeline (a folder or a Hub repo id; its UNet's architecture replaces the
-    # widths below) instead of random weights: fine-tuning, or a longer run from a released model. A run
-    # resumed from a checkpoint takes the checkpoint's weights.
-    pretrained_model_name_or_path: str | None = None
-    # Model (UNet2DModel); None block types: attention only at the lowest resolution
-    block_out_channels: tuple[int, ...] = at_least(1, (32, 64, 64))
-    layers_per_block: int = at_least(1, 2)
-    down_block_types: tuple[str, ...] | None = None
-    up_block_types: tuple[str, ...] | None = None
-    norm_num_groups: int = at_least(1, 8)
-    attention_head_dim: int = 8
+    dataset: str = option(MNIST_HUB_ID, "The Hub dataset to train on.")
+    dataset_dir: str | None = option(
+        None, "A local copy of MNIST (parquet files) to read instead of downloading the dataset."
+    )
+    dataset_split: str = option("train", "The split to train on.")
+    cache_dir: str | None = option(None, "The datasets cache folder; none: the datasets library's.")
+    max_train_samples: int | None = at_least(1, None, "Train on the first this many images only.")
+    resolution: Literal[28, 32] = option(
+        32, "Image size: 32 pads MNIST with background, so the UNet can downsample 3 times."
+    )
+    dataloader_num_workers: int = at_least(0, 0, "DataLoader worker processes (0: load in the main process).")
+    cpu_threads: int | None = at_least(
+        1,
+        None,
+        "CPU runs: intra-op threads per process. None: the machine's cores shared by the local processes.",
+    )
+    pretrained_model_name_or_path: str | None = option(
+        None,
+        "Start from a trained DDPMPipeline (a folder or a Hub repo id; its UNet's architecture replaces the "
+        "widths below) instead of random weights: fine-tuning, or a longer run from a released model. A run "
+        "resumed from a checkpoint takes the checkpoint's weights.",
+    )
+    # Model (UNet2DModel)
+    block_out_channels: tuple[int, ...] = at_least(
+        1, (32, 64, 64), "The UNet's channels at each resolution, comma-separated."
+    )
+    layers_per_block: int = at_least(1, 2, "ResNet layers per UNet block.")
+    down_block_types: tuple[str, ...] | None = option(
+        None, "The UNet's down blocks, comma-separated; None: attention only at the lowest resolution."
+    )
+    up_block_types: tuple[str, ...] | None = option(
+        None, "The UNet's up blocks, comma-separated; None: attention only at the lowest resolution."
+    )
+    norm_num_groups: int = at_least(1, 8, "GroupNorm groups.")
+    attention_head_dim: int = option(8, "Width of an attention head.")
     # Noise schedule (the paper's: 1000 steps, linear betas 1e-4 -> 0.02) and target
-    num_train_timesteps: int = at_least(1, 1000)
-    beta_schedule: Literal["linear", "scaled_linear", "squaredcos_cap_v2"] = "linear"
-    beta_start: float = 1e-4
-    beta_end: float = 0.02
-    prediction_type: Literal["epsilon", "sample", "v_prediction"] = "epsilon"
-    # Optimisation
-    train_batch_size: int = at_least(1, 128)
-    num_train_epochs: int = at_least(1, 10)
-    max_train_steps: int | None = at_least(1, None)  # overrides num_train_epochs
-    gradient_accumulation_steps: int = at_least(1, 1)
-    learning_rate: float = 1e-3
-    lr_scheduler: str = "cosine"
-    lr_warmup_steps: int = at_least(0, 200)
-    adam_beta1: float = 0.9
-    adam_beta2: float = 0.999
-    adam_weight_decay: float = 0.0
-    adam_epsilon: float = 1e-8
-    max_grad_norm: float = 1.0
-    # Min-SNR-gamma loss weighting (Hang et al. 2023): weight min(SNR_t, gamma) / SNR_t for epsilon
-    # prediction (the paper uses gamma = 5); None: the plain MSE of Ho et al.
-    snr_gamma: float | None = None
-    # Class-conditional DDPM with classifier-free guidance (Ho & Salimans 2022), a named option off by
-    # default (the paper's DDPM is unconditional): a class embedding for the ten digits and a null class;
-    # each label is dropped to the null class with class_dropout_prob; the validation grids and the saved
-    # ClassConditionalDDPMPipeline sample with guidance_scale (diffusion.pipeline).
-    class_conditional: bool = False
-    class_dropout_prob: float = 0.1
-    guidance_scale: float = 2.0
-    use_ema: bool = True
-    ema_max_decay: float = 0.9999
-    ema_inv_gamma: float = 1.0
-    ema_power: float = 0.75
-    # "auto": bf16 on a GPU that supports it (or what `accelerate config` chose), fp32 otherwise
-    mixed_precision: Literal["auto", "no", "fp16", "bf16"] = "auto"
-    seed: int = 0
+    num_train_timesteps: int = at_least(1, 1000, "Diffusion steps T.")
+    beta_schedule: Literal["linear", "scaled_linear", "squaredcos_cap_v2"] = option(
+        "linear", "The noise schedule: linear (the paper), scaled_linear, or squaredcos_cap_v2 (cosine)."
+    )
+    beta_start: float = option(1e-4, "The first beta of the schedule.")
+    beta_end: float = option(0.02, "The last beta of the schedule.")
+    prediction_type: Literal["epsilon", "sample", "v_prediction"] = option(
+        "epsilon", "What the UNet predicts: the noise (the paper), the clean image, or v."
+    )
+    # Optimization
+    train_batch_size: int = at_least(1, 128, "Images per process and micro-batch.")
+    num_train_epochs: int = at_least(1, 10, "Epochs to train (max_train_steps overrides it).")
+    max_train_steps: int | None = at_least(1, None, "Optimizer steps to train; overrides num_train_epochs.")
+    gradient_accumulation_steps: int = at_least(
+        1, 1, "Micro-batches whose gradients are summed before each optimizer step (accelerate's)."
+    )
+    learning_rate: float = option(1e-3, "Peak learning rate of AdamW.")
+    lr_scheduler: str = option(
+        "cosine", "diffusers' learning-rate schedule after the warmup: cosine, linear, constant, ..."
+    )
+    lr_warmup_steps: int = at_least(0, 200, "Steps of linear learning-rate warmup.")
+    adam_beta1: float = option(0.9, "AdamW's beta1.")
+    adam_beta2: float = option(0.999, "AdamW's beta2.")
+    adam_weight_decay: float = option(0.0, "AdamW's weight decay.")
+    adam_epsilon: float = option(1e-8, "AdamW's epsilon.")
+    max_grad_norm: float = option(1.0, "Clip the gradients' norm to this.")
+    snr_gamma: float | None = option(
+        None,
+        "Min-SNR-gamma loss weighting (Hang et al. 2023): weight min(SNR_t, gamma) / SNR_t for epsilon "
+        "prediction (the paper uses gamma = 5); None: the plain MSE of Ho et al.",
+    )
+    class_conditional: bool = option(
+        False,
+        "A class-conditional DDPM with classifier-free guidance (Ho & Salimans 2022; the paper's DDPM is "
+        "unconditional): a class embedding for the ten digits and a null class, saved as a "
+        "ClassConditionalDDPMPipeline (diffusion.pipeline).",
+    )
+    class_dropout_prob: float = option(
+        0.1, "Class-conditional: the share of labels dropped to the null class in training."
+    )
+    guidance_scale: float = option(
+        2.0, "Class-conditional: the guidance scale of the validation grids and the saved pipeline."
+    )
+    use_ema: bool = option(
+        True, "Keep an exponential moving average of the UNet and save it as the pipeline."
+    )
+    ema_max_decay: float = option(0.9999, "The moving average's largest decay.")
+    ema_inv_gamma: float = option(1.0, "The EMA warmup's inverse gamma (diffusers' EMAModel).")
+    ema_power: float = option(0.75, "The EMA warmup's power (diffusers' EMAModel).")
+    mixed_precision: Literal["auto", "no", "fp16", "bf16"] = option(
+        "auto", "auto: bf16 on a GPU that supports it (or what `accelerate config` chose), fp32 otherwise."
+    )
+    seed: int = option(0, "Seed of the weights, the data order, the noise and the timesteps.")
     # Output, logging, checkpoints
-    output_dir: str = "outputs/ddpm_mnist"
-    logging_dir: str = "logs"  # relative to output_dir
-    report_to: Literal["tensorboard", "none"] = "tensorboard"
-    checkpointing_steps: int = at_least(1, 500)
-    checkpoints_total_limit: int | None = None
-    resume_from_checkpoint: str | None = None  # "latest" or a checkpoint directory
-    sample_steps: int | None = at_least(1, None)  # log a DDIM sample grid to tensorboard every N steps
-    num_validation_images: int = at_least(0, 16)
-    validation_inference_steps: int = 50  # DDIM steps for the sample grids
-    validation_eta: float = 1.0  # stochastic DDIM; eta=0 (deterministic) is grainy until the model is good
+    output_dir: str = option("outputs/ddpm_mnist", "Where the pipeline, model card, checkpoints and logs go.")
+    logging_dir: str = option("logs", "The trackers' folder, relative to output_dir.")
+    report_to: str = option(
+        "tensorboard",
+        "Where to log: any of accelerate's trackers (tensorboard, wandb, comet_ml, mlflow, ...), several "
+        "comma-separated, all (every installed one), or none. The tracker's package must be installed.",
+    )
+    checkpointing_steps: int = at_least(1, 500, "Save a checkpoint every this many steps (and at the end).")
+    checkpoints_total_limit: int | None = option(
+        None, "Keep only the newest this many checkpoints; None: all."
+    )
+    resume_from_checkpoint: str | None = option(None, '"latest" or a checkpoint folder to resume from.')
+    sample_steps: int | None = at_least(
+        1, None, "Log a grid of DDIM samples to tensorboard every this many steps; None: never."
+    )
+    num_validation_images: int = at_least(0, 16, "Images in that grid and in the final grid.")
+    validation_inference_steps: int = option(50, "DDIM steps for the sample grids.")
+    validation_eta: float = option(
+        1.0, "DDIM eta of the sample grids (stochastic; eta=0 is grainy until the model is good)."
+    )
     # Hub
-    push_to_hub: bool = False
-    hub_model_id: str | None = None
-    hub_token: str | None = None
-    hub_private: bool = False
+    push_to_hub: bool = option(
+        False, "Upload the final pipeline and its model card to the Hub (needs hub_model_id)."
+    )
+    hub_model_id: str | None = option(None, "The Hub repo to push to, e.g. your-name/ddpm-mnist.")
+    hub_token: str | None = option(
+        None,
+        "Token to push with; by default the one of `hf auth login` or the HF_TOKEN variable, which are "
+        "safer: a token on the command line shows in the process list and the shell's history. Never saved.",
+        secret=True,
+    )
+    hub_private: bool = option(False, "Create the Hub repo private.")
 
     def __post_init__(self):
         check_bounds(self)
+        train_utils.report_to_trackers(self.report_to)  # an unknown or uninstalled tracker fails now
         if not 0.0 <= self.class_dropout_prob < 1.0:
             raise ValueError(f"class_dropout_prob must be in [0, 1); got {self.class_dropout_prob}.")
 
@@ -326,7 +378,7 @@ def _build(config: DDPMTrainingConfig) -> _Run:
     accelerator = Accelerator(
         gradient_accumulation_steps=config.gradient_accumulation_steps,
         mixed_precision=train_utils.resolve_mixed_precision(config.mixed_precision),
-        log_with=None if config.report_to == "none" else config.report_to,
+        log_with=train_utils.report_to_trackers(config.report_to),
         dataloader_config=DataLoaderConfiguration(use_seedable_sampler=True, data_seed=config.seed),
         project_config=ProjectConfiguration(
             project_dir=str(output_dir), logging_dir=str(output_dir / config.logging_dir)
@@ -395,7 +447,7 @@ def _build(config: DDPMTrainingConfig) -> _Run:
     if ema_unet is not None:
         ema_unet.to(accelerator.device)
         accelerator.register_for_checkpointing(ema_unet)  # saved and restored with save_state/load_state
-    if accelerator.is_main_process and config.report_to != "none":
+    if accelerator.is_main_process and train_utils.report_to_trackers(config.report_to):
         accelerator.init_trackers(
             "ddpm_mnist", config=train_utils.tensorboard_hparams(_public_config(config))
         )
@@ -415,7 +467,7 @@ def _build(config: DDPMTrainingConfig) -> _Run:
 
 
 def _public_config(config: DDPMTrainingConfig) -> dict:
-    return {key: value for key, value in config_to_dict(config).items() if key != "hub_token"}
+    return config_to_dict(config)  # without hub_token, a secret field
 
 
 def _loop(config: DDPMTrainingConfig, run: _Run, global_step: int) -> tuple[int, list[float]]:
@@ -525,9 +577,9 @@ def _log_sample_grid(config: DDPMTrainingConfig, run: _Run, global_step: int) ->
     if run.ema_unet is not None:
         run.ema_unet.restore(model.parameters())
     model.train()
-    if config.report_to != "none":
-        tracker = run.accelerator.get_tracker("tensorboard", unwrap=True)
-        tracker.add_image("samples", np.asarray(grid), global_step, dataformats="HWC")
+    for tracker in run.accelerator.trackers:
+        if tracker.name == "tensorboard":
+            tracker.writer.add_image("samples", np.asarray(grid), global_step, dataformats="HWC")
 
 
 def _finish(

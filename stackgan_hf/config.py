@@ -3,6 +3,10 @@
 Every field of the dataclass is a flag of the same name. Values are checked and cast by the field's type
 (YAML reads ``1e-4`` as a string: it becomes a float here), unknown keys and values of the wrong type are
 rejected with the key's name, and ``Literal`` fields only take their listed values.
+
+Fields are declared with :func:`option` (or :func:`at_least`), whose ``help`` is the flag's one-line
+description in ``--help``, as ``metadata={"help": ...}`` is for transformers' ``HfArgumentParser``; ``--help``
+also lists a ``Literal`` field's choices and every default.
 """
 
 from __future__ import annotations
@@ -11,7 +15,7 @@ import argparse
 import dataclasses
 import types
 import typing
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, Literal, TypeVar, Union
 
@@ -131,17 +135,76 @@ def load_yaml(path: str | Path) -> dict[str, Any]:
     return values
 
 
+_TYPE_NAMES = {int: "INT", float: "FLOAT", str: "STR"}
+
+
+def _metavar(annotation: Any) -> str | None:
+    """What ``--help`` shows as a flag's value: a ``Literal``'s choices (and ``none`` when it is optional),
+    ``{true,false}`` for a boolean, ``INT``, ``FLOAT`` or ``STR``, and ``A,B`` for a list or tuple."""
+    args = [arg for arg in typing.get_args(annotation) if arg is not type(None)]
+    optional = typing.get_origin(annotation) in (Union, types.UnionType) and len(args) == 1
+    inner = args[0] if optional else annotation
+    origin = typing.get_origin(inner)
+    if origin is Literal:
+        choices = [str(choice) for choice in typing.get_args(inner)] + (["none"] if optional else [])
+        return "{" + ",".join(choices) + "}"
+    if inner is bool:
+        return "{true,false}"
+    if origin in (list, tuple):
+        items = typing.get_args(inner) or (str,)
+        if items[-1] is Ellipsis or origin is list:
+            return f"{_metavar(items[0])},..."
+        return ",".join(_metavar(item) or "X" for item in items)
+    return _TYPE_NAMES.get(inner)
+
+
+def _shown(value: Any) -> str:
+    """A default as it would be typed on the command line: ``true``, ``none``, ``0.5,0.999``, ``''``."""
+    if isinstance(value, bool):
+        return str(value).lower()
+    if value is None:
+        return "none"
+    if isinstance(value, (list, tuple)):
+        return ",".join(_shown(item) for item in value) or "''"
+    return str(value) if value != "" else "''"
+
+
+def config_parser(config_cls: type, description: str | None = None) -> argparse.ArgumentParser:
+    """The ``argparse`` parser of ``config_cls``: ``--config FILE.yaml`` and one ``--name`` flag per field,
+    each with the field's help, choices and default. Values stay strings here: :func:`config_from_dict`
+    casts and checks them (a bad choice is a ``ConfigError`` naming the key, as it is in a YAML file)."""
+    parser = argparse.ArgumentParser(
+        usage="%(prog)s [-h] [--config FILE.yaml] [--name VALUE ...]",
+        description=description,
+        allow_abbrev=False,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--config", metavar="FILE.yaml", help="YAML file with any of the keys below")
+    hints = typing.get_type_hints(config_cls)
+    for field in dataclasses.fields(config_cls):
+        if field.default is not dataclasses.MISSING:
+            default = field.default
+        elif field.default_factory is not dataclasses.MISSING:
+            default = field.default_factory()
+        else:
+            default = None
+        shown = "not shown" if field.metadata.get("secret") else _shown(default)
+        text = " ".join(field.metadata.get("help", "").split())
+        text = f"{text} (default: {shown})" if text else f"(default: {shown})"
+        parser.add_argument(
+            f"--{field.name}",
+            default=argparse.SUPPRESS,
+            metavar=_metavar(hints[field.name]),
+            help=text.replace("%", "%%"),  # argparse %-formats help strings
+        )
+    return parser
+
+
 def parse_config(
     config_cls: type[ConfigT], argv: Sequence[str] | None = None, description: str | None = None
 ) -> ConfigT:
     """``--config FILE.yaml`` then ``--key value`` flags (one per field); flags override the file."""
-    parser = argparse.ArgumentParser(description=description, allow_abbrev=False)
-    parser.add_argument("--config", help="YAML file with any of the keys below")
-    defaults = {field.name: field for field in dataclasses.fields(config_cls)}
-    for name, field in defaults.items():
-        default = field.default if field.default is not dataclasses.MISSING else None
-        parser.add_argument(f"--{name}", default=argparse.SUPPRESS, help=f"(default: {default!r})")
-    args = vars(parser.parse_args(argv))
+    args = vars(config_parser(config_cls, description).parse_args(argv))
     file_path = args.pop("config", None)
     values = load_yaml(file_path) if file_path else {}
     source = f"config file {file_path}" if file_path else "config"
@@ -150,10 +213,34 @@ def parse_config(
     return config_from_dict(config_cls, values, f"{source} + command line" if file_path else "command line")
 
 
-def at_least(minimum: int | float, default: Any) -> Any:
-    """A config dataclass field with ``default`` whose value (a number, each number of a list, or None: not
-    set) must be at least ``minimum``; the config's ``__post_init__`` checks it with :func:`check_bounds`."""
-    return dataclasses.field(default=default, metadata={"at_least": minimum})
+def option(
+    default: Any = dataclasses.MISSING,
+    help: str = "",
+    *,
+    minimum: int | float | None = None,
+    secret: bool = False,
+    default_factory: Callable[[], Any] | Any = dataclasses.MISSING,
+) -> Any:
+    """A config dataclass field: its ``default`` (or ``default_factory``) and ``help``, the flag's one-line
+    description in ``--help``. ``minimum``: the value (a number, each number of a list, or None: not set) must
+    be at least this, checked by :func:`check_bounds` in the config's ``__post_init__``. ``secret`` (a
+    token): :func:`config_to_dict` leaves it out, so it is never written to a summary, a model card or the
+    trackers."""
+    metadata: dict[str, Any] = {"help": help}
+    if minimum is not None:
+        metadata["at_least"] = minimum
+    if secret:
+        metadata["secret"] = True
+    if default_factory is not dataclasses.MISSING:
+        return dataclasses.field(default_factory=default_factory, metadata=metadata)
+    return dataclasses.field(default=default, metadata=metadata)
+
+
+def at_least(minimum: int | float, default: Any, help: str = "") -> Any:
+    """:func:`option` with a ``minimum``: a field with ``default`` whose value (a number, each number of a
+    list, or None: not set) must be at least ``minimum``; the config's ``__post_init__`` checks it with
+    :func:`check_bounds`."""
+    return option(default, help, minimum=minimum)
 
 
 def check_bounds(config: Any) -> None:
@@ -169,9 +256,10 @@ def check_bounds(config: Any) -> None:
 
 
 def config_to_dict(config: Any) -> dict[str, Any]:
-    """A YAML-safe dict of a config dataclass (tuples become lists)."""
+    """A YAML-safe dict of a config dataclass (tuples become lists), without its secret fields (a token)."""
 
     def plain(value):
         return [plain(item) for item in value] if isinstance(value, (list, tuple)) else value
 
-    return {key: plain(value) for key, value in dataclasses.asdict(config).items()}
+    secret = {field.name for field in dataclasses.fields(config) if field.metadata.get("secret")}
+    return {key: plain(value) for key, value in dataclasses.asdict(config).items() if key not in secret}

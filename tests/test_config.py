@@ -116,3 +116,124 @@ def test_scripts_report_bad_input_in_one_line_with_exit_code_2(tmp_path, script,
     assert result.returncode == 2, result.stderr
     assert message in result.stderr and "Traceback" not in result.stderr
     assert not (tmp_path / "out").exists()
+
+
+def _trainer_configs():
+    from diffusion.train import DDPMTrainingConfig
+    from stackgan_hf.text.training import TextEncoderTrainingConfig
+    from stackgan_hf.training import StackGANTrainingConfig
+
+    return [StackGANTrainingConfig, DDPMTrainingConfig, TextEncoderTrainingConfig]
+
+
+@pytest.mark.parametrize("config_cls", _trainer_configs(), ids=lambda cls: cls.__name__)
+def test_trainer_help_describes_every_flag_with_its_choices(config_cls):
+    """--help of train_stackgan.py, train_ddpm_mnist.py and train_text_encoder.py: every flag has its
+    field's one-line description and default, a Literal field its choices, a boolean {true,false}."""
+    import dataclasses
+    import typing
+
+    from stackgan_hf.config import config_parser
+
+    help_text = " ".join(config_parser(config_cls, "DESCRIPTION").format_help().split())
+    assert "DESCRIPTION" in help_text
+    unwrapped = "".join(help_text.split())  # argparse also wraps lines at hyphens
+    hints = typing.get_type_hints(config_cls)
+    for field in dataclasses.fields(config_cls):
+        description = " ".join(field.metadata.get("help", "").split())
+        assert description, f"{config_cls.__name__}.{field.name} has no help"
+        assert f"--{field.name} " in help_text
+        assert "".join(f"{description} (default: ".split()) in unwrapped, field.name
+        if typing.get_origin(hints[field.name]) is Literal:
+            choices = ",".join(str(choice) for choice in typing.get_args(hints[field.name]))
+            assert f"--{field.name} {{{choices}}}" in help_text, field.name
+        if hints[field.name] is bool:
+            assert f"--{field.name} {{true,false}}" in help_text, field.name
+
+
+def test_help_shows_choices_and_a_bad_choice_is_named_as_in_a_file():
+    from stackgan_hf.config import config_parser
+    from stackgan_hf.training import StackGANTrainingConfig
+
+    help_text = config_parser(StackGANTrainingConfig).format_help()
+    assert "--discriminator_head {concat,projection,concat_projection}" in help_text
+    assert "--adam_betas FLOAT,FLOAT" in help_text and "(default: 0.5,0.999)" in help_text
+    with pytest.raises(ConfigError, match=r"`discriminator_head` must be one of \['concat', 'projection'"):
+        parse_config(StackGANTrainingConfig, ["--discriminator_head", "attention"])
+
+
+def test_report_to_takes_accelerates_trackers_and_names_a_missing_package(monkeypatch):
+    import accelerate.tracking
+    from accelerate.utils import LoggerType
+
+    from stackgan_hf.training import StackGANTrainingConfig
+    from stackgan_hf.training.utils import report_to_trackers
+
+    assert report_to_trackers("none") is None
+    assert report_to_trackers("all") == ["all"]
+    monkeypatch.setattr(
+        accelerate.tracking, "get_available_trackers", lambda: [LoggerType.TENSORBOARD, LoggerType.WANDB]
+    )
+    assert report_to_trackers("tensorboard, wandb") == ["tensorboard", "wandb"]
+    assert StackGANTrainingConfig(report_to="wandb").report_to == "wandb"
+    monkeypatch.setattr(accelerate.tracking, "get_available_trackers", lambda: [LoggerType.TENSORBOARD])
+    with pytest.raises(ConfigError, match=r"`report_to`: wandb is not installed \(pip install wandb\)"):
+        StackGANTrainingConfig(report_to="wandb")
+    with pytest.raises(ConfigError, match=r"`report_to`: comet_ml is not installed \(pip install comet-ml\)"):
+        report_to_trackers("tensorboard,comet_ml")
+    with pytest.raises(ConfigError, match="'tensorbord' is not a tracker of accelerate's; choose from all,"):
+        report_to_trackers("tensorbord")
+
+
+@pytest.mark.parametrize("script", ["train_stackgan.py", "train_ddpm_mnist.py"])
+def test_a_tracker_that_is_not_installed_is_one_line_and_exit_code_2(tmp_path, script):
+    import importlib.util
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    if importlib.util.find_spec("mlflow") is not None:
+        pytest.skip("mlflow is installed here")
+    scripts = Path(__file__).resolve().parents[1] / "scripts"
+    result = subprocess.run(
+        [
+            sys.executable,
+            str(scripts / script),
+            "--report_to",
+            "mlflow",
+            "--output_dir",
+            str(tmp_path / "out"),
+        ],
+        capture_output=True,
+        text=True,
+        env={**__import__("os").environ, "HF_HUB_OFFLINE": "1"},
+        timeout=300,
+    )
+    assert result.returncode == 2, result.stderr
+    assert result.stderr.strip().splitlines()[-1].startswith("error: ")
+    assert (
+        "mlflow is not installed (pip install mlflow)" in result.stderr and "Traceback" not in result.stderr
+    )
+    assert not (tmp_path / "out").exists()
+
+
+def test_the_hub_token_message_names_flags_the_pushing_trainers_have(monkeypatch):
+    """The message of a missing token names `hf auth login`, HF_TOKEN and --hub_token: every flag it names
+    exists in both trainers that push to the Hub, and the token is never written out with the config."""
+    import dataclasses
+    import re
+
+    import stackgan_hf.hub
+    from diffusion.train import DDPMTrainingConfig
+    from stackgan_hf.hub import HubTokenError, require_hub_token
+    from stackgan_hf.training import StackGANTrainingConfig
+
+    monkeypatch.setattr(stackgan_hf.hub, "get_token", lambda: None)
+    with pytest.raises(HubTokenError) as error:
+        require_hub_token()
+    flags = set(re.findall(r"--(\w+)", str(error.value)))
+    assert "hub_token" in flags and "HF_TOKEN" in str(error.value)
+    for config_cls in (StackGANTrainingConfig, DDPMTrainingConfig):
+        assert flags <= {field.name for field in dataclasses.fields(config_cls)}, config_cls.__name__
+        config = config_cls(hub_token="hf_secret")
+        assert "hub_token" not in config_to_dict(config) and "hf_secret" not in str(config_to_dict(config))

@@ -38,7 +38,7 @@ from diffusers.configuration_utils import register_to_config
 from torch import nn
 from tqdm.auto import tqdm
 
-from ..config import ConfigError, at_least, check_bounds, config_to_dict
+from ..config import ConfigError, at_least, check_bounds, config_to_dict, option
 from ..training import utils as train_utils
 from .char_cnn_rnn import CharCNNRNNEncoder, char_ids, char_tokenizer
 
@@ -60,48 +60,83 @@ __all__ = [
 
 @dataclass
 class TextEncoderTrainingConfig:
-    """Every field is a flag of ``scripts/train_text_encoder.py``."""
+    """Every field is a flag of ``scripts/train_text_encoder.py``; its ``help`` is the flag's description in
+    ``--help``."""
 
-    output_dir: str = "outputs/char_cnn_rnn"
-    seed: int = 0
-    # Data: "synthetic-birds", a prepare_cub.py folder, or any `datasets` image + caption set
-    dataset: str = "synthetic-birds"
-    train_split: str = "train"
-    eval_split: str | None = "test"
-    image_column: str = "image"
-    caption_column: str = "captions"
-    class_column: str = "class_id"
-    synthetic_num_images: int = at_least(1, 2048)
-    image_size: int = at_least(16, 64)  # the image encoder's input (random crops of image_size * 76 / 64)
+    output_dir: str = option(
+        "outputs/char_cnn_rnn", "Where the encoders, metrics.json, the model card and checkpoints go."
+    )
+    seed: int = option(0, "Seed of the weights, the data order and the crops.")
+    # Data
+    dataset: str = option(
+        "synthetic-birds", "synthetic-birds, a prepare_cub.py folder, or any `datasets` image + caption set."
+    )
+    train_split: str = option("train", "The split to train on.")
+    eval_split: str | None = option(
+        "test", "The split of the retrieval and zero-shot measures in metrics.json; None: no evaluation."
+    )
+    image_column: str = option("image", "The dataset's image column.")
+    caption_column: str = option("captions", "The dataset's column of caption lists.")
+    class_column: str = option("class_id", "The dataset's class-label column.")
+    synthetic_num_images: int = at_least(1, 2048, "synthetic-birds: the number of images to draw.")
+    image_size: int = at_least(
+        16, 64, "The image encoder's input (random crops of images resized to image_size * 76 / 64)."
+    )
     # Encoders
-    loss: Literal["ds-sje", "infonce"] = "ds-sje"
-    embedding_dim: int = at_least(1, 1024)
-    max_length: int = at_least(16, 201)
-    char_embedding_dim: int = at_least(1, 64)
-    conv_channels: tuple[int, int, int] = (384, 512, 256)
-    rnn_hidden_dim: int = at_least(1, 256)
-    image_channels: int = at_least(1, 32)  # width of the first of the image encoder's four conv blocks
-    # Instead of that encoder: any local transformers vision model (folder or Hub id), frozen by default
-    image_model: str | None = None
-    train_image_model: bool = False  # fine-tune the image model's backbone too (else only its projection)
-    # Optimisation (Reed: RMSprop 4e-4, batch 40; Adam here)
-    train_batch_size: int = at_least(2, 40)
-    max_train_steps: int = at_least(1, 3000)
-    learning_rate: float = 4e-4
-    weight_decay: float = 0.0
+    loss: Literal["ds-sje", "infonce"] = option(
+        "ds-sje",
+        "ds-sje: Reed's class-level deep symmetric structured joint embedding (needs class labels); "
+        "infonce: CLIP's instance-level contrastive loss.",
+    )
+    embedding_dim: int = at_least(1, 1024, "Width of the joint text and image embedding.")
+    max_length: int = at_least(16, 201, "Characters read per caption (Reed: 201); longer ones are cut.")
+    char_embedding_dim: int = at_least(1, 64, "Width of the learned character embedding.")
+    conv_channels: tuple[int, int, int] = option(
+        (384, 512, 256), "Output channels of the three temporal convolutions, comma-separated."
+    )
+    rnn_hidden_dim: int = at_least(1, 256, "Hidden width of the recurrent layer over the convolutions.")
+    image_channels: int = at_least(1, 32, "Width of the first of the image encoder's four conv blocks.")
+    image_model: str | None = option(
+        None,
+        "Instead of that encoder: any local transformers vision model (folder or Hub id), frozen unless "
+        "train_image_model.",
+    )
+    train_image_model: bool = option(
+        False, "Fine-tune the image model's backbone too (else only its projection)."
+    )
+    # Optimization (Reed: RMSprop 4e-4, batch 40; Adam here)
+    train_batch_size: int = at_least(2, 40, "Captioned images per batch and process.")
+    max_train_steps: int = at_least(1, 3000, "Optimizer steps to train.")
+    learning_rate: float = option(4e-4, "AdamW's learning rate.")
+    weight_decay: float = option(0.0, "AdamW's weight decay.")
     # Checkpoints and logs
-    checkpointing_steps: int = at_least(1, 500)
-    checkpoints_total_limit: int | None = at_least(1, 2)
-    resume_from_checkpoint: str | None = None
-    logging_steps: int = at_least(1, 25)
-    report_to: Literal["tensorboard", "none"] = "tensorboard"
-    logging_dir: str = "logs"
-    mixed_precision: Literal["auto", "no", "fp16", "bf16"] = "no"
-    cpu_threads: int | None = at_least(1, None)
-    num_eval_candidates: int = at_least(2, 100)
+    checkpointing_steps: int = at_least(1, 500, "Save a checkpoint every this many steps (and at the end).")
+    checkpoints_total_limit: int | None = at_least(
+        1, 2, "Keep only the newest this many checkpoints; None: all."
+    )
+    resume_from_checkpoint: str | None = option(None, '"latest" or a checkpoint folder to resume from.')
+    logging_steps: int = at_least(1, 25, "Log the loss every this many steps.")
+    report_to: str = option(
+        "tensorboard",
+        "Where to log: any of accelerate's trackers (tensorboard, wandb, comet_ml, mlflow, ...), several "
+        "comma-separated, all (every installed one), or none. The tracker's package must be installed.",
+    )
+    logging_dir: str = option("logs", "The trackers' folder, relative to output_dir.")
+    mixed_precision: Literal["auto", "no", "fp16", "bf16"] = option(
+        "no", "auto: bf16 on a GPU that supports it (or what `accelerate config` chose); no: fp32."
+    )
+    cpu_threads: int | None = at_least(
+        1,
+        None,
+        "CPU runs: intra-op threads per process. None: the machine's cores shared by the local processes.",
+    )
+    num_eval_candidates: int = at_least(
+        2, 100, "Retrieval R@1: the true image among this many candidates (99 others)."
+    )
 
     def __post_init__(self):
         check_bounds(self)
+        train_utils.report_to_trackers(self.report_to)  # an unknown or uninstalled tracker fails now
 
 
 class ImageEncoder(ModelMixin, ConfigMixin):
@@ -300,7 +335,7 @@ def train_text_encoder(config: TextEncoderTrainingConfig) -> TextEncoderTraining
     accelerator = Accelerator(
         mixed_precision=train_utils.resolve_mixed_precision(config.mixed_precision),
         dataloader_config=DataLoaderConfiguration(use_seedable_sampler=True, data_seed=config.seed),
-        log_with=None if config.report_to == "none" else config.report_to,
+        log_with=train_utils.report_to_trackers(config.report_to),
         project_config=ProjectConfiguration(
             project_dir=config.output_dir, logging_dir=str(Path(config.output_dir) / config.logging_dir)
         ),
@@ -352,7 +387,7 @@ def train_text_encoder(config: TextEncoderTrainingConfig) -> TextEncoderTraining
         accelerator, lambda model: "text_encoder" if isinstance(model, CharCNNRNNEncoder) else "image_encoder"
     )
     accelerator.register_for_checkpointing(_ScalarState(logit_scale))
-    if accelerator.is_main_process and config.report_to != "none":
+    if accelerator.is_main_process and train_utils.report_to_trackers(config.report_to):
         accelerator.init_trackers(
             "char_cnn_rnn", config=train_utils.tensorboard_hparams(config_to_dict(config))
         )

@@ -2,150 +2,273 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Literal
 
-from ..config import ConfigError, at_least, check_bounds
+from ..config import ConfigError, at_least, check_bounds, option
 from .negatives import parse_negative_kinds
 
 
 @dataclass
 class StackGANTrainingConfig:
+    """Every field is a YAML key and a ``--flag`` of ``scripts/train_stackgan.py``; its ``help`` is the
+    flag's description in ``--help``."""
+
     # Where and what
-    output_dir: str = "outputs/stackgan"
-    stage: Literal["1", "2", "both"] = "both"
-    stage1_model: str | None = None  # Stage-II: a Stage-I pipeline folder (or Hub id), loaded and frozen
-    seed: int = 0
+    output_dir: str = option(
+        "outputs/stackgan",
+        "Where the pipeline, model card, checkpoints, samples and logs go (--stage both: Stage-I in its "
+        "stage1/ subfolder).",
+    )
+    stage: Literal["1", "2", "both"] = option(
+        "both", "The stage(s) to train: 1, 2 (over --stage1_model), or both (Stage-I, then Stage-II over it)."
+    )
+    stage1_model: str | None = option(
+        None, "Stage-II: a Stage-I pipeline folder (or Hub id), loaded and frozen."
+    )
+    seed: int = option(0, "Seed of the weights, the data order, the noise and the augmentations.")
 
     # Data
-    dataset: str = "synthetic-birds"  # a prepare_cub.py folder, a Hub dataset id, or synthetic-birds
-    dataset_split: str = "train"
-    image_column: str = "image"
-    caption_column: str = "captions"
-    class_column: str = "class_id"
-    synthetic_num_images: int = 2048
-    embedding_mode: Literal["one", "mean_of_4"] = "one"
-    # Not StackGAN-v1: this share of the matching-aware loss's mismatched images comes from the 8 rows of
-    # other classes whose captions are nearest in the text encoder's space (differing in one part, say)
-    hard_mismatched_fraction: float = 0.0
-    dataloader_num_workers: int = at_least(0, 0)
+    dataset: str = option(
+        "synthetic-birds",
+        "A prepare_cub.py folder, a Hub dataset id, or synthetic-birds (generated offline).",
+    )
+    dataset_split: str = option("train", "The split to train on.")
+    image_column: str = option("image", "The dataset's image column.")
+    caption_column: str = option("captions", "The dataset's column of caption lists.")
+    class_column: str = option("class_id", "The dataset's class-label column.")
+    synthetic_num_images: int = option(2048, "synthetic-birds: the number of images to draw.")
+    embedding_mode: Literal["one", "mean_of_4"] = option(
+        "one",
+        "Precomputed embeddings: the embedding of the one chosen caption, or the mean of 4 random ones "
+        "(StackGAN-TF).",
+    )
+    hard_mismatched_fraction: float = option(
+        0.0,
+        "Not StackGAN-v1: this share of the matching-aware loss's mismatched images comes from the 8 rows of "
+        "other classes whose captions are nearest in the text encoder's space (differing in one part, say).",
+    )
+    dataloader_num_workers: int = at_least(0, 0, "DataLoader worker processes (0: load in the main process).")
 
-    # Text encoder: "bag-of-words" (offline, built from the training captions), "precomputed" (the
-    # dataset's `embeddings` column, e.g. char-CNN-RNN), or a transformers model id / local path.
-    text_encoder: str = "bag-of-words"
-    text_embedding_dim: int = at_least(1, 256)  # width of the bag-of-words encoder
-    bag_of_words_max_ngram: int = 2  # 3: also word triples ("crown is red")
-    bag_of_words_hash_buckets: int = 2048
-    # Every word pair (and triple) of the training captions its own row of the bag-of-words table, rather
-    # than a hashed row that two pairs may share ("red winged" and "red crowned" do at 2,048 buckets)
-    bag_of_words_ngram_vocabulary: bool = False
-    text_pooling: Literal["auto", "pooled", "mean"] = "auto"
+    # Text encoder
+    text_encoder: str = option(
+        "bag-of-words",
+        "bag-of-words (offline, built from the training captions), precomputed (the dataset's `embeddings` "
+        "column, e.g. char-CNN-RNN), or a transformers model id / local path (e.g. a "
+        "scripts/train_text_encoder.py folder).",
+    )
+    text_embedding_dim: int = at_least(1, 256, "Width of the bag-of-words encoder.")
+    bag_of_words_max_ngram: int = option(
+        2,
+        "Longest run of words the bag-of-words encoder embeds (3: also word triples such as 'crown is red').",
+    )
+    bag_of_words_hash_buckets: int = option(
+        2048, "Shared (hashed) rows of the bag-of-words table for unseen words and word pairs."
+    )
+    bag_of_words_ngram_vocabulary: bool = option(
+        False,
+        "Every word pair (and triple) of the training captions its own row of the bag-of-words table, rather "
+        "than a hashed row that two pairs may share ('red winged' and 'red crowned' do at 2,048 buckets).",
+    )
+    text_pooling: Literal["auto", "pooled", "mean"] = option(
+        "auto",
+        "A transformers encoder's caption vector: its pooled output, the mean of its token states, or auto "
+        "(pooled for CLIP, mean otherwise).",
+    )
 
     # Networks (the official birds values by default)
-    noise_dim: int = at_least(1, 100)
-    condition_dim: int = at_least(1, 128)
-    generator_channels: int = at_least(1, 128)
-    discriminator_channels: int = at_least(1, 64)
-    num_residual_blocks: int = at_least(0, 4)
-    upsample_mode: Literal["nearest", "bilinear", "pixel_shuffle"] = "nearest"
-    use_unconditional_logits: bool = False
+    noise_dim: int = at_least(1, 100, "Width of the generator's noise z.")
+    condition_dim: int = at_least(1, 128, "Width of the conditioning-augmentation code.")
+    generator_channels: int = at_least(1, 128, "Generator width (Ng).")
+    discriminator_channels: int = at_least(1, 64, "Discriminator width (Nd).")
+    num_residual_blocks: int = at_least(0, 4, "Residual blocks of the Stage-II generator.")
+    upsample_mode: Literal["nearest", "bilinear", "pixel_shuffle"] = option(
+        "nearest",
+        "The generator's up-blocks: nearest neighbor + conv (the paper), bilinear + conv, or pixel shuffle.",
+    )
+    use_unconditional_logits: bool = option(
+        False, "Also an unconditional discriminator head that scores realism alone (StackGAN-v2)."
+    )
 
     # Text conditioning (the defaults are the paper's and the TF original's)
-    # The CA's activation: LeakyReLU(0.2) as TF StackGAN; "relu" as StackGAN-Pytorch (kept for parity).
-    ca_activation: Literal["leaky_relu", "relu"] = "leaky_relu"
-    # What the discriminator is conditioned on: "text", its own FC + LeakyReLU compression of the raw text
-    # embedding (paper section 3.2, TF `context_embedding`); "generator_mu", the generator's CA mean
-    # (StackGAN-Pytorch, kept for parity).
-    discriminator_condition: Literal["text", "generator_mu"] = "text"
+    ca_activation: Literal["leaky_relu", "relu"] = option(
+        "leaky_relu",
+        "The conditioning augmentation's activation: LeakyReLU(0.2) as TF StackGAN, or ReLU as "
+        "StackGAN-Pytorch (kept for parity).",
+    )
+    discriminator_condition: Literal["text", "generator_mu"] = option(
+        "text",
+        "What the discriminator is conditioned on: text, its own FC + LeakyReLU compression of the raw text "
+        "embedding (paper section 3.2, TF `context_embedding`), or generator_mu, the generator's CA mean "
+        "(StackGAN-Pytorch, kept for parity).",
+    )
 
-    # Options beyond StackGAN-v1, all off by default (see README "Conditioning options")
-    # "affine": the CA code also modulates every Stage-I up-block's BatchNorm (conditional BN / DF-GAN)
-    generator_text_fusion: Literal["input", "affine"] = "input"
-    # projection: Miyato and Koyama 2018; concat_projection: the paper's concat head + the projection term
-    discriminator_head: Literal["concat", "projection", "concat_projection"] = "concat"
-    discriminator_norm: Literal["batch", "spectral", "none"] = "batch"
-    discriminator_minibatch_std: bool = False  # the batch's spread as a D feature (Karras et al. 2018)
-    adversarial_loss: Literal["bce", "hinge"] = "bce"  # hinge: DF-GAN
-    ma_gp_weight: float = 0.0  # DF-GAN's matching-aware gradient penalty (DF-GAN: 2.0)
-    ma_gp_power: float = 6.0
-    diffaugment: str = ""  # DiffAugment policy, e.g. "translation,cutout" ("color" changes colours)
-    # XMC-GAN's image-caption contrastive loss in the projection head's space (D on real images, G on its
-    # fakes; every other caption of the batch a negative, under DDP of each process's own batch), this
-    # weight; needs a projection head. 0 = off.
-    contrastive_coefficient: float = at_least(0, 0.0)
-    # NegCLIP-style hard negatives in that loss, made from each caption's own colour words
-    # (training/negatives.py): "swap" (two exchanged: the same colours on other parts), "copy" (one part's
-    # colour put on another too), or "swap,copy"; "" = none. Needs the contrastive loss, the discriminator's
-    # own text projection and a text encoder (not precomputed embeddings). With embedding_mode "mean_of_4" the
-    # negatives perturb the one caption the view picked, not the mean of four.
-    colour_negatives: str = ""
-    # Those hard negative captions also as mismatched pairs (real image, hard caption -> "fake") in the
-    # matching-aware loss, beside the usual mismatched image; its mismatched term averages over both.
-    colour_negatives_mismatched: bool = False
-    # The matching-aware loss's mismatched pairs: "images" (StackGAN: an image of another class with this
-    # caption, one more discriminator pass) or "captions" (DF-GAN: this real image with another row's caption,
-    # the next row of another class in the batch, scored from the real image's features: no extra pass and
-    # no second image loaded).
-    mismatched_pairs: Literal["images", "captions"] = "images"
-    # Stage-II predicts a change to the upsampled Stage-I image (starts as Stage-I's picture)
-    stage2_image_skip: bool = False
-    # Stage-II: weight of an L1 term between the Stage-II image average-pooled to 64x64 and its Stage-I image
-    stage2_low_res_consistency: float = 0.0
+    # Options beyond StackGAN-v1, all off by default (docs/training.md, docs/results/text_conditioning.md)
+    generator_text_fusion: Literal["input", "affine"] = option(
+        "input",
+        "affine: the CA code also modulates every Stage-I up-block's BatchNorm (conditional BN, DF-GAN); "
+        "input: the paper's (the code is only concatenated with the noise).",
+    )
+    discriminator_head: Literal["concat", "projection", "concat_projection"] = option(
+        "concat",
+        "The conditional head: concat (the paper), projection (Miyato and Koyama 2018), or concat_projection "
+        "(the paper's concat head + the projection term).",
+    )
+    discriminator_norm: Literal["batch", "spectral", "none"] = option(
+        "batch", "The discriminator's normalization: BatchNorm (the paper), spectral normalization, or none."
+    )
+    discriminator_minibatch_std: bool = option(
+        False, "The batch's spread as a discriminator feature (Karras et al. 2018)."
+    )
+    adversarial_loss: Literal["bce", "hinge"] = option(
+        "bce", "The adversarial loss: binary cross-entropy (StackGAN) or hinge (DF-GAN)."
+    )
+    ma_gp_weight: float = option(
+        0.0, "Weight of DF-GAN's matching-aware gradient penalty (DF-GAN: 2.0); 0 = off."
+    )
+    ma_gp_power: float = option(6.0, "Power of the matching-aware gradient penalty (DF-GAN: 6).")
+    diffaugment: str = option(
+        "", 'DiffAugment policy, e.g. "translation,cutout" ("color" changes colors); "" = off.'
+    )
+    contrastive_coefficient: float = at_least(
+        0,
+        0.0,
+        "Weight of XMC-GAN's image-caption contrastive loss in the projection head's space (D on real "
+        "images, G on its fakes; every other caption of the batch a negative, under DDP of each process's "
+        "own batch); needs a projection head. 0 = off.",
+    )
+    colour_negatives: str = option(
+        "",
+        "NegCLIP-style hard negatives in the contrastive loss, made from each caption's own color words "
+        '(training/negatives.py): "swap" (two exchanged: the same colors on other parts), "copy" (one '
+        'part\'s color put on another too), or "swap,copy"; "" = none. Needs the contrastive loss, the '
+        "discriminator's own text projection and a text encoder (not precomputed embeddings). With "
+        "embedding_mode mean_of_4 the negatives perturb the one caption the view picked.",
+    )
+    colour_negatives_mismatched: bool = option(
+        False,
+        "Those hard negative captions also as mismatched pairs (real image, hard caption -> fake) in the "
+        "matching-aware loss, beside the usual mismatched image; its mismatched term averages over both.",
+    )
+    mismatched_pairs: Literal["images", "captions"] = option(
+        "images",
+        "The matching-aware loss's mismatched pairs: images (StackGAN: an image of another class with this "
+        "caption, one more discriminator pass) or captions (DF-GAN: this real image with the caption of the "
+        "batch's next row of another class, scored from the real image's features: no extra pass).",
+    )
+    stage2_image_skip: bool = option(
+        False, "Stage-II predicts a change to the upsampled Stage-I image (starts as Stage-I's picture)."
+    )
+    stage2_low_res_consistency: float = option(
+        0.0,
+        "Stage-II: weight of an L1 term between the Stage-II image average-pooled to 64x64 and its Stage-I "
+        "image; 0 = off.",
+    )
 
-    # Optimisation (StackGAN: Adam 2e-4, betas (0.5, 0.999), halved every lr_decay_epochs, KL weight 2)
-    train_batch_size: int = at_least(1, 64)
-    num_train_epochs: int = at_least(1, 600)
-    max_train_steps: int | None = at_least(1, None)  # overrides num_train_epochs when set
-    # `--stage both`: Stage-II's own budget, batch size and discriminator width (default: as Stage-I's)
-    stage2_max_train_steps: int | None = at_least(1, None)
-    stage2_train_batch_size: int | None = at_least(1, None)
-    stage2_discriminator_channels: int | None = at_least(1, None)
-    generator_lr: float = 2e-4
-    discriminator_lr: float = 2e-4
-    adam_betas: tuple[float, float] = (0.5, 0.999)
-    lr_decay_epochs: int = at_least(1, 100)
-    kl_coefficient: float = 2.0
-    # Stage-II only: weight of StackGAN++'s colour-consistency term between each Stage-II image and the
-    # Stage-I image it refines (0 = StackGAN-v1; StackGAN++ used 50 for its unconditional models).
-    color_consistency_coefficient: float = 0.0
-    # Not StackGAN-v1: weight of a text-image matching term in the generator's loss (AttnGAN's DAMSM idea,
-    # sentence level; training/matching.py), scored by the frozen image encoder trained with the text
-    # encoder; needs --text_encoder to be a scripts/train_text_encoder.py folder. 0 = off.
-    text_image_matching_coefficient: float = 0.0
-    use_ema: bool = False
-    ema_decay: float = 0.999
-    # "auto": bf16 on a GPU that supports it (or what `accelerate config` chose), fp32 otherwise
-    mixed_precision: Literal["auto", "no", "fp16", "bf16"] = "auto"
+    # Optimization (StackGAN: Adam 2e-4, betas (0.5, 0.999), halved every lr_decay_epochs, KL weight 2)
+    train_batch_size: int = at_least(
+        1,
+        64,
+        "Images per process and update.",
+    )
+    num_train_epochs: int = at_least(1, 600, "Epochs to train (max_train_steps overrides it).")
+    max_train_steps: int | None = at_least(1, None, "Updates to train; overrides num_train_epochs when set.")
+    stage2_max_train_steps: int | None = at_least(
+        1, None, "--stage both: Stage-II's own number of updates (default: as Stage-I's)."
+    )
+    stage2_train_batch_size: int | None = at_least(
+        1, None, "--stage both: Stage-II's own batch size (default: as Stage-I's)."
+    )
+    stage2_discriminator_channels: int | None = at_least(
+        1, None, "--stage both: Stage-II's own discriminator width (default: as Stage-I's)."
+    )
+    generator_lr: float = option(2e-4, "The generator's Adam learning rate.")
+    discriminator_lr: float = option(2e-4, "The discriminator's Adam learning rate.")
+    adam_betas: tuple[float, float] = option((0.5, 0.999), "Adam's betas, e.g. 0.5,0.999.")
+    lr_decay_epochs: int = at_least(1, 100, "Both learning rates halve every this many epochs.")
+    kl_coefficient: float = option(
+        2.0, "Weight of the conditioning augmentation's KL term in the generator's loss."
+    )
+    color_consistency_coefficient: float = option(
+        0.0,
+        "Stage-II: weight of StackGAN++'s color-consistency term between each Stage-II image and the Stage-I "
+        "image it refines (0 = StackGAN-v1; StackGAN++ used 50 for its unconditional models).",
+    )
+    text_image_matching_coefficient: float = option(
+        0.0,
+        "Not StackGAN-v1: weight of a text-image matching term in the generator's loss (AttnGAN's DAMSM "
+        "idea, sentence level; training/matching.py), scored by the frozen image encoder trained with the "
+        "text encoder; needs --text_encoder to be a scripts/train_text_encoder.py folder. 0 = off.",
+    )
+    use_ema: bool = option(
+        False, "Keep an exponential moving average of the generator's weights and save it as the pipeline."
+    )
+    ema_decay: float = option(0.999, "Decay of the moving average.")
+    mixed_precision: Literal["auto", "no", "fp16", "bf16"] = option(
+        "auto", "auto: bf16 on a GPU that supports it (or what `accelerate config` chose), fp32 otherwise."
+    )
 
-    # Speed (the fast path; see benchmarks/): channels-last activations, fused Adam on CUDA, torch.compile
-    channels_last: bool = True
-    preresize_images: bool = True  # store the images at the load size once, instead of resizing per step
-    torch_compile: bool = False
-    # CPU runs: intra-op threads per process. None: the machine's cores shared by the local processes
-    # (`accelerate launch` pins each CPU process to 1 thread unless told otherwise).
-    cpu_threads: int | None = at_least(1, None)
+    # Speed (the fast path; see benchmarks/)
+    channels_last: bool = option(
+        True, "Channels-last activations (oneDNN/cuDNN convolutions run faster on them)."
+    )
+    preresize_images: bool = option(
+        True, "Store the images at the load size once, instead of resizing them every step."
+    )
+    torch_compile: bool = option(False, "torch.compile the generator and the discriminator.")
+    cpu_threads: int | None = at_least(
+        1,
+        None,
+        "CPU runs: intra-op threads per process. None: the machine's cores shared by the local processes "
+        "(`accelerate launch` pins each CPU process to 1 thread unless told otherwise).",
+    )
 
     # Checkpoints, logs, samples
-    checkpointing_steps: int = at_least(1, 500)
-    checkpoints_total_limit: int | None = 3
-    resume_from_checkpoint: str | None = None  # "latest" or a checkpoint folder
-    logging_dir: str = "logs"
-    report_to: Literal["tensorboard", "none"] = "tensorboard"
-    logging_steps: int = at_least(1, 10)
-    sample_steps: int = at_least(1, 500)
-    # Conditioning diagnostics (dead CA units, mu's norm, the discriminator's accuracy on real/matching and
-    # real/mismatched pairs of a fixed held-out batch), every logging_steps, in the logs and the history.
-    diagnostics_split: str | None = "test"  # None or a missing split: no held-out diagnostics
-    diagnostics_batch_size: int = 64
-    validation_prompts: list[str] = field(default_factory=list)  # empty: 8 captions of the dataset
+    checkpointing_steps: int = at_least(1, 500, "Save a checkpoint every this many updates (and at the end).")
+    checkpoints_total_limit: int | None = option(3, "Keep only the newest this many checkpoints; None: all.")
+    resume_from_checkpoint: str | None = option(None, '"latest" or a checkpoint folder to resume from.')
+    logging_dir: str = option("logs", "The trackers' folder, relative to output_dir.")
+    report_to: str = option(
+        "tensorboard",
+        "Where to log: any of accelerate's trackers (tensorboard, wandb, comet_ml, mlflow, ...), several "
+        "comma-separated, all (every installed one), or none. The tracker's package must be installed.",
+    )
+    logging_steps: int = at_least(
+        1, 10, "Log the losses and conditioning diagnostics every this many updates."
+    )
+    sample_steps: int = at_least(
+        1, 500, "Save a grid of samples for the validation prompts every this many updates."
+    )
+    diagnostics_split: str | None = option(
+        "test",
+        "Split of a fixed held-out batch for the conditioning diagnostics (dead CA units, mu's norm, the "
+        "discriminator's accuracy on real/matching and real/mismatched pairs), every logging_steps. None or "
+        "a missing split: no held-out diagnostics.",
+    )
+    diagnostics_batch_size: int = option(64, "Rows of that held-out batch.")
+    validation_prompts: list[str] = option(
+        help="Captions of the sample grids, comma-separated; empty: 8 captions of the dataset.",
+        default_factory=list,
+    )
 
     # Hub
-    push_to_hub: bool = False
-    hub_model_id: str | None = None
-    hub_private: bool = False
+    push_to_hub: bool = option(
+        False, "Upload the final pipeline and its model card to the Hub (needs hub_model_id)."
+    )
+    hub_model_id: str | None = option(None, "The Hub repo to push to, e.g. your-name/stackgan-birds.")
+    hub_token: str | None = option(
+        None,
+        "Token to push with; by default the one of `hf auth login` or the HF_TOKEN variable, which are "
+        "safer: a token on the command line shows in the process list and the shell's history. Never saved.",
+        secret=True,
+    )
+    hub_private: bool = option(False, "Create the Hub repo private.")
 
     def __post_init__(self):
         check_bounds(self)
+        from .utils import report_to_trackers  # imports accelerate: not at module level
+
+        report_to_trackers(self.report_to)  # an unknown or uninstalled tracker fails now
         if float(self.contrastive_coefficient) > 0 and self.discriminator_head == "concat":
             raise ConfigError(
                 "contrastive_coefficient needs a projection head: set discriminator_head to 'projection' or "

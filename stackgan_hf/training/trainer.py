@@ -57,6 +57,7 @@ from .utils import (
     list_checkpoints,
     recalibrate_batch_norm,
     register_pretrained_checkpoint_hooks,
+    report_to_trackers,
     resolve_mixed_precision,
     restore_checkpoint,
     save_checkpoint,
@@ -82,7 +83,7 @@ def train(config: StackGANTrainingConfig) -> Path:
 
         if not config.hub_model_id:
             raise ValueError("--push_to_hub needs --hub_model_id (e.g. your-name/stackgan-birds).")
-        require_hub_token()
+        require_hub_token(config.hub_token)
     output_dir = Path(config.output_dir)
     if config.stage == "1":
         return train_stage(config, stage=1, run_dir=output_dir)
@@ -243,7 +244,7 @@ def train_stage(
     run = _build_stage(config, stage, Path(run_dir), stage1_model)
     # Resume: the newest complete, verified checkpoint for "latest" (utils.restore_checkpoint).
     global_step = restore_checkpoint(run.accelerator, run.run_dir, config.resume_from_checkpoint)
-    if run.accelerator.is_main_process and config.report_to != "none":
+    if run.accelerator.is_main_process and report_to_trackers(config.report_to):
         run.accelerator.init_trackers(
             f"stackgan_stage{stage}", config=tensorboard_hparams(config_to_dict(config), stage=stage)
         )
@@ -262,7 +263,7 @@ def train_stage(
 def _accelerator(config: StackGANTrainingConfig, run_dir: Path) -> Accelerator:
     accelerator = Accelerator(
         mixed_precision=resolve_mixed_precision(config.mixed_precision),
-        log_with=None if config.report_to == "none" else config.report_to,
+        log_with=report_to_trackers(config.report_to),
         project_config=ProjectConfiguration(
             project_dir=str(run_dir), logging_dir=str(run_dir / config.logging_dir)
         ),
@@ -606,7 +607,9 @@ def _finish(
     if config.push_to_hub:
         from ..hub import upload_output_dir
 
-        url = upload_output_dir(run_dir, config.hub_model_id, private=config.hub_private)
+        url = upload_output_dir(
+            run_dir, config.hub_model_id, token=config.hub_token, private=config.hub_private
+        )
         accelerator.print(f"Pushed to {url}")
 
 

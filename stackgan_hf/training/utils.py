@@ -140,6 +140,39 @@ def adam_kwargs(device: torch.device) -> dict:
     return {"fused": True} if torch.device(device).type == "cuda" else {}
 
 
+# pip packages of accelerate's trackers whose names differ from the tracker's
+TRACKER_PACKAGES = {"comet_ml": "comet-ml"}
+
+
+def report_to_trackers(report_to: str) -> list[str] | None:
+    """``report_to`` as accelerate's ``log_with``: None for ``"none"``, else the list of tracker names (one,
+    several comma-separated, or ``"all"``: every installed one). Raises ``ConfigError`` (one line, exit code
+    2 in the scripts) for a name accelerate does not know, or one whose package is not installed, which
+    accelerate would otherwise drop silently."""
+    from ..config import ConfigError
+
+    names = [name.strip() for name in str(report_to).split(",") if name.strip()]
+    if names == ["none"] or not names:
+        return None
+    from accelerate.tracking import get_available_trackers
+    from accelerate.utils import LoggerType
+
+    known = [str(kind.value) for kind in LoggerType]
+    available = {str(LoggerType(kind).value) for kind in get_available_trackers()}
+    for name in names:
+        if name not in known:
+            raise ConfigError(
+                f"`report_to`: {name!r} is not a tracker of accelerate's; choose from "
+                f"{', '.join(known)} (several comma-separated) or none."
+            )
+        if name != "all" and name not in available:
+            package = TRACKER_PACKAGES.get(name, name)
+            raise ConfigError(
+                f"`report_to`: {name} is not installed (pip install {package}), or use --report_to none."
+            )
+    return names
+
+
 def tensorboard_hparams(config_values: dict, **extra) -> dict:
     """Config values as tensorboard hparams, which take scalars only: anything else becomes its string."""
     values = {**extra, **config_values}
