@@ -57,7 +57,8 @@ class UpBlock(nn.Module):
     """Doubles the resolution: ``[B, in_channels, H, W] -> [B, out_channels, 2H, 2W]``.
 
     ``"nearest"``: nearest-neighbour upsampling then a 3x3 conv (StackGAN's ``upBlock``); ``"bilinear"``:
-    the same with bilinear upsampling (no block edges); ``"pixel_shuffle"``: :class:`PixelShuffleUpsample`. Both are followed by BatchNorm and ReLU.
+    the same with bilinear upsampling (no block edges); ``"pixel_shuffle"``: :class:`PixelShuffleUpsample`.
+    All are followed by BatchNorm and ReLU.
 
     ``condition_dim`` > 0 (not StackGAN-v1): the BatchNorm output is modulated by the text code,
     ``h * (1 + gamma(c)) + beta(c)`` per channel, with ``gamma`` and ``beta`` one linear layer of the code
