@@ -161,6 +161,53 @@ def test_resume_after_a_kill_gives_the_same_losses_step_for_step(tmp_path, tiny_
         torch.testing.assert_close(tensor, ref_state[name], rtol=1e-5, atol=1e-6)
 
 
+def test_gradient_accumulation_groups_batches_into_updates_and_resumes_step_for_step(
+    tmp_path, tiny_dataset, monkeypatch
+):
+    # 8 images / batch 2 = 4 batches per epoch; 3 per update: updates of 3 and 1 batches, 2 per epoch.
+    kwargs = dict(train_batch_size=2, gradient_accumulation_steps=3, max_train_steps=5, checkpointing_steps=3)
+    sizes = []
+    real_step = train_module.accumulated_stackgan_step
+
+    def counting_step(*args, **step_kwargs):
+        sizes.append([batch.real.shape[0] for batch in args[4]])
+        return real_step(*args, **step_kwargs)
+
+    monkeypatch.setattr(train_module, "accumulated_stackgan_step", counting_step)
+    reference = train(_config(tmp_path / "a", tiny_dataset, **kwargs))
+    assert sizes == [[2, 2, 2], [2], [2, 2, 2], [2], [2, 2, 2]]
+    expected = read_history(reference / "stage1_history.jsonl")
+    assert [r["step"] for r in expected] == [1, 2, 3, 4, 5] and [r["epoch"] for r in expected] == [
+        0,
+        0,
+        1,
+        1,
+        2,
+    ]
+
+    real_save = train_module.save_checkpoint
+
+    def save_then_die(accelerator, run_dir, step, limit):
+        real_save(accelerator, run_dir, step, limit)
+        if step == 3:
+            raise KeyboardInterrupt("killed after checkpoint-3")
+
+    monkeypatch.setattr(train_module, "save_checkpoint", save_then_die)
+    with pytest.raises(KeyboardInterrupt):
+        train(_config(tmp_path / "b", tiny_dataset, **kwargs))
+    monkeypatch.setattr(train_module, "save_checkpoint", real_save)
+    del sizes[:]
+    resumed = train(_config(tmp_path / "b", tiny_dataset, resume_from_checkpoint="latest", **kwargs))
+    assert sizes == [[2], [2, 2, 2]]  # the rest of epoch 1 (its 4th batch), then epoch 2's first update
+    actual = read_history(resumed / "stage1_history.jsonl")
+    for want, got in zip(expected, actual, strict=True):
+        for key in ("d_loss", "g_loss", "kl", "d_acc_real", "lr"):
+            assert got[key] == pytest.approx(want[key], rel=1e-5, abs=1e-6), (want["step"], key)
+    ref_state = StackGANPipeline.from_pretrained(reference).stage1_generator.state_dict()
+    for name, tensor in StackGANPipeline.from_pretrained(resumed).stage1_generator.state_dict().items():
+        torch.testing.assert_close(tensor, ref_state[name], rtol=1e-5, atol=1e-6)
+
+
 def test_a_nan_loss_stops_training_and_keeps_the_last_good_checkpoint(tmp_path, tiny_dataset, monkeypatch):
     calls = {"n": 0}
     real_kl = step_module.kl_divergence

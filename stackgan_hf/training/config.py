@@ -169,7 +169,20 @@ class StackGANTrainingConfig:
     train_batch_size: int = at_least(
         1,
         64,
-        "Images per process and update.",
+        "Images per process and micro-batch; an update's batch is this x gradient_accumulation_steps x "
+        "processes.",
+    )
+    gradient_accumulation_steps: int = at_least(
+        1,
+        1,
+        "Micro-batches of train_batch_size per update, for a batch that does not fit in memory: the "
+        "discriminator sums its gradients over them and steps, then the generator (against the updated "
+        "discriminator), each micro-batch's fakes made again from the same noise (one more generator "
+        "forward per micro-batch). An update then equals one batch of train_batch_size x this, up to "
+        "float rounding, only where rows do not interact: BatchNorm normalizes each micro-batch with its "
+        "own statistics (and updates its running statistics once per micro-batch), and the contrastive and "
+        "text-image matching losses, mismatched_pairs captions and minibatch std see one micro-batch at a "
+        "time. 1: no accumulation.",
     )
     num_train_epochs: int = at_least(1, 600, "Epochs to train (max_train_steps overrides it).")
     max_train_steps: int | None = at_least(1, None, "Updates to train; overrides num_train_epochs when set.")

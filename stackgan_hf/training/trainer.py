@@ -51,7 +51,7 @@ from .diagnostics import conditioning_diagnostics, load_heldout_batch
 from .losses import discriminator_accuracy
 from .matching import TextImageMatchingLoss
 from .negatives import colour_negative, parse_negative_kinds
-from .step import AdversarialOptions, stackgan_step
+from .step import AdversarialOptions, StepBatch, accumulated_stackgan_step, stackgan_step
 from .utils import (
     adam_kwargs,
     list_checkpoints,
@@ -221,10 +221,14 @@ class _Stage:
             batch["caption"], self.text_encoder, self.tokenizer, self.text_pooling, self.accelerator.device
         )
 
-    def colour_negatives(self, batch, kinds, seed: int, step: int) -> tuple[torch.Tensor, torch.Tensor]:
+    def colour_negatives(
+        self, batch, kinds, seed: int, step: int, micro_batch: int = 0
+    ) -> tuple[torch.Tensor, torch.Tensor]:
         """The batch's hard negative captions of each of ``kinds`` (:mod:`.negatives`), embedded
-        ``[B, K, D]``, and which exist ``[B, K]`` (a missing one repeats its row's caption, masked out)."""
-        rng = np.random.default_rng([seed, step, self.accelerator.process_index])
+        ``[B, K, D]``, and which exist ``[B, K]`` (a missing one repeats its row's caption, masked out).
+        ``micro_batch``: the batch's place in an accumulated update (each draws its own)."""
+        keys = [seed, step, self.accelerator.process_index] + ([micro_batch] if micro_batch else [])
+        rng = np.random.default_rng(keys)
         captions = batch["caption"]
         negatives = [[colour_negative(kind, caption, rng) for kind in kinds] for caption in captions]
         mask = torch.tensor(
@@ -251,7 +255,7 @@ def train_stage(
     run.accelerator.print(
         f"Stage-{'I' * stage}: {len(run.dataset)} images, {run.steps_per_epoch} steps/epoch, "
         f"{run.max_steps} steps, batch {config.train_batch_size} x {run.accelerator.num_processes} "
-        f"process(es), text {run.dim}-d"
+        f"process(es){_accumulation_note(config)}, text {run.dim}-d"
     )
     start = time.perf_counter()
     global_step, last_record = _loop(config, run, global_step)
@@ -367,7 +371,8 @@ def _build_stage(
     register_pretrained_checkpoint_hooks(
         accelerator, lambda model: "generator" if isinstance(model, generators) else "discriminator"
     )
-    steps_per_epoch = len(loader)
+    # An update takes gradient_accumulation_steps batches (the last of an epoch may take fewer).
+    steps_per_epoch = math.ceil(len(loader) / config.gradient_accumulation_steps)
     max_steps = config.max_train_steps or config.num_train_epochs * steps_per_epoch
     decay_every = max(1, config.lr_decay_epochs * steps_per_epoch)
     # "Halve every lr_decay_epochs", counted in steps; stepped once per global step, on every process.
@@ -426,10 +431,11 @@ def _matching_loss(config: StackGANTrainingConfig, text_encoder) -> TextImageMat
 
 
 def _loop(config: StackGANTrainingConfig, run: _Stage, global_step: int) -> tuple[int, dict]:
-    """From ``global_step`` to ``run.max_steps``: one discriminator and one generator update per batch; the
-    history, logs, checkpoints and sample grids on their schedules. Returns the final step and record."""
+    """From ``global_step`` to ``run.max_steps``: one discriminator and one generator update per batch (or
+    per ``gradient_accumulation_steps`` micro-batches); the history, logs, checkpoints and sample grids on
+    their schedules. Returns the final step and record."""
     accelerator, stage = run.accelerator, run.stage
-    first_epoch, resume_batches = divmod(global_step, run.steps_per_epoch)
+    first_epoch, resume_updates = divmod(global_step, run.steps_per_epoch)
     if global_step >= run.max_steps:  # killed while saving the final pipeline: only the save is left to redo
         first_epoch = run.num_epochs
     validation_prompts = config.validation_prompts or [c[0] for c in run.dataset[:8]["captions"]]
@@ -448,32 +454,19 @@ def _loop(config: StackGANTrainingConfig, run: _Stage, global_step: int) -> tupl
         run.view.set_epoch(epoch)
         run.loader.set_epoch(epoch)
         epoch_loader = run.loader
-        if epoch == first_epoch and resume_batches:
-            epoch_loader = accelerator.skip_first_batches(run.loader, resume_batches)
+        if epoch == first_epoch and resume_updates:
+            skipped = resume_updates * config.gradient_accumulation_steps
+            epoch_loader = accelerator.skip_first_batches(run.loader, skipped)
         run.generator.train()
         run.discriminator.train()
-        for batch in epoch_loader:
+        for group in _micro_batch_groups(epoch_loader, config.gradient_accumulation_steps):
             device = accelerator.device
             rng = seeded_generator(config.seed, global_step, accelerator.process_index, device=device)
-            text = run.embed(batch)
-            matching_loss = None
-            if run.matching is not None:
-                matching_loss = functools.partial(run.matching, text=text, class_ids=batch["class_id"])
-            mismatched = batch.get("mismatched_pixel_values")
-            if mismatched is not None:
-                mismatched = mismatched.contiguous(memory_format=run.memory_format)
-            hard_text, hard_mask = None, None
-            if negative_kinds:
-                hard_text, hard_mask = run.colour_negatives(batch, negative_kinds, config.seed, global_step)
-            step = stackgan_step(
-                run.generator,
-                run.discriminator,
-                run.g_optimizer,
-                run.d_optimizer,
-                text,
-                batch["pixel_values"].contiguous(memory_format=run.memory_format),
-                mismatched,
-                rng,
+            batches = [
+                _step_batch(config, run, batch, negative_kinds, global_step, index)
+                for index, batch in enumerate(group)
+            ]
+            shared = dict(
                 noise_dim=noise_dim,
                 kl_coefficient=config.kl_coefficient,
                 stage1_generator=run.stage1_generator,
@@ -482,13 +475,26 @@ def _loop(config: StackGANTrainingConfig, run: _Stage, global_step: int) -> tupl
                 low_res_consistency_coefficient=config.stage2_low_res_consistency,
                 autocast=accelerator.autocast,
                 backward=accelerator.backward,
-                discriminator_no_sync=lambda: accelerator.no_sync(run.discriminator),
-                matching_loss=matching_loss,
                 matching_coefficient=config.text_image_matching_coefficient,
-                class_ids=batch.get("class_id"),
-                hard_negative_text=hard_text,
-                hard_negative_mask=hard_mask,
             )
+            models = (run.generator, run.discriminator, run.g_optimizer, run.d_optimizer)
+            if config.gradient_accumulation_steps == 1:
+                (batch,) = batches
+                step = stackgan_step(
+                    *models,
+                    batch.text,
+                    batch.real,
+                    batch.mismatched,
+                    rng,
+                    discriminator_no_sync=lambda: accelerator.no_sync(run.discriminator),
+                    matching_loss=batch.matching_loss,
+                    class_ids=batch.class_ids,
+                    hard_negative_text=batch.hard_negative_text,
+                    hard_negative_mask=batch.hard_negative_mask,
+                    **shared,
+                )
+            else:
+                step = accumulated_stackgan_step(*models, batches, rng, no_sync=accelerator.no_sync, **shared)
             for schedule in run.schedules:
                 schedule.step()
             if run.ema is not None:
@@ -509,6 +515,49 @@ def _loop(config: StackGANTrainingConfig, run: _Stage, global_step: int) -> tupl
             break
     progress.close()
     return global_step, last_record
+
+
+def _micro_batch_groups(loader, size: int):
+    """The loader's batches in lists of ``size`` (an update's micro-batches); the last may be shorter."""
+    group = []
+    for batch in loader:
+        group.append(batch)
+        if len(group) == size:
+            yield group
+            group = []
+    if group:
+        yield group
+
+
+def _step_batch(
+    config: StackGANTrainingConfig, run: _Stage, batch, negative_kinds, global_step: int, index: int
+) -> StepBatch:
+    """A loader batch as the step takes it: its text embeddings, images in the memory format, and the
+    optional matching term and hard negative captions (micro-batch ``index`` of the update draws its own)."""
+    text = run.embed(batch)
+    matching_loss = None
+    if run.matching is not None:
+        matching_loss = functools.partial(run.matching, text=text, class_ids=batch["class_id"])
+    mismatched = batch.get("mismatched_pixel_values")
+    if mismatched is not None:
+        mismatched = mismatched.contiguous(memory_format=run.memory_format)
+    hard_text, hard_mask = None, None
+    if negative_kinds:
+        hard_text, hard_mask = run.colour_negatives(batch, negative_kinds, config.seed, global_step, index)
+    return StepBatch(
+        text,
+        batch["pixel_values"].contiguous(memory_format=run.memory_format),
+        mismatched,
+        batch.get("class_id"),
+        hard_text,
+        hard_mask,
+        matching_loss,
+    )
+
+
+def _accumulation_note(config: StackGANTrainingConfig) -> str:
+    steps = config.gradient_accumulation_steps
+    return f" x {steps} accumulated micro-batches" if steps > 1 else ""
 
 
 def _step_record(config: StackGANTrainingConfig, run: _Stage, step, global_step: int, epoch: int) -> dict:
