@@ -18,7 +18,11 @@ from typing import Any
 
 from huggingface_hub import HfApi, ModelCard, ModelCardData, get_token
 
-MODEL_CARDS_DIR = Path(__file__).resolve().parents[1] / "model_cards"
+_PACKAGED_CARDS = Path(__file__).resolve().parent / "model_cards"  # in a wheel
+# An editable install or a checkout reads the repository's folder.
+MODEL_CARDS_DIR = (
+    _PACKAGED_CARDS if _PACKAGED_CARDS.is_dir() else Path(__file__).resolve().parents[1] / "model_cards"
+)
 DEFAULT_UPLOAD_IGNORE = ("checkpoint-*", "checkpoint-*/**", "logs/**", "*.tmp")
 
 

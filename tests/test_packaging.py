@@ -70,11 +70,6 @@ def test_the_wheel_holds_every_module_of_both_packages(wheel):
     assert not missing, f"not in the wheel (list their packages in pyproject.toml): {missing}"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="stackgan_hf/hub.py looks for the templates beside the package (MODEL_CARDS_DIR, the checkout's "
-    "layout), not in the installed package's stackgan_hf/model_cards/",
-)
 def test_an_installed_wheel_finds_its_model_card_templates(wheel, tmp_path):
     """What `pip install .` then writing a model card needs: the installed package finds its templates,
     with no checkout around (the wheel unpacked into a folder on the path; run from elsewhere)."""
