@@ -2,7 +2,9 @@
 
     python demo/app.py [--model DIR_OR_REPO_ID] [--port 7860] [--share]
 
-With no --model it uses outputs/quickstart when that exists (the README's first command makes it). As a
+With no --model it offers the committed CUB-50 pipeline (real birds, results/cub50/pipeline) and the
+synthetic-birds quickstart (outputs/quickstart once the README's first command has made it, else the
+committed results/quickstart/pipeline when there is one), with a selector between them. As a
 Hugging Face Space: put this folder's app.py and requirements.txt at the Space's root, with the `stackgan_hf`
 package beside them (or installed), and set the STACKGAN_MODEL variable to a model repo id. Runs on a CPU.
 """
@@ -24,10 +26,23 @@ sys.path.insert(0, str(ROOT))
 import gradio as gr  # noqa: E402
 import torch  # noqa: E402
 
-DEFAULT_MODEL = ROOT / "outputs" / "quickstart"
+#: The models offered when none is named: label -> candidate folders, the first that exists is used.
+DEFAULT_MODELS = {
+    "Real birds (CUB-50)": [ROOT / "results" / "cub50" / "pipeline"],
+    "Synthetic birds (quickstart)": [
+        ROOT / "outputs" / "quickstart",
+        ROOT / "results" / "quickstart" / "pipeline",
+    ],
+}
 MAX_IMAGES = 8
 MAX_SEED = 2**31 - 1
 MAX_CAPTION_CHARS = 1000  # the bag-of-words encoder has no length limit of its own; the UI sets one
+CUB_EXAMPLES = [
+    "this bird has a white belly, a black back and a long orange beak",
+    "a small yellow bird with black wings and a short pointed beak",
+    "a large bird with a white head and grey wings",
+    "this bird is black with a long tail and a thick black bill",
+]
 EXAMPLES = [
     "this bird has a red crown, blue wings and a yellow breast",
     "a small bird with a black crown, white wings and an orange breast",
@@ -36,7 +51,8 @@ EXAMPLES = [
     "this little bird is mostly blue with a red crown",
 ]
 HOW_TO_TRAIN = (
-    "No model to show yet. Train the offline quickstart (about 10 minutes on a laptop CPU):\n\n"
+    "No model to show: no committed pipeline was found and none was named. Train the offline "
+    "quickstart (about 10 minutes on a laptop CPU):\n\n"
     "    pip install torch==2.13.0 && pip install -e '.[dev]'\n"
     "    accelerate launch scripts/train_stackgan.py\n\n"
     "then run `python demo/app.py` again, or pass `--model DIR_OR_REPO_ID`."
@@ -50,22 +66,47 @@ class Result:
     message: str
 
 
+def available_models(model: str | None = None) -> dict[str, str]:
+    """Label -> folder or repo id of the models to offer: the one named (``--model`` or ``STACKGAN_MODEL``),
+    else every default model that exists here."""
+    named = model or os.environ.get("STACKGAN_MODEL")
+    if named:
+        return {named: named}
+    found = {}
+    for label, candidates in DEFAULT_MODELS.items():
+        folder = next((path for path in candidates if (path / "model_index.json").is_file()), None)
+        if folder is not None:
+            found[label] = str(folder)
+    return found
+
+
 class Demo:
-    """The model and the generate function behind the UI (testable without a browser)."""
+    """The models and the generate function behind the UI (testable without a browser)."""
 
     def __init__(self, model: str | None = None):
-        self.model_name = (
-            model
-            or os.environ.get("STACKGAN_MODEL")
-            or (str(DEFAULT_MODEL) if DEFAULT_MODEL.is_dir() else None)
-        )
-        self.pipeline = None
+        self.models = available_models(model)
+        self._loaded: dict[str, tuple] = {}
+        self.model_name = self.pipeline = None
         self.facts = ""
-        if self.model_name is not None:
+        if self.models:
+            self.select(next(iter(self.models)))
+
+    def select(self, label: str) -> str:
+        """Makes the model ``label`` (a key of ``models``) the one that draws; returns its facts."""
+        if label not in self.models:
+            raise ValueError(f"Unknown model {label!r}: choose one of {list(self.models)}.")
+        if label not in self._loaded:
             from stackgan_hf import StackGANPipeline
 
-            self.pipeline = StackGANPipeline.from_pretrained(self.model_name)
-            self.facts = model_facts(self.model_name, self.pipeline)
+            pipeline = StackGANPipeline.from_pretrained(self.models[label])
+            self._loaded[label] = (pipeline, model_facts(self.models[label], pipeline))
+        self.model_name = self.models[label]
+        self.pipeline, self.facts = self._loaded[label]
+        return self.facts
+
+    def examples(self) -> list[str]:
+        """Example captions in the style of the selected model's training captions."""
+        return EXAMPLES if "quickstart" in str(self.model_name) else CUB_EXAMPLES
 
     def caption_limit(self) -> tuple[int | None, str]:
         """(token limit, its unit) of the pipeline's text encoder; None: no limit (bag-of-words)."""
@@ -79,7 +120,7 @@ class Demo:
             return Result([], [], HOW_TO_TRAIN)
         caption = (caption or "").strip()
         if not caption:
-            return Result([], [], "Please type a caption first, e.g. *" + EXAMPLES[0] + "*.")
+            return Result([], [], "Please type a caption first, e.g. *" + self.examples()[0] + "*.")
         notes = []
         if len(caption) > MAX_CAPTION_CHARS:
             caption = caption[:MAX_CAPTION_CHARS]
@@ -137,9 +178,13 @@ def build_ui(demo: Demo) -> gr.Blocks:
             "# StackGAN: text to bird\nType a bird description; Stage-I draws a 64x64 sketch, "
             "Stage-II refines it to 256x256."
         )
+        if len(demo.models) > 1:
+            choice = gr.Radio(
+                list(demo.models), value=next(iter(demo.models)), label="Model", elem_id="model"
+            )
         with gr.Row():
             caption = gr.Textbox(
-                label="Caption", placeholder=EXAMPLES[0], lines=2, scale=4, elem_id="caption"
+                label="Caption", placeholder=demo.examples()[0], lines=2, scale=4, elem_id="caption"
             )
             with gr.Column(scale=1):
                 seed = gr.Number(label="Seed", value=0, precision=0, minimum=0, maximum=MAX_SEED)
@@ -149,8 +194,10 @@ def build_ui(demo: Demo) -> gr.Blocks:
         with gr.Row():
             stage1 = gr.Gallery(label="Stage-I (64x64)", columns=4, height=300, elem_id="stage1")
             stage2 = gr.Gallery(label="Stage-II (256x256)", columns=4, height=300, elem_id="stage2")
-        gr.Markdown(demo.facts, elem_id="facts")
-        gr.Examples(EXAMPLES, inputs=caption)
+        facts = gr.Markdown(demo.facts, elem_id="facts")
+        gr.Examples(CUB_EXAMPLES + EXAMPLES if len(demo.models) > 1 else demo.examples(), inputs=caption)
+        if len(demo.models) > 1:
+            choice.change(demo.select, inputs=choice, outputs=facts)
 
         def run(text, seed_value, number):
             result = demo.generate(text, seed_value, number)

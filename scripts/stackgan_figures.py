@@ -6,6 +6,7 @@
 Writes, for 64 random rows of ``--split`` (seeded) and a random caption of each:
 
 * ``stage2_grid_8x8.png``: 64 Stage-II images (256x256), no captions;
+* ``bicubic_grid_8x8.png``: their Stage-I images upsampled bicubically to 256x256, the baseline;
 * ``real_grid_8x8.png``: the real images of the same 64 rows, centre crops at 256x256;
 * ``bicubic_vs_stage2.png``: for the first ``--num_compared`` captions, top to bottom: Stage-I (64x64,
   shown with nearest neighbour), Stage-I upsampled bicubically to 256, and Stage-II.
@@ -66,6 +67,7 @@ def main(argv=None) -> None:
     output = Path(args.output_dir)
     output.mkdir(parents=True, exist_ok=True)
     image_grid(images["stage2"]).save(output / "stage2_grid_8x8.png")
+    image_grid(bicubic_upsample(images["stage1"], 256)).save(output / "bicubic_grid_8x8.png")
     image_grid(real).save(output / "real_grid_8x8.png")
     shown = range(args.num_compared)
     bicubic = bicubic_upsample(images["stage1"][: args.num_compared], 256)
@@ -73,7 +75,7 @@ def main(argv=None) -> None:
     captioned_grid(columns, captions[: args.num_compared], cell_size=256, caption_lines=3).save(
         output / "bicubic_vs_stage2.png"
     )
-    print(f"Wrote stage2_grid_8x8.png, real_grid_8x8.png and bicubic_vs_stage2.png to {output}")
+    print(f"Wrote the 8x8 grids (stage2, bicubic, real) and bicubic_vs_stage2.png to {output}")
 
 
 if __name__ == "__main__":

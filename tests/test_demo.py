@@ -57,11 +57,32 @@ def test_friendly_messages(model_dir):
 
 
 def test_without_a_model_it_says_how_to_make_one(monkeypatch, tmp_path):
-    monkeypatch.setattr(app, "DEFAULT_MODEL", tmp_path / "missing")
+    monkeypatch.setattr(app, "DEFAULT_MODELS", {"none": [tmp_path / "missing"]})
     monkeypatch.delenv("STACKGAN_MODEL", raising=False)
     demo = app.Demo(None)
     result = demo.generate("a bird", 0, 1)
     assert demo.pipeline is None and "accelerate launch scripts/train_stackgan.py" in result.message
+
+
+def test_offers_every_default_model_and_switches_between_them(monkeypatch, model_dir, tmp_path):
+    monkeypatch.setattr(
+        app, "DEFAULT_MODELS", {"first": [tmp_path / "missing", model_dir], "second": [model_dir]}
+    )
+    monkeypatch.delenv("STACKGAN_MODEL", raising=False)
+    demo = app.Demo(None)
+    assert list(demo.models) == ["first", "second"] and demo.model_name == str(model_dir)
+    assert "Model:" in demo.select("second") and len(demo.generate("a bird", 0, 1).stage2) == 1
+    with pytest.raises(ValueError, match="Unknown model 'third'"):
+        demo.select("third")
+
+
+def test_a_fresh_clone_starts_with_the_committed_real_bird_model(monkeypatch):
+    monkeypatch.delenv("STACKGAN_MODEL", raising=False)
+    demo = app.Demo(None)
+    assert next(iter(demo.models)) == "Real birds (CUB-50)"
+    assert demo.model_name == str(ROOT / "results" / "cub50" / "pipeline")
+    result = demo.generate(demo.examples()[0], seed=0, num_images=1)
+    assert result.stage1[0].size == (64, 64) and result.stage2[0].size == (256, 256)
 
 
 def test_end_to_end_in_a_real_browser(model_dir, tmp_path):

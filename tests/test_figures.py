@@ -81,6 +81,7 @@ def test_stage2_figures(cub_run):
     assert result.returncode == 0, result.stderr
     real = PIL.Image.open(output / "real_grid_8x8.png")
     assert PIL.Image.open(output / "stage2_grid_8x8.png").size == real.size
+    assert PIL.Image.open(output / "bicubic_grid_8x8.png").size == real.size
     assert real.size[0] == 8 * 256  # the tiny test split has fewer than 64 rows: fewer rows of 8
     compared = PIL.Image.open(output / "bicubic_vs_stage2.png")
     assert compared.size[0] == 2 * 256 and compared.size[1] > 3 * 256

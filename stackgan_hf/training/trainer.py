@@ -789,7 +789,8 @@ def _write_card(
         model_id=config.hub_model_id or str(run_dir),
         stage=stage,
         dataset=config.dataset,
-        text_encoder=config.text_encoder,
+        # Stage-II reuses Stage-I's text encoder: name the one it was trained with.
+        text_encoder=(stage1_summary or {}).get("config", {}).get("text_encoder", config.text_encoder),
         summary=summary,
         config_yaml=json.dumps(config_to_dict(config), indent=2),
         beyond_v1=_beyond_v1(config, stage, stage1_summary),
