@@ -446,7 +446,8 @@ def test_comparison_trains_each_variant_under_one_judge(birds, bird_classifier, 
     nearest, shuffle = (r["parameters"]["stage1_generator"] for r in records)
     assert shuffle > nearest  # a sub-pixel convolution has r^2 times the output channels
     table = comparison_table(records)
-    assert table.count("| nearest |") == 2 and table.count("| pixel_shuffle |") == 2
+    # A row per stage: Stage-I, its bicubic upsampling (Stage-II's baseline) and Stage-II.
+    assert table.count("| nearest |") == 3 and table.count("| pixel_shuffle |") == 3
     assert "real images (ceiling)" in table
     assert (tmp_path / "pixel_shuffle" / "evaluation.json").is_file()
     # Judged again without training again: the recorded training time is kept.

@@ -108,7 +108,7 @@ def test_pixel_shuffle_starts_as_nearest_neighbour_upsampling_without_checkerboa
 
 def test_unknown_upsample_mode_is_rejected():
     with pytest.raises(ValueError, match="upsample_mode must be one of"):
-        UpBlock(4, 4, "bilinear")
+        UpBlock(4, 4, "bicubic")
     with pytest.raises(ValueError, match="upsample_mode"):
         StackGANStage2Generator(upsample_mode="transposed")
 
