@@ -17,8 +17,8 @@ import argparse
 import json
 from pathlib import Path
 
-import PIL.Image
 import torch
+from diffusers.utils import pt_to_pil
 
 from stackgan_hf import StackGANPipeline
 from stackgan_hf.cli import run_script
@@ -39,12 +39,6 @@ def nearest(queries: torch.Tensor, keys: torch.Tensor, metric: str) -> tuple[tor
         return 1 - best, index
     distances = torch.cdist(queries, keys) / queries.shape[1] ** 0.5
     return distances.min(dim=1)
-
-
-def to_pil(image: torch.Tensor) -> PIL.Image.Image:
-    """``[3, H, W]`` in ``[-1, 1]`` -> an RGB image."""
-    pixels = ((image.float().clamp(-1, 1) + 1) * 127.5).round().byte().permute(1, 2, 0).numpy()
-    return PIL.Image.fromarray(pixels)
 
 
 def main(argv=None) -> dict:
@@ -81,24 +75,22 @@ def main(argv=None) -> dict:
 
     train_features = judge_features(train_images)
     results = {"model": args.model, "split": args.split, "num_generated": len(generated)}
-    for name, queries, query_features in (
-        ("generated", generated, judge_features(generated)),
-        ("real_test", real_test, judge_features(real_test)),
-    ):
-        pixel, _ = nearest(queries, train_images, "rms")
-        feature, _ = nearest(query_features, train_features, "cosine")
+    neighbors = {}
+    for name, queries in (("generated", generated), ("real_test", real_test)):
+        pixel, by_pixel = nearest(queries, train_images, "rms")
+        feature, by_feature = nearest(judge_features(queries), train_features, "cosine")
+        neighbors[name] = (by_pixel, by_feature)
         results[name] = {
             "num_images": len(queries),
             "mean_nn_pixel_rms": round(float(pixel.mean()), 4),
             "mean_nn_feature_cosine": round(float(feature.mean()), 4),
         }
-    shown = generated[: args.num_shown]
-    _, by_pixel = nearest(shown, train_images, "rms")
-    _, by_feature = nearest(judge_features(shown), train_features, "cosine")
-    columns = [
-        [to_pil(image) for image in (shown[i], train_images[by_pixel[i]], train_images[by_feature[i]])]
-        for i in range(len(shown))
+    shown = slice(0, args.num_shown)
+    by_pixel, by_feature = (index[shown] for index in neighbors["generated"])
+    rows = [
+        pt_to_pil(images) for images in (generated[shown], train_images[by_pixel], train_images[by_feature])
     ]
+    columns = [list(column) for column in zip(*rows)]
     output = Path(args.output_dir)
     output.mkdir(parents=True, exist_ok=True)
     grid = captioned_grid(columns, captions[: args.num_shown])

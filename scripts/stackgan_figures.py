@@ -20,6 +20,7 @@ from pathlib import Path
 import numpy as np
 import PIL.Image
 import torch
+from diffusers.utils import numpy_to_pil
 
 from stackgan_hf import StackGANPipeline
 from stackgan_hf.cli import run_script
@@ -28,9 +29,9 @@ from stackgan_hf.evaluation.stackgan import bicubic_upsample, center_crops, gene
 from stackgan_hf.visualization import captioned_grid
 
 
-def to_pil(image: torch.Tensor) -> PIL.Image.Image:
-    """``[3, H, W]`` in ``[0, 1]`` -> an RGB image."""
-    return PIL.Image.fromarray((image.clamp(0, 1) * 255).round().byte().permute(1, 2, 0).numpy())
+def to_pil(images: torch.Tensor) -> list[PIL.Image.Image]:
+    """``[N, 3, H, W]`` in ``[0, 1]`` -> RGB images (diffusers' ``numpy_to_pil``)."""
+    return numpy_to_pil(images.clamp(0, 1).permute(0, 2, 3, 1).float().numpy())
 
 
 def image_grid(images: torch.Tensor, columns: int = 8) -> PIL.Image.Image:
@@ -38,8 +39,8 @@ def image_grid(images: torch.Tensor, columns: int = 8) -> PIL.Image.Image:
     size = images.shape[-1]
     rows = -(-len(images) // columns)
     grid = PIL.Image.new("RGB", (columns * size, rows * size), "white")
-    for index, image in enumerate(images):
-        grid.paste(to_pil(image), ((index % columns) * size, (index // columns) * size))
+    for index, image in enumerate(to_pil(images)):
+        grid.paste(image, ((index % columns) * size, (index // columns) * size))
     return grid
 
 
@@ -67,11 +68,11 @@ def main(argv=None) -> None:
     output = Path(args.output_dir)
     output.mkdir(parents=True, exist_ok=True)
     image_grid(images["stage2"]).save(output / "stage2_grid_8x8.png")
-    image_grid(bicubic_upsample(images["stage1"], 256)).save(output / "bicubic_grid_8x8.png")
+    bicubic = bicubic_upsample(images["stage1"], 256)
+    image_grid(bicubic).save(output / "bicubic_grid_8x8.png")
     image_grid(real).save(output / "real_grid_8x8.png")
-    shown = range(args.num_compared)
-    bicubic = bicubic_upsample(images["stage1"][: args.num_compared], 256)
-    columns = [[to_pil(images["stage1"][i]), to_pil(bicubic[i]), to_pil(images["stage2"][i])] for i in shown]
+    rows = [to_pil(row[: args.num_compared]) for row in (images["stage1"], bicubic, images["stage2"])]
+    columns = [list(column) for column in zip(*rows)]
     captioned_grid(columns, captions[: args.num_compared], cell_size=256, caption_lines=3).save(
         output / "bicubic_vs_stage2.png"
     )
