@@ -237,7 +237,48 @@ class StackGANPipeline(DiffusionPipeline):
     def text_embedding_dim(self) -> int:
         return self.stage1_generator.config.text_embedding_dim
 
-    def check_inputs(self, prompt, prompt_embeds) -> None:
+    def check_inputs(
+        self,
+        prompt,
+        prompt_embeds,
+        num_images_per_prompt=1,
+        generator=None,
+        latents=None,
+        output_type="pil",
+    ) -> None:
+        """Raises ``ValueError`` / ``TypeError`` naming the argument and what it expects, before any compute.
+
+        Args:
+            prompt, prompt_embeds, num_images_per_prompt, generator, latents, output_type: as in ``__call__``.
+        """
+        self._check_text(prompt, prompt_embeds)
+        if isinstance(num_images_per_prompt, bool) or not isinstance(
+            num_images_per_prompt, (int, np.integer)
+        ):
+            raise TypeError(
+                "`num_images_per_prompt` must be an int (at least 1), got "
+                f"{type(num_images_per_prompt).__name__} {num_images_per_prompt!r}."
+            )
+        if num_images_per_prompt < 1:
+            raise ValueError(f"`num_images_per_prompt` must be at least 1, got {num_images_per_prompt}.")
+        generators = generator if isinstance(generator, list) else [generator]
+        if not all(g is None or isinstance(g, torch.Generator) for g in generators) or (
+            isinstance(generator, list) and (not generator or None in generator)
+        ):
+            raise TypeError(
+                "`generator` must be a torch.Generator or a list of them (one per image), got "
+                f"{type(generator).__name__}; e.g. torch.Generator().manual_seed(0)."
+            )
+        if latents is not None and not isinstance(latents, torch.Tensor):
+            raise TypeError(
+                f"`latents` must be a torch.Tensor of shape [N, {self.stage1_generator.config.noise_dim}], "
+                f"got {type(latents).__name__}; e.g. torch.from_numpy(array).float()."
+            )
+        if output_type not in ("pil", "np", "pt"):
+            raise ValueError(f"`output_type` must be 'pil', 'np' or 'pt', got {output_type!r}.")
+
+    def _check_text(self, prompt, prompt_embeds) -> None:
+        """The checks of ``prompt`` and ``prompt_embeds`` (exactly one; the right type, width and values)."""
         if prompt is None and prompt_embeds is None:
             raise ValueError("Pass either `prompt` (text) or `prompt_embeds` (a [B, D] tensor); got neither.")
         if prompt is not None and prompt_embeds is not None:
@@ -257,17 +298,25 @@ class StackGANPipeline(DiffusionPipeline):
                     "This pipeline has no text encoder, so it cannot read `prompt`: pass `prompt_embeds` "
                     f"([B, {self.text_embedding_dim}] text embeddings, e.g. char-CNN-RNN) instead."
                 )
-        if prompt_embeds is not None and (
-            not isinstance(prompt_embeds, torch.Tensor)
-            or prompt_embeds.ndim != 2
+            return
+        if not isinstance(prompt_embeds, torch.Tensor):
+            raise TypeError(
+                f"`prompt_embeds` must be a torch.Tensor of shape [B, {self.text_embedding_dim}], got "
+                f"{type(prompt_embeds).__name__}; e.g. torch.from_numpy(array).float()."
+            )
+        if (
+            prompt_embeds.ndim != 2
+            or prompt_embeds.shape[0] == 0
             or prompt_embeds.shape[1] != self.text_embedding_dim
         ):
-            shape = (
-                list(prompt_embeds.shape) if isinstance(prompt_embeds, torch.Tensor) else type(prompt_embeds)
-            )
             raise ValueError(
                 f"`prompt_embeds` must be a tensor of shape [B, {self.text_embedding_dim}] (the generator's "
-                f"text_embedding_dim), got {shape}."
+                f"text_embedding_dim), got {list(prompt_embeds.shape)}."
+            )
+        if not prompt_embeds.is_floating_point() or not torch.isfinite(prompt_embeds).all():
+            raise ValueError(
+                f"`prompt_embeds` must hold finite floating-point values, got {prompt_embeds.dtype}"
+                f"{'' if not prompt_embeds.is_floating_point() else ' with NaN or infinite values'}."
             )
 
     def encode_prompt(self, prompt: str | list[str], device: torch.device) -> torch.Tensor:
@@ -295,7 +344,12 @@ class StackGANPipeline(DiffusionPipeline):
         if latents is None:
             return randn_tensor(shape, generator=generator, device=device, dtype=dtype)
         if tuple(latents.shape) != shape:
-            raise ValueError(f"`latents` must have shape {list(shape)}, got {list(latents.shape)}.")
+            raise ValueError(
+                f"`latents` must have shape {list(shape)} (prompts x num_images_per_prompt, noise_dim), got "
+                f"{list(latents.shape)}."
+            )
+        if not latents.is_floating_point():
+            raise ValueError(f"`latents` must be a floating-point tensor, got {latents.dtype}.")
         return latents.to(device=device, dtype=dtype)
 
     @torch.no_grad()
@@ -324,11 +378,7 @@ class StackGANPipeline(DiffusionPipeline):
         Returns:
             :class:`StackGANPipelineOutput` (or ``(images, stage1_images)`` with ``return_dict=False``).
         """
-        self.check_inputs(prompt, prompt_embeds)
-        if output_type not in ("pil", "np", "pt"):
-            raise ValueError(f"output_type must be 'pil', 'np' or 'pt', got {output_type!r}.")
-        if num_images_per_prompt < 1:
-            raise ValueError(f"num_images_per_prompt must be at least 1, got {num_images_per_prompt}.")
+        self.check_inputs(prompt, prompt_embeds, num_images_per_prompt, generator, latents, output_type)
         device = self._execution_device
         dtype = self.stage1_generator.dtype
 
