@@ -38,6 +38,13 @@ logger = logging.getLogger(__name__)
 CAPTIONS_PER_IMAGE = 10
 EMBEDDINGS_FILE = "char-CNN-RNN-embeddings.pickle"
 SPLITS = ("train", "test")
+#: The largest --image_size: a 4096x4096 JPEG per bird is already far beyond what the models read (304).
+MAX_IMAGE_SIZE = 4096
+CUB_METADATA_FILES = {
+    "images.txt": "image list (images.txt: '<id> <class>/<name>.jpg')",
+    "bounding_boxes.txt": "bounding boxes ('<id> <x> <y> <w> <h>')",
+    "train_test_split.txt": "CUB split ('<id> <1|0>')",
+}
 
 
 class CubFormatError(ValueError):
@@ -131,9 +138,9 @@ class CubMetadata:
             raise CubFormatError(
                 f"{cub_dir}: the CUB folder does not exist (expected images.txt, images/, ...)."
             )
-        images = _read_table(cub_dir / "images.txt", 2, "image list (images.txt: '<id> <class>/<name>.jpg')")
-        boxes = _read_table(cub_dir / "bounding_boxes.txt", 5, "bounding boxes ('<id> <x> <y> <w> <h>')")
-        split = _read_table(cub_dir / "train_test_split.txt", 2, "CUB split ('<id> <1|0>')")
+        images = _read_table(cub_dir / "images.txt", 2, CUB_METADATA_FILES["images.txt"])
+        boxes = _read_table(cub_dir / "bounding_boxes.txt", 5, CUB_METADATA_FILES["bounding_boxes.txt"])
+        split = _read_table(cub_dir / "train_test_split.txt", 2, CUB_METADATA_FILES["train_test_split.txt"])
         paths, bboxes, is_train = {}, {}, {}
         for image_id, (relative,) in images.items():
             key = relative[: -len(".jpg")] if relative.endswith(".jpg") else relative
@@ -273,6 +280,32 @@ def cub_features(embedding_dim: int | None) -> datasets.Features:
     return datasets.Features(features)
 
 
+def check_cub_inputs(cub_dir: str | Path, birds_dir: str | Path, image_size: int = 304) -> None:
+    """The quick checks of a build, before any image is read: ``image_size`` is a positive integer, and
+    both folders exist with their metadata files. Raises :class:`CubFormatError` naming what is wrong."""
+    if (
+        isinstance(image_size, bool)
+        or not isinstance(image_size, int)
+        or not 1 <= image_size <= MAX_IMAGE_SIZE
+    ):
+        raise CubFormatError(f"image_size must be an integer from 1 to {MAX_IMAGE_SIZE}, got {image_size!r}.")
+    birds_dir, cub_dir = Path(birds_dir), Path(cub_dir)
+    if not birds_dir.is_dir():
+        raise CubFormatError(
+            f"{birds_dir}: the birds folder does not exist (expected train/, test/, text_c10/)."
+        )
+    if not (birds_dir / "text_c10").is_dir():
+        raise CubFormatError(f"{birds_dir / 'text_c10'}: missing caption folder (text_c10/<key>.txt).")
+    if not cub_dir.is_dir():
+        raise CubFormatError(f"{cub_dir}: the CUB folder does not exist (expected images.txt, images/, ...).")
+    for name, what in CUB_METADATA_FILES.items():
+        _require_file(cub_dir / name, what)
+    if not (cub_dir / "images").is_dir():
+        raise CubFormatError(f"{cub_dir / 'images'}: missing image folder (images/<class>/<name>.jpg).")
+    for split in SPLITS:
+        _require_file(birds_dir / split / "filenames.pickle", "StackGAN file list (filenames.pickle)")
+
+
 def build_cub_dataset(
     cub_dir: str | Path,
     birds_dir: str | Path,
@@ -287,16 +320,9 @@ def build_cub_dataset(
     corrupt image (unless ``skip_corrupt``: skipped and counted in the report), embeddings whose length or
     ``(10, D)`` shape do not match ``filenames.pickle``, and caption files with fewer than 10 lines.
     """
+    check_cub_inputs(cub_dir, birds_dir, image_size)
     birds_dir = Path(birds_dir)
-    if not birds_dir.is_dir():
-        raise CubFormatError(
-            f"{birds_dir}: the birds folder does not exist (expected train/, test/, text_c10/)."
-        )
-    if not (birds_dir / "text_c10").is_dir():
-        raise CubFormatError(f"{birds_dir / 'text_c10'}: missing caption folder (text_c10/<key>.txt).")
     metadata = CubMetadata.read(cub_dir)
-    if not (Path(cub_dir) / "images").is_dir():
-        raise CubFormatError(f"{Path(cub_dir) / 'images'}: missing image folder (images/<class>/<name>.jpg).")
     specs = _split_specs(metadata, birds_dir, split, embeddings_file)
     report = BuildReport(split=split, image_size=image_size)
     first = next((spec.embeddings for spec in specs.values() if spec.embeddings is not None), None)
@@ -317,14 +343,21 @@ def build_cub_dataset(
                     f"{birds_dir / split_name / 'filenames.pickle'}: {key!r} is not in images.txt."
                 )
         rows = list(_rows(spec, metadata, birds_dir, image_size, skip_corrupt, report, split_name))
-        splits[split_name] = datasets.Dataset.from_list(rows, features=features) if rows else _empty(features)
+        if not rows:  # an empty split cannot be trained or evaluated on, nor loaded back
+            raise CubFormatError(_no_rows_message(birds_dir / split_name / "filenames.pickle", spec, report))
+        splits[split_name] = datasets.Dataset.from_list(rows, features=features)
         report.rows[split_name] = len(splits[split_name])
         report.classes[split_name] = len(set(spec.class_ids))
     return datasets.DatasetDict(splits), report
 
 
-def _empty(features: datasets.Features) -> datasets.Dataset:
-    return datasets.Dataset.from_dict({name: [] for name in features}, features=features)
+def _no_rows_message(names_path: Path, spec: _SplitSpec, report: BuildReport) -> str:
+    if not spec.names:
+        return f"{names_path}: lists no images; nothing was saved."
+    return (
+        f"{names_path}: all {len(spec.names)} images were skipped as corrupt or unreadable (e.g. "
+        f"{report.skipped_corrupt[-1]}); nothing was saved. Check the images and --image_size."
+    )
 
 
 def _rows(
@@ -396,12 +429,25 @@ def prepare_cub(
     ``build_info.json`` beside it. ``text_encoder`` (a folder or Hub id for
     :func:`~stackgan_hf.text.load_text_encoder`, e.g. a char-CNN-RNN from ``scripts/train_text_encoder.py``)
     writes the ``embeddings`` column (10 x D per image) with it, replacing the pickle's."""
-    dataset, report = build_cub_dataset(cub_dir, birds_dir, **options)
-    info = {"source": "cub", **report.summary()}
-    if text_encoder is not None:
+    encoder = None
+    if text_encoder is not None:  # loaded first: a wrong name fails before the images are read
+        from ..hub import check_model_path
         from ..text import load_text_encoder
 
-        dataset = embed_captions(dataset, *load_text_encoder(text_encoder))
+        try:
+            check_model_path(text_encoder, index_file="config.json")
+            encoder = load_text_encoder(text_encoder)
+        except FileNotFoundError as error:
+            raise CubFormatError(f"--text_encoder {error}") from None
+        except (OSError, ValueError) as error:  # transformers' errors for a missing or foreign folder
+            reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+            raise CubFormatError(
+                f"--text_encoder {text_encoder}: not a text encoder folder or a reachable Hub id ({reason})."
+            ) from None
+    dataset, report = build_cub_dataset(cub_dir, birds_dir, **options)
+    info = {"source": "cub", **report.summary()}
+    if encoder is not None:
+        dataset = embed_captions(dataset, *encoder)
         report.has_embeddings, report.embedding_dim = (
             True,
             int(dataset["train"].features["embeddings"].shape[1]),

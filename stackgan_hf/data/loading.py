@@ -12,6 +12,10 @@ SYNTHETIC_BIRDS = "synthetic-birds"
 SYNTHETIC_BIRDS_ORACLE = "synthetic-birds-oracle"
 
 
+class UnknownSplitError(ValueError):
+    """The dataset has no split of the name asked for; the message lists the splits it has."""
+
+
 def load_stackgan_dataset(
     dataset: str,
     split: str = "train",
@@ -36,6 +40,8 @@ def load_stackgan_dataset(
     if dataset in (SYNTHETIC_BIRDS, SYNTHETIC_BIRDS_ORACLE):
         from .synthetic_birds import add_oracle_embeddings, load_synthetic_birds
 
+        if split not in ("train", "test"):  # checked before the birds are drawn
+            raise UnknownSplitError(f"{dataset}: no split {split!r} (splits: ['train', 'test']).")
         splits = load_synthetic_birds(
             num_train=synthetic_num_images,
             num_test=max(1, synthetic_num_images // 4),
@@ -48,7 +54,7 @@ def load_stackgan_dataset(
         loaded = datasets.load_from_disk(str(path))
         if isinstance(loaded, datasets.DatasetDict):
             if split not in loaded:
-                raise ValueError(f"{path}: no split {split!r} (splits: {list(loaded)}).")
+                raise UnknownSplitError(f"{path}: no split {split!r} (splits: {list(loaded)}).")
             loaded = loaded[split]
     else:
         loaded = datasets.load_dataset(dataset, split=split, **load_kwargs)
