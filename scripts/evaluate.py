@@ -25,7 +25,32 @@ from pathlib import Path
 from diffusion.data import MnistDataError
 from diffusion.evaluation import DigitSamplesError, evaluate_ddpm_samples
 from stackgan_hf.cli import USER_ERRORS, run_script
+from stackgan_hf.cli_options import non_negative_int, positive_int
+from stackgan_hf.data.loading import UnknownSplitError
 from stackgan_hf.evaluation import PromptError, evaluate_stackgan_model
+from stackgan_hf.evaluation.checks import EvaluationInputError
+from stackgan_hf.hub import check_model_path
+
+
+def check_paths(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
+    """Refuses, before any compute, files that are not there and outputs that cannot be written."""
+    for option in ("inception_weights", "samples", "labels"):
+        path = getattr(args, option, None)
+        if path is not None and not Path(path).is_file():
+            parser.error(f"--{option} {path}: no such file")
+    for option in ("clip_model", "r_precision_encoder"):
+        path = getattr(args, option, None)
+        if path is not None:
+            try:
+                check_model_path(path, index_file="config.json")
+            except FileNotFoundError as error:
+                parser.error(f"--{option}: {error}")
+    if args.classifier is not None and Path(args.classifier).exists() and not Path(args.classifier).is_dir():
+        parser.error(
+            f"--classifier {args.classifier} is a file; expected a judge folder (loaded, or trained)"
+        )
+    if args.output is not None and Path(args.output).is_dir():
+        parser.error(f"--output {args.output} is a folder; expected a JSON file name")
 
 
 def main(argv=None) -> dict:
@@ -37,13 +62,17 @@ def main(argv=None) -> dict:
     stackgan.add_argument("--model", required=True, help="pipeline folder or Hub repo id")
     stackgan.add_argument("--dataset", default="synthetic-birds", help="synthetic-birds or a prepared folder")
     stackgan.add_argument("--split", default="test", help="captions and real images to compare with")
-    stackgan.add_argument("--synthetic_num_images", type=int, default=2048, help="as in the training config")
-    stackgan.add_argument("--data_seed", type=int, default=0, help="synthetic birds: the training seed")
-    stackgan.add_argument("--num_samples", type=int, default=1000)
+    stackgan.add_argument(
+        "--synthetic_num_images", type=positive_int, default=2048, help="as in the training config"
+    )
+    stackgan.add_argument(
+        "--data_seed", type=non_negative_int, default=0, help="synthetic birds: the training seed"
+    )
+    stackgan.add_argument("--num_samples", type=positive_int, default=1000)
     stackgan.add_argument("--feature", choices=["classifier", "inception"], default="classifier")
     stackgan.add_argument("--inception_weights", default=None, help="local Inception weights (offline)")
     stackgan.add_argument("--clip_model", default=None, help="CLIP folder or Hub id for the CLIP score")
-    stackgan.add_argument("--classifier_steps", type=int, default=1200)
+    stackgan.add_argument("--classifier_steps", type=positive_int, default=1200)
     stackgan.add_argument(
         "--judge_image_size",
         type=int,
@@ -63,20 +92,21 @@ def main(argv=None) -> dict:
         help="synthetic birds: also judge these prompts, each drawn --prompt_images times "
         "(no value: the run's validation prompts)",
     )
-    stackgan.add_argument("--prompt_images", type=int, default=64)
+    stackgan.add_argument("--prompt_images", type=positive_int, default=64)
     ddpm = commands.add_parser("ddpm", help="evaluate MNIST samples of the DDPM")
     ddpm.add_argument("--samples", required=True, help="uint8 [N, 28, 28] .npy")
     ddpm.add_argument("--dataset", default="ylecun/mnist")
     ddpm.add_argument("--dataset_dir", default=None, help="parquet folder in ylecun/mnist's schema")
-    ddpm.add_argument("--classifier_steps", type=int, default=1500)
+    ddpm.add_argument("--classifier_steps", type=positive_int, default=1500)
     ddpm.add_argument(
         "--labels", default=None, help="a class-conditional model's asked digits, .npy of N ints 0-9"
     )
     for command in (stackgan, ddpm):
         command.add_argument("--classifier", default=None, help="classifier folder: loaded, or trained+saved")
-        command.add_argument("--seed", type=int, default=0)
+        command.add_argument("--seed", type=non_negative_int, default=0)
         command.add_argument("--output", default=None, help="JSON file (default: print only)")
     args = parser.parse_args(argv)
+    check_paths(parser, args)
     options = {k: v for k, v in vars(args).items() if k not in ("command", "output")}
     if args.command == "stackgan":
         metrics = evaluate_stackgan_model(**options)
@@ -92,4 +122,5 @@ def main(argv=None) -> dict:
 
 
 if __name__ == "__main__":
-    run_script(main, (*USER_ERRORS, MnistDataError, DigitSamplesError, PromptError))
+    errors = (MnistDataError, DigitSamplesError, PromptError, EvaluationInputError, UnknownSplitError)
+    run_script(main, (*USER_ERRORS, *errors))

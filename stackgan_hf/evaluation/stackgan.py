@@ -34,6 +34,7 @@ import torch
 from ..data import load_stackgan_dataset
 from ..data.transforms import image_to_tensor, load_size_for
 from ..pipeline_stackgan import StackGANPipeline
+from .checks import check_evaluation_inputs, check_judge
 from .classifier import (
     ClassifierFeatures,
     ClassifierLogits,
@@ -471,6 +472,7 @@ def evaluate_stackgan_model(
         )
 
     train, test = load("train"), load(split)
+    check_evaluation_inputs(pipeline, model, dataset, test, num_samples)  # before the slow parts
     if prompts is not None:  # checked before the slow parts
         if not all(name in train.features for name in COLOUR_HEADS):
             raise PromptError(f"--prompts needs bird colour labels (synthetic birds); {dataset!r} has none.")
@@ -487,6 +489,7 @@ def evaluate_stackgan_model(
         return train_dataset_classifier(train, steps=classifier_steps, seed=seed, image_size=judge_image_size)
 
     judge = load_or_train(classifier_dir, train_judge)
+    check_judge(judge, attribute_heads(train), classifier_dir)
     feature_net = logits_net = None
     if feature == "inception":
         feature_net = inception_network(inception_weights, "2048")
