@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import sys
 from dataclasses import dataclass
@@ -116,11 +117,19 @@ class Demo:
         return None, "characters"
 
     def generate(self, caption: str, seed: float, num_images: float) -> Result:
+        """Images of ``caption``; every problem with the inputs is a message in the result, not an error."""
         if self.pipeline is None:
             return Result([], [], HOW_TO_TRAIN)
+        if caption is not None and not isinstance(caption, str):
+            return Result([], [], f"The caption must be text, got {type(caption).__name__}.")
         caption = (caption or "").strip()
         if not caption:
             return Result([], [], "Please type a caption first, e.g. *" + self.examples()[0] + "*.")
+        try:
+            seed = _whole_number(seed, "Seed", 0, 0, MAX_SEED)
+            count = _whole_number(num_images, "Images", 1, 1, MAX_IMAGES)
+        except ValueError as error:
+            return Result([], [], str(error))
         notes = []
         if len(caption) > MAX_CAPTION_CHARS:
             caption = caption[:MAX_CAPTION_CHARS]
@@ -133,16 +142,31 @@ class Demo:
                     f"The caption has {tokens} tokens; the text encoder reads only the first {limit} "
                     "(the rest is ignored)."
                 )
-        seed = int(min(max(int(seed or 0), 0), MAX_SEED))
-        count = int(min(max(int(num_images or 1), 1), MAX_IMAGES))
-        output = self.pipeline(
-            caption, num_images_per_prompt=count, generator=torch.Generator().manual_seed(seed)
-        )
+        try:
+            output = self.pipeline(
+                caption, num_images_per_prompt=count, generator=torch.Generator().manual_seed(seed)
+            )
+        except ValueError as error:  # e.g. a caption with no word the text encoder can read
+            return Result([], [], str(error))
         stage2 = output.images if self.pipeline.stage2_generator is not None else []
         if not stage2:
             notes.append("This model has no Stage-II: only 64x64 images.")
         notes.insert(0, f"{count} image(s), seed {seed}.")
         return Result(list(output.stage1_images), list(stage2), " ".join(notes))
+
+
+def _whole_number(value, name: str, default: int, low: int, high: int) -> int:
+    """``value`` (a number or numeric text; None: ``default``) as an int clamped to ``[low, high]``;
+    ``ValueError`` naming the field for text that is not a number, NaN or infinity."""
+    if value is None or value == "":
+        return default
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        raise ValueError(f"{name} must be a whole number from {low} to {high}, got {value!r}.") from None
+    if not math.isfinite(number):
+        raise ValueError(f"{name} must be a whole number from {low} to {high}, got {value!r}.")
+    return int(min(max(int(number), low), high))
 
 
 def model_facts(model: str, pipeline) -> str:
@@ -217,7 +241,12 @@ def main(argv=None) -> None:
     parser.add_argument("--port", type=int, default=7860)
     parser.add_argument("--share", action="store_true")
     args = parser.parse_args(argv)
-    demo = Demo(args.model)
+    if not 1 <= args.port <= 65535:
+        parser.error(f"--port: expected 1 to 65535, got {args.port}")
+    try:
+        demo = Demo(args.model)
+    except (OSError, ValueError) as error:  # a missing or unreadable model folder, an unknown Hub id
+        parser.error(f"--model: {error}")
     if demo.pipeline is None:
         print(HOW_TO_TRAIN)
     build_ui(demo).launch(server_name=args.host, server_port=args.port, share=args.share)

@@ -24,9 +24,11 @@ import json
 import sys
 from pathlib import Path
 
-from stackgan_hf.cli import run_script
+from stackgan_hf.cli import USER_ERRORS, run_script
+from stackgan_hf.cli_options import positive_int
 from stackgan_hf.config import parse_config
 from stackgan_hf.data import load_stackgan_dataset
+from stackgan_hf.data.loading import UnknownSplitError
 from stackgan_hf.evaluation import train_dataset_classifier
 from stackgan_hf.evaluation.classifier import load_or_train
 from stackgan_hf.evaluation.compare import (
@@ -47,7 +49,7 @@ QUICKSTART = Path(__file__).resolve().parents[1] / "configs" / "stackgan" / "qui
 
 def main(argv=None) -> list[dict]:
     parser = argparse.ArgumentParser(add_help=False)
-    parser.add_argument("--encoders", nargs="+", default=["bag-of-words"])
+    parser.add_argument("--encoders", nargs="+", default=None, help="text encoders (default: bag-of-words)")
     parser.add_argument("--ablation", choices=["upsampling", "conditioning", "stage2"], default=None)
     parser.add_argument("--stage1_model", default=None, help="--ablation stage2: the frozen Stage-I")
     parser.add_argument("--variants", nargs="+", default=None, help="conditioning variants to run")
@@ -58,9 +60,9 @@ def main(argv=None) -> list[dict]:
         help="NAME=STEPS: a variant's own Stage-I budget (to give slower variants the same CPU time)",
     )
     parser.add_argument("--runs_dir", default=None, help="where the trained variants go")
-    parser.add_argument("--num_samples", type=int, default=500)
+    parser.add_argument("--num_samples", type=positive_int, default=500)
     parser.add_argument("--classifier", default=None, help="evaluation classifier folder (else trained)")
-    parser.add_argument("--classifier_steps", type=int, default=1200)
+    parser.add_argument("--classifier_steps", type=positive_int, default=1200)
     parser.add_argument("--clip_model", default=None, help="CLIP folder or Hub id for the CLIP score")
     parser.add_argument(
         "--reuse_runs", action="store_true", help="evaluate variants already trained in --runs_dir again"
@@ -74,6 +76,7 @@ def main(argv=None) -> list[dict]:
     if any(flag in ("-h", "--help") for flag in rest):
         print(__doc__)
         return []
+    check_options(parser, args)
     if not any(a == "--config" or a.startswith("--config=") for a in rest):
         rest = ["--config", str(QUICKSTART), *rest]
     base = parse_config(StackGANTrainingConfig, rest)
@@ -88,8 +91,8 @@ def main(argv=None) -> list[dict]:
             parser.error("--ablation stage2 needs --stage1_model")
         variants = stage2_variants(args.stage1_model, args.variants)
     else:
-        variants = text_encoder_variants(args.encoders)
-    budgets = dict(item.split("=", 1) for item in args.steps_per_variant)
+        variants = text_encoder_variants(args.encoders or ["bag-of-words"])
+    budgets = variant_budgets(parser, args.steps_per_variant, [variant.name for variant in variants])
     variants = [
         Variant(v.name, {**v.overrides, "max_train_steps": int(budgets[v.name])}) if v.name in budgets else v
         for v in variants
@@ -133,6 +136,31 @@ def main(argv=None) -> list[dict]:
     return write_tables(args, base, records, argv)
 
 
+def check_options(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
+    """Refuses an option that does not apply to the chosen comparison (it would be ignored)."""
+    if args.encoders is not None and args.ablation is not None:
+        parser.error(f"--encoders applies to the text-encoder comparison, not to --ablation {args.ablation}")
+    if args.stage1_model is not None and args.ablation != "stage2":
+        parser.error("--stage1_model applies only to --ablation stage2")
+    if args.variants is not None and args.ablation not in ("conditioning", "stage2"):
+        parser.error("--variants applies only to --ablation conditioning or stage2")
+    if args.collect and args.reuse_runs:
+        parser.error("--collect only reads finished runs; --reuse_runs evaluates them again: choose one")
+
+
+def variant_budgets(parser: argparse.ArgumentParser, items: list[str], names: list[str]) -> dict[str, int]:
+    """``--steps_per_variant NAME=STEPS ...`` as ``{name: steps}``, each name a variant to run."""
+    budgets = {}
+    for item in items:
+        name, _, steps = item.partition("=")
+        if name not in names or not steps.isdigit() or int(steps) < 1:
+            parser.error(
+                f"--steps_per_variant {item!r}: expected NAME=STEPS with NAME one of {names}, STEPS >= 1"
+            )
+        budgets[name] = int(steps)
+    return budgets
+
+
 def write_tables(args, base, records, argv) -> list[dict]:
     output_dir = Path(base.output_dir)
     output_dir.mkdir(parents=True, exist_ok=True)
@@ -157,4 +185,4 @@ def write_tables(args, base, records, argv) -> list[dict]:
 
 
 if __name__ == "__main__":
-    run_script(main)
+    run_script(main, (*USER_ERRORS, UnknownSplitError))

@@ -7,12 +7,18 @@ from __future__ import annotations
 
 import argparse
 
+from stackgan_hf.cli_options import positive_int
 from stackgan_hf.models import architecture_table
 
-if __name__ == "__main__":
+
+def main(argv=None) -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--text_embedding_dim", type=int, default=1024)
-    args = parser.parse_args()
+    parser.add_argument("--text_embedding_dim", type=positive_int, default=1024)
+    args = parser.parse_args(argv)
     print(architecture_table(args.text_embedding_dim))
+
+
+if __name__ == "__main__":
+    main()

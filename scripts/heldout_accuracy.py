@@ -11,8 +11,11 @@ import json
 from pathlib import Path
 
 from stackgan_hf import StackGANPipeline
-from stackgan_hf.cli import run_script
+from stackgan_hf.cli import USER_ERRORS, run_script
+from stackgan_hf.cli_options import non_negative_int
 from stackgan_hf.data import load_stackgan_dataset
+from stackgan_hf.data.loading import UnknownSplitError
+from stackgan_hf.hub import check_model_path
 from stackgan_hf.models import StackGANStage1Discriminator
 from stackgan_hf.training.diagnostics import heldout_matching_accuracy
 
@@ -24,9 +27,14 @@ def main(argv=None) -> dict:
     parser.add_argument("runs", nargs="+", help="Stage-I run folders (pipeline + discriminator/)")
     parser.add_argument("--dataset", required=True)
     parser.add_argument("--split", default="test")
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--seed", type=non_negative_int, default=0)
     parser.add_argument("--output", default=None)
     args = parser.parse_args(argv)
+    for run in args.runs:  # every run checked before the dataset is read
+        check_model_path(run)
+        check_model_path(Path(run) / "discriminator", index_file="config.json")
+    if args.output is not None and Path(args.output).is_dir():
+        parser.error(f"--output {args.output} is a folder; expected a JSON file name")
     split = load_stackgan_dataset(args.dataset, split=args.split)
     results = {}
     for run in args.runs:
@@ -40,4 +48,4 @@ def main(argv=None) -> dict:
 
 
 if __name__ == "__main__":
-    run_script(main)
+    run_script(main, (*USER_ERRORS, UnknownSplitError))

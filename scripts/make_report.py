@@ -18,6 +18,7 @@ import argparse
 from pathlib import Path
 
 from stackgan_hf.cli import USER_ERRORS, run_script
+from stackgan_hf.cli_options import non_negative_int, positive_int
 from stackgan_hf.report import build_report
 
 
@@ -30,8 +31,10 @@ def main(argv=None) -> Path:
     parser.add_argument("--metrics", nargs="*", default=[], help="scripts/evaluate.py JSON files")
     parser.add_argument("--comparison", nargs="*", default=[], help="compare_text_encoders.py table.md files")
     parser.add_argument("--output_dir", default="reports/report")
-    parser.add_argument("--confusion_rows", type=int, default=256, help="rows per split for the matrices")
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument(
+        "--confusion_rows", type=positive_int, default=256, help="rows per split for the matrices"
+    )
+    parser.add_argument("--seed", type=non_negative_int, default=0)
     args = parser.parse_args(argv)
     return build_report(
         args.run,

@@ -21,10 +21,13 @@ import torch
 from diffusers.utils import pt_to_pil
 
 from stackgan_hf import StackGANPipeline
-from stackgan_hf.cli import run_script
+from stackgan_hf.cli import USER_ERRORS, run_script
+from stackgan_hf.cli_options import non_negative_int, positive_int
 from stackgan_hf.data import load_stackgan_dataset
+from stackgan_hf.data.loading import UnknownSplitError
 from stackgan_hf.evaluation import ClassifierFeatures, ImageClassifier
 from stackgan_hf.evaluation.stackgan import _captions_for, center_crops, generate_for_captions
+from stackgan_hf.hub import check_model_path
 from stackgan_hf.visualization import captioned_grid
 
 
@@ -51,13 +54,15 @@ def main(argv=None) -> dict:
     parser.add_argument(
         "--split", default="test", help="captions to draw from, and the real images to compare"
     )
-    parser.add_argument("--num_samples", type=int, default=983)
-    parser.add_argument("--num_shown", type=int, default=10, help="columns of the figure")
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--num_samples", type=positive_int, default=983)
+    parser.add_argument("--num_shown", type=positive_int, default=10, help="columns of the figure")
+    parser.add_argument("--seed", type=non_negative_int, default=0)
     parser.add_argument("--output_dir", required=True)
     args = parser.parse_args(argv)
-    if args.num_samples < 1 or not 1 <= args.num_shown <= args.num_samples:
-        parser.error("--num_samples must be >= 1 and --num_shown between 1 and --num_samples")
+    if args.num_shown > args.num_samples:
+        parser.error(f"--num_shown {args.num_shown}: expected at most --num_samples ({args.num_samples})")
+    check_model_path(args.model)
+    check_model_path(args.classifier, index_file="config.json")
     pipeline = StackGANPipeline.from_pretrained(args.model)
     judge = ImageClassifier.from_pretrained(args.classifier).eval()
     train = load_stackgan_dataset(args.dataset, split="train")
@@ -101,4 +106,4 @@ def main(argv=None) -> dict:
 
 
 if __name__ == "__main__":
-    run_script(main)
+    run_script(main, (*USER_ERRORS, UnknownSplitError))

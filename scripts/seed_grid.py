@@ -7,6 +7,7 @@ colours: does the model follow the caption, and does its noise change the bird (
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -41,13 +42,16 @@ def seed_grid(model: str, seeds: int = 6, real: int = 2) -> np.ndarray:
     return (np.concatenate(rows, axis=0) * 255).round().clip(0, 255).astype(np.uint8)
 
 
-def main() -> None:
+def main(argv=None) -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("model")
     parser.add_argument("output")
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
+    if Path(args.output).suffix.lower() not in (".png", ".jpg", ".jpeg", ".webp"):
+        parser.error(f"{args.output}: expected an image file name ending in .png, .jpg or .webp")
+    check_model_path(args.model)
     grid = seed_grid(args.model)
     Image.fromarray(grid).resize((grid.shape[1] * 2, grid.shape[0] * 2), Image.NEAREST).save(args.output)
 

@@ -23,8 +23,10 @@ import torch
 from diffusers.utils import numpy_to_pil
 
 from stackgan_hf import StackGANPipeline
-from stackgan_hf.cli import run_script
+from stackgan_hf.cli import USER_ERRORS, run_script
+from stackgan_hf.cli_options import bounded_int, non_negative_int
 from stackgan_hf.data import load_stackgan_dataset
+from stackgan_hf.data.loading import UnknownSplitError
 from stackgan_hf.evaluation.stackgan import bicubic_upsample, center_crops, generate_for_captions
 from stackgan_hf.visualization import captioned_grid
 
@@ -50,12 +52,12 @@ def main(argv=None) -> None:
     parser.add_argument("--model", required=True, help="a StackGANPipeline folder with a Stage-II")
     parser.add_argument("--dataset", required=True, help="prepare_cub.py folder")
     parser.add_argument("--split", default="test")
-    parser.add_argument("--num_compared", type=int, default=8, help="columns of bicubic_vs_stage2.png")
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument(
+        "--num_compared", type=bounded_int(1, 64), default=8, help="columns of bicubic_vs_stage2.png"
+    )
+    parser.add_argument("--seed", type=non_negative_int, default=0)
     parser.add_argument("--output_dir", required=True)
     args = parser.parse_args(argv)
-    if not 1 <= args.num_compared <= 64:
-        parser.error(f"--num_compared: expected 1 to 64, got {args.num_compared}")
     pipeline = StackGANPipeline.from_pretrained(args.model)
     if pipeline.stage2_generator is None:
         parser.error(f"--model: {args.model} has no Stage-II generator; these figures compare the stages")
@@ -80,4 +82,4 @@ def main(argv=None) -> None:
 
 
 if __name__ == "__main__":
-    run_script(main)
+    run_script(main, (*USER_ERRORS, UnknownSplitError))
