@@ -24,7 +24,7 @@ from stackgan_hf.models import (
     StackGANStage2Generator,
 )
 from stackgan_hf.training import StackGANTrainingConfig
-from stackgan_hf.training.step import stackgan_step
+from stackgan_hf.training.step import StackGANGame, StepBatch, StepHooks, stackgan_step
 
 TEXT_DIM = 1024  # char-CNN-RNN embeddings
 
@@ -71,22 +71,11 @@ def make_step(stage, batch_size, device, fast, compile_models=False):
         return torch.autocast(device_type=device, dtype=dtype)
 
     rng = torch.Generator(device=device).manual_seed(0)
+    game = StackGANGame(generator, discriminator, noise_dim=100, stage1_generator=frozen)
+    batch, hooks = StepBatch(text, real, mismatched), StepHooks(autocast=autocast)
 
     def step():
-        return stackgan_step(
-            generator,
-            discriminator,
-            g_opt,
-            d_opt,
-            text,
-            real,
-            mismatched,
-            rng,
-            noise_dim=100,
-            kl_coefficient=2.0,
-            stage1_generator=frozen,
-            autocast=autocast,
-        )
+        return stackgan_step(game, g_opt, d_opt, batch, rng, hooks)
 
     return step, (str(dtype).replace("torch.", "") if dtype else "fp32")
 

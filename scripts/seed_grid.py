@@ -1,5 +1,5 @@
 """Stage-I birds of four fixed synthetic-bird captions, six seeds each, beside two real birds of the same
-colours: does the model follow the caption, and does its noise change the bird (mode collapse)?
+colors: does the model follow the caption, and does its noise change the bird (mode collapse)?
 
     python scripts/seed_grid.py MODEL_DIR OUT.png
 """

@@ -15,8 +15,9 @@ import sys
 from pathlib import Path
 
 from stackgan_hf.cli import run_script
-from stackgan_hf.config import parse_config
+from stackgan_hf.config import ConfigError, parse_config
 from stackgan_hf.training import StackGANTrainingConfig, train
+from stackgan_hf.training.config import STAGE2_OF_BOTH
 
 QUICKSTART = Path(__file__).resolve().parents[1] / "configs" / "stackgan" / "quickstart.yaml"
 
@@ -26,6 +27,12 @@ def main(argv=None) -> None:
     if not any(arg == "--config" or arg.startswith("--config=") for arg in argv):
         argv = ["--config", str(QUICKSTART), *argv]
     config = parse_config(StackGANTrainingConfig, argv, description=__doc__)
+    given = [name for name in STAGE2_OF_BOTH if any(a.split("=")[0] == f"--{name}" for a in argv)]
+    if given and config.stage != "both":  # from a YAML file, train() warns instead
+        raise ConfigError(
+            f"--{given[0]} applies to --stage both only; with --stage {config.stage} set "
+            f"--{given[0].removeprefix('stage2_')} instead."
+        )
     output = train(config)
     print("\nDone. Generate birds with:")
     print(f'  python scripts/generate.py --model {output} --prompt "a bird with a red crown" --num_images 4')

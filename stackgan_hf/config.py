@@ -84,8 +84,8 @@ def cast_value(value: Any, annotation: Any, key: str) -> Any:
         raise ConfigError(errors[0] if len(errors) == 1 else f"`{key}`: {value!r} fits none of {others}.")
     if origin is Literal:
         for choice in args:
-            if value == choice or (isinstance(value, str) and str(choice) == value):
-                return choice
+            if value == choice or (isinstance(value, (str, int)) and str(choice) == str(value)):
+                return choice  # YAML reads `stage: 1` as the int 1
         raise ConfigError(f"`{key}` must be one of {list(args)}, got {value!r}.")
     if origin in (list, tuple):
         if isinstance(value, str):
@@ -126,8 +126,16 @@ def load_yaml(path: str | Path) -> dict[str, Any]:
     path = Path(path)
     if not path.is_file():
         raise ConfigError(f"Config file {path} does not exist.")
-    with path.open() as handle:
-        values = yaml.safe_load(handle) or {}
+    try:
+        with path.open() as handle:
+            values = yaml.safe_load(handle) or {}
+    except yaml.YAMLError as error:
+        mark = getattr(error, "problem_mark", None)
+        where = f" (line {mark.line + 1}, column {mark.column + 1})" if mark is not None else ""
+        problem = getattr(error, "problem", None) or type(error).__name__
+        raise ConfigError(f"Config file {path} is not valid YAML{where}: {problem}.") from None
+    except UnicodeDecodeError:
+        raise ConfigError(f"Config file {path} is not a text (UTF-8) file.") from None
     if not isinstance(values, dict):
         raise ConfigError(
             f"Config file {path} must hold a mapping of keys to values, got {type(values).__name__}."

@@ -149,7 +149,7 @@ def confusion_matrix(
 
 
 def plot_confusion_matrices(matrices: dict[str, np.ndarray], path: Path, title: str) -> None:
-    """One coloured matrix per split, counts written in the cells."""
+    """One colored matrix per split, counts written in the cells."""
     from matplotlib.figure import Figure  # no pyplot: the caller's matplotlib backend is left alone
 
     figure = Figure(figsize=(4.2 * len(matrices), 3.4))
@@ -305,7 +305,7 @@ def report_splits(config: dict) -> dict:
 
 
 def hyperparameter_table(config: dict, summary: dict, split_sizes: dict) -> str:
-    """One stage's losses, optimisers, schedule, widths, data and wall time as a Markdown table."""
+    """One stage's losses, optimizers, schedule, widths, data and wall time as a Markdown table."""
     stage = summary["stage"]
     rows = [
         (
@@ -313,13 +313,13 @@ def hyperparameter_table(config: dict, summary: dict, split_sizes: dict) -> str:
             "D: BCE real/matching + (real/mismatched + fake)/2; G: BCE(fake→real) + "
             f"{config['kl_coefficient']}·KL"
             + (
-                f" + {config['color_consistency_coefficient']}·colour consistency"
+                f" + {config['color_consistency_coefficient']}·color consistency"
                 if stage == 2 and config.get("color_consistency_coefficient")
                 else ""
             ),
         ),
         (
-            "optimisers",
+            "optimizers",
             f"Adam, G lr {config['generator_lr']}, D lr {config['discriminator_lr']}, "
             f"betas {config['adam_betas']}",
         ),
@@ -367,8 +367,8 @@ def metrics_section(paths: Sequence[str | Path]) -> str:
 
 
 def _prompts_table(prompts: Sequence[dict]) -> str:
-    """``evaluate.py --prompts``: per prompt and stage, the share of its images with all three colours right
-    and the colour triple drawn most often."""
+    """``evaluate.py --prompts``: per prompt and stage, the share of its images with all three colors right
+    and the color triple drawn most often."""
     stages = list(prompts[0]["stages"])
     rows = []
     for prompt in prompts:
@@ -376,7 +376,7 @@ def _prompts_table(prompts: Sequence[dict]) -> str:
         for stage in stages:
             scores = prompt["stages"][stage]
             cells += [
-                f"{scores['all_colours']:.2f}",
+                f"{scores['all_colors']:.2f}",
                 f"{scores['most_drawn']} ({scores['most_drawn_share']:.2f})",
             ]
         rows.append([prompt["prompt"], prompt["asked"], *cells])
@@ -394,7 +394,6 @@ def _architecture_section(pipeline: StackGANPipeline, summaries: dict[int, dict]
         discriminators[s] = dict(  # each stage's run config holds that stage's own width
             condition_dim=c["condition_dim"],
             base_channels=c["discriminator_channels"],
-            use_unconditional_logits=c["use_unconditional_logits"],
         )
     stage2_config = dict(pipeline.stage2_generator.config) if pipeline.stage2_generator is not None else None
     clean = {k: v for k, v in dict(pipeline.stage1_generator.config).items() if not k.startswith("_")}

@@ -37,8 +37,6 @@ def fresh_accelerate_state():
 
 # Tiny StackGAN training values shared by the training, evaluation and report tests.
 TINY_TRAINING = dict(
-    text_embedding_dim=16,
-    noise_dim=8,
     condition_dim=4,
     generator_channels=16,
     discriminator_channels=4,

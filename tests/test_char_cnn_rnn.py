@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import dataclasses
 import json
-import math
 
 import pytest
 import torch
@@ -133,7 +131,7 @@ def test_training_learns_resumes_exactly_and_round_trips_through_a_pipeline(tmp_
 
     # StackGAN trains with it (--text_encoder PATH); the saved pipeline embeds an unseen sentence identically.
     config = StackGANTrainingConfig(
-        **{**TINY_TRAINING, "text_embedding_dim": 16},
+        **TINY_TRAINING,
         output_dir=str(tmp_path / "gan"),
         stage="1",
         max_train_steps=2,
@@ -150,14 +148,6 @@ def test_training_learns_resumes_exactly_and_round_trips_through_a_pipeline(tmp_
     assert torch.equal(pipeline.encode_prompt(sentence, torch.device("cpu")), expected)
     images = pipeline(sentence, generator=torch.Generator().manual_seed(0), output_type="np").images
     assert images.shape == (1, 64, 64, 3)
-
-    # The text-image matching option trains with the folder's image encoder and logs its term.
-    train(
-        dataclasses.replace(config, output_dir=str(tmp_path / "matched"), text_image_matching_coefficient=1.0)
-    )
-    history = [json.loads(line) for line in (tmp_path / "matched" / "stage1_history.jsonl").open()]
-    assert all(math.isfinite(record["g_loss_matching"]) for record in history) and len(history) == 2
-    assert "text-image matching term" in (tmp_path / "matched" / "README.md").read_text()
 
 
 def test_prepare_cub_writes_embeddings_with_a_trained_encoder(tmp_path):
@@ -225,52 +215,14 @@ def test_r_precision_ranks_the_generating_caption_first_only_when_image_and_text
     assert aligned == 1.0 and shifted < 0.5
 
 
-def test_matching_loss_scores_generated_images_in_the_encoders_joint_space(tmp_path):
-    """The matching term undoes the text encoder's standardisation exactly and is Reed's hinge between the
-    frozen image encoder's embeddings and the joint-space text; gradients reach the images only."""
-    from stackgan_hf.text.training import ImageEncoder
-    from stackgan_hf.training.matching import TextImageMatchingLoss
-
-    torch.manual_seed(0)
-    text_encoder = CharCNNRNNEncoder(conv_channels=(8, 8, 8), rnn_hidden_dim=8, embedding_dim=6)
-    text_encoder.output_shift.copy_(torch.randn(6))
-    text_encoder.output_scale.copy_(torch.rand(6) + 0.5)
-    image_encoder = ImageEncoder(embedding_dim=6, base_channels=4).eval()
-    matching = TextImageMatchingLoss(text_encoder, image_encoder)
-    ids = char_tokenizer()(
-        ["a red bird", "a blue bird", "a green bird"],
-        padding="max_length",
-        max_length=201,
-        return_tensors="pt",
-    )["input_ids"]
-    with torch.no_grad():
-        standardized, raw = text_encoder(ids), text_encoder(ids, standardized=False)
-    images = torch.rand(3, 3, 256, 256, requires_grad=True) * 2 - 1  # Stage-II size: pooled to 64
-    images.retain_grad()
-    loss = matching(images, standardized, torch.tensor([-1, -1, -1]))
-    pooled = torch.nn.functional.avg_pool2d(images.detach(), 4)
-    torch.testing.assert_close(loss, ds_sje_loss(image_encoder(pooled), raw, torch.arange(3)))
-    loss.backward()
-    assert images.grad.abs().sum() > 0
-    assert all(p.grad is None for p in image_encoder.parameters())
-    # Class ids, where known, make class prototypes (two pairs of one class: one prototype).
-    same_class = matching(images, standardized, torch.tensor([4, 4, 7]))
-    expected = ds_sje_loss(image_encoder(pooled), raw, torch.tensor([4, 4, 7]))
-    torch.testing.assert_close(same_class, expected)
-
-    with pytest.raises(ValueError, match=r"needs --text_encoder to be a folder written by"):
-        TextImageMatchingLoss.from_text_encoder_folder(tmp_path)
-
-
 @pytest.mark.parametrize("kind", ["vit", "resnet"])
 def test_any_local_image_model_can_be_the_image_side(tmp_path, kind):
     """--image_model: a local transformers vision model (a tiny ViT; a tiny ResNet, with BatchNorm), frozen,
     with a learned projection; the run saves it so that it loads without the original folder, for
-    evaluation and the matching term."""
+    evaluation."""
     from transformers import ResNetConfig, ResNetModel, ViTConfig, ViTImageProcessor, ViTModel
 
     from stackgan_hf.text.training import PretrainedImageEncoder, load_joint_encoders
-    from stackgan_hf.training.matching import TextImageMatchingLoss
 
     torch.manual_seed(0)
     vit_dir = tmp_path / f"tiny-{kind}"
@@ -305,28 +257,3 @@ def test_any_local_image_model_can_be_the_image_side(tmp_path, kind):
     fresh = PretrainedImageEncoder.from_backbone(str(vit_dir), embedding_dim=16)
     assert not torch.equal(fresh.projection.weight, image_encoder.projection.weight)
     assert image_encoder(torch.zeros(2, 3, 64, 64)).shape == (2, 16)
-    TextImageMatchingLoss.from_text_encoder_folder(output)  # the matching term opens it too
-
-
-def test_matching_term_without_a_trained_encoder_folder_is_one_clear_error(tmp_path):
-    import os
-    import subprocess
-    import sys
-    from pathlib import Path
-
-    repo = Path(__file__).resolve().parents[1]
-    command = [sys.executable, str(repo / "scripts" / "train_stackgan.py"), "--stage", "1"]
-    command += ["--text_image_matching_coefficient", "1", "--text_encoder", "bag-of-words"]
-    command += [
-        "--synthetic_num_images",
-        "16",
-        "--max_train_steps",
-        "1",
-        "--output_dir",
-        str(tmp_path / "run"),
-    ]
-    env = dict(os.environ, HF_HUB_OFFLINE="1", OMP_NUM_THREADS="1")
-    result = subprocess.run(command, env=env, capture_output=True, text=True, timeout=300, cwd=repo)
-    assert result.returncode == 2, result.stderr[-2000:]
-    assert "Traceback" not in result.stderr
-    assert "error: text_image_matching_coefficient needs --text_encoder to be a folder" in result.stderr

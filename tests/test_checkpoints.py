@@ -298,8 +298,12 @@ def test_unfinished_folders_are_skipped_by_latest_and_temporary_ones_removed(tmp
     (unmarked / "optimizer.bin").write_bytes(b"")
     with pytest.raises(CorruptCheckpointError, match=r"checkpoint-3/optimizer\.bin is empty"):
         restore_checkpoint(accelerator, tmp_path, str(unmarked))
-    # No complete checkpoint at all: a new run.
+    # Checkpoint folders but none usable: refused, naming them, rather than a new run over them.
     shutil.rmtree(tmp_path / "checkpoint-2")
+    with pytest.raises(CorruptCheckpointError, match=r"no usable checkpoint .*\(found checkpoint-3, each"):
+        restore_checkpoint(accelerator, tmp_path, "latest")
+    # No checkpoint folder at all: a new run.
+    shutil.rmtree(unmarked)
     assert restore_checkpoint(accelerator, tmp_path, "latest") == 0
 
 

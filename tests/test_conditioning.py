@@ -26,17 +26,20 @@ from stackgan_hf.training.diagnostics import mu_statistics
 from stackgan_hf.training.losses import (
     discriminator_loss,
     generator_adversarial_loss,
-    matching_aware_gradient_penalty,
     text_image_contrastive_loss,
 )
-from stackgan_hf.training.step import AdversarialOptions, stackgan_step
+from stackgan_hf.training.step import (
+    AdversarialOptions,
+    LossWeights,
+    StackGANGame,
+    StepBatch,
+    stackgan_step,
+)
 
 # Hand-made logits and the official formulas written out with plain math on them.
 REAL = torch.tensor([2.0, -1.0])
 WRONG = torch.tensor([0.5, -3.0])
 FAKE = torch.tensor([-2.0, 1.5])
-REAL_U = torch.tensor([1.0, 0.0])
-FAKE_U = torch.tensor([-0.5, 3.0])
 
 
 def _bce(logits, target):
@@ -48,11 +51,7 @@ def _bce(logits, target):
     return sum(values) / len(values)
 
 
-def _hinge(logits, real):
-    return sum(max(0.0, 1 - x) if real else max(0.0, 1 + x) for x in logits.tolist()) / len(logits)
-
-
-def test_discriminator_loss_is_stackgan_pytorchs_without_the_unconditional_head():
+def test_discriminator_loss_is_stackgan_pytorchs():
     losses = discriminator_loss(REAL, WRONG, FAKE)
     expected = _bce(REAL, 1) + (_bce(FAKE, 0) + _bce(WRONG, 0)) * 0.5
     assert losses.total.item() == pytest.approx(expected, rel=1e-6)
@@ -61,41 +60,8 @@ def test_discriminator_loss_is_stackgan_pytorchs_without_the_unconditional_head(
     assert losses.fake.item() == pytest.approx(_bce(FAKE, 0), rel=1e-6)
 
 
-def test_discriminator_loss_with_the_unconditional_head_weights_as_the_official_code():
-    # code/miscc/utils.py: errD = (real + uncond_real) / 2 + (fake + wrong + uncond_fake) / 3
-    losses = discriminator_loss(REAL, WRONG, FAKE, REAL_U, FAKE_U)
-    expected = (_bce(REAL, 1) + _bce(REAL_U, 1)) / 2 + (_bce(FAKE, 0) + _bce(WRONG, 0) + _bce(FAKE_U, 0)) / 3
-    assert losses.total.item() == pytest.approx(expected, rel=1e-6)
-    assert losses.real.item() == pytest.approx((_bce(REAL, 1) + _bce(REAL_U, 1)) / 2, rel=1e-6)
-    assert losses.fake.item() == pytest.approx((_bce(FAKE, 0) + _bce(FAKE_U, 0)) / 2, rel=1e-6)
-
-
-def test_generator_loss_is_the_sum_of_conditional_and_unconditional_terms():
+def test_generator_loss_is_the_non_saturating_bce():
     assert generator_adversarial_loss(FAKE).item() == pytest.approx(_bce(FAKE, 1), rel=1e-6)
-    expected = _bce(FAKE, 1) + _bce(FAKE_U, 1)
-    assert generator_adversarial_loss(FAKE, FAKE_U).item() == pytest.approx(expected, rel=1e-6)
-
-
-def test_hinge_losses():
-    losses = discriminator_loss(REAL, WRONG, FAKE, loss="hinge")
-    expected = _hinge(REAL, True) + (_hinge(WRONG, False) + _hinge(FAKE, False)) / 2
-    assert losses.total.item() == pytest.approx(expected, rel=1e-6)
-    assert generator_adversarial_loss(FAKE, loss="hinge").item() == pytest.approx(-FAKE.mean().item())
-    with pytest.raises(ValueError, match="adversarial loss"):
-        discriminator_loss(REAL, WRONG, FAKE, loss="wasserstein")
-
-
-def test_matching_aware_gradient_penalty_is_dfgans_formula():
-    images = torch.randn(3, 2, 2, 2, requires_grad=True)
-    text = torch.randn(3, 4, requires_grad=True)
-    weights = torch.randn(2 * 2 * 2)
-    logits = (images.flatten(1) * weights).sum(1) + 0.5 * text.pow(2).sum(1)
-    penalty = matching_aware_gradient_penalty(logits, images, text, weight=2.0, power=6.0)
-    # d logit / d image = weights; d logit / d text = text
-    norms = torch.sqrt(weights.pow(2).sum() + text.detach().pow(2).sum(1))
-    assert penalty.item() == pytest.approx((2.0 * norms.pow(6).mean()).item(), rel=1e-5)
-    penalty.backward()  # differentiable (create_graph): the discriminator can descend it
-    assert text.grad is not None
 
 
 def test_ca_activation_leaky_relu_lets_mu_go_negative_and_relu_does_not():
@@ -108,22 +74,19 @@ def test_ca_activation_leaky_relu_lets_mu_go_negative_and_relu_does_not():
     assert leaky.config.activation == "leaky_relu"
     assert (mu < 0).any() and (logvar < 0).any()
     _, mu_relu, logvar_relu = relu(text, return_dict=False)
-    assert (mu_relu >= 0).all() and (logvar_relu >= 0).all()  # sigma >= 1: the parity behaviour
+    assert (mu_relu >= 0).all() and (logvar_relu >= 0).all()  # sigma >= 1: the parity behavior
     with pytest.raises(ValueError, match="activation"):
         ConditioningAugmentation(16, 8, activation="tanh")
 
 
 @pytest.mark.parametrize("head", ["concat", "projection", "concat_projection"])
-@pytest.mark.parametrize("norm", ["batch", "spectral", "none"])
-def test_discriminator_with_its_own_text_projection(head, norm, tmp_path):
+def test_discriminator_with_its_own_text_projection(head, tmp_path):
     torch.manual_seed(0)
-    d = StackGANStage1Discriminator(**TINY_D, text_embedding_dim=12, conditional_head_type=head, norm=norm)
+    d = StackGANStage1Discriminator(**TINY_D, text_embedding_dim=12, conditional_head_type=head)
     assert d.takes_text_embeddings
     images, text = torch.randn(3, 3, 64, 64), torch.randn(3, 12)
     out = d(images, text)
     assert out.conditional_logits.shape == (3,)
-    has_bn = any(isinstance(m, torch.nn.BatchNorm2d) for m in d.modules())
-    assert has_bn == (norm == "batch")
     # The text matters: another text gives other logits for the same images.
     assert not torch.allclose(out.conditional_logits, d(images, torch.randn(3, 12)).conditional_logits)
     with pytest.raises(ValueError, match=r"text embedding \[B, 12\]"):
@@ -165,25 +128,28 @@ def test_diffaugment_is_seeded_differentiable_and_shape_preserving():
     assert set(moved.unique().tolist()) <= set(range(0, 17))
 
 
-def _step(options, d_kwargs):
+def _game(g, d, options=None, **weights) -> StackGANGame:
+    weights = LossWeights(**{"kl_coefficient": 1.0, **weights})
+    return StackGANGame(g, d, g.config.noise_dim, weights, options or AdversarialOptions())
+
+
+def _step(d_kwargs, options=None, **weights):
     torch.manual_seed(0)
     g = StackGANStage1Generator(text_embedding_dim=12, noise_dim=8, condition_dim=4, base_channels=16)
     d = StackGANStage1Discriminator(**TINY_D, **d_kwargs)
     g_opt, d_opt = torch.optim.Adam(g.parameters()), torch.optim.Adam(d.parameters())
-    text, real, wrong = torch.randn(4, 12), torch.rand(4, 3, 64, 64) * 2 - 1, torch.rand(4, 3, 64, 64) * 2 - 1
+    batch = StepBatch(torch.randn(4, 12), torch.rand(4, 3, 64, 64) * 2 - 1, torch.rand(4, 3, 64, 64) * 2 - 1)
     return stackgan_step(
-        g, d, g_opt, d_opt, text, real, wrong, torch.Generator().manual_seed(0), 8, 1.0, options=options
+        _game(g, d, options, **weights), g_opt, d_opt, batch, torch.Generator().manual_seed(0)
     )
 
 
 def test_step_with_every_option_trains_both_networks():
-    options = AdversarialOptions(loss="hinge", ma_gp_weight=2.0, diffaugment=("translation", "cutout"))
-    out = _step(options, dict(text_embedding_dim=12, conditional_head_type="projection", norm="spectral"))
-    assert out.gradient_penalty is not None and out.gradient_penalty.item() >= 0
+    options = AdversarialOptions(diffaugment=("translation", "cutout"))
+    out = _step(dict(text_embedding_dim=12, conditional_head_type="projection"), options)
     assert torch.isfinite(out.d_losses.total) and torch.isfinite(out.g_loss)
     assert out.mu.shape == (4, 4)
-    parity = _step(AdversarialOptions(), {})
-    assert parity.gradient_penalty is None
+    assert torch.isfinite(_step({}).g_loss)
 
 
 def test_contrastive_loss_is_xmc_gans_formula_in_both_directions():
@@ -226,11 +192,10 @@ def test_contrastive_loss_is_xmc_gans_formula_in_both_directions():
 
 
 def test_contrastive_option_trains_both_networks_through_the_projection_space():
-    options = AdversarialOptions(contrastive_weight=1.0)
     d_kwargs = dict(text_embedding_dim=12, conditional_head_type="projection")
-    out = _step(options, d_kwargs)
+    out = _step(d_kwargs, contrastive_coefficient=1.0)
     assert out.contrastive is not None and out.contrastive.item() > 0
-    assert _step(AdversarialOptions(), d_kwargs).contrastive is None
+    assert _step(d_kwargs).contrastive is None
     torch.manual_seed(0)
     d = StackGANStage1Discriminator(**TINY_D, **d_kwargs)
     features = d(torch.rand(4, 3, 64, 64) * 2 - 1, torch.randn(4, 12)).features
@@ -245,7 +210,7 @@ def test_contrastive_option_needs_a_projection_head_and_is_named_beyond_stackgan
     from stackgan_hf.config import ConfigError
     from stackgan_hf.training.config import options_beyond_stackgan_v1
 
-    with pytest.raises(ConfigError, match="contrastive_coefficient needs a projection head"):
+    with pytest.raises(ConfigError, match="`contrastive_coefficient` needs a projection head"):
         StackGANTrainingConfig(contrastive_coefficient=1.0)
     with pytest.raises(ConfigError, match="`contrastive_coefficient` must be at least 0, got -1.0"):
         StackGANTrainingConfig(contrastive_coefficient=-1.0, discriminator_head="projection")
@@ -263,7 +228,7 @@ def test_mu_statistics_count_units_without_text_information():
     assert stats["mu_norm"] == pytest.approx(torch.linalg.norm(mu, dim=1).mean().item())
 
 
-def test_oracle_embeddings_are_the_standardised_attribute_one_hots():
+def test_oracle_embeddings_are_the_standardized_attribute_one_hots():
     code = oracle_embedding(0, 1, 7)
     assert code.shape == (24,)
     assert set(np.flatnonzero(code > 0).tolist()) == {0, 9, 23}
@@ -289,9 +254,6 @@ def test_training_logs_the_conditioning_diagnostics(tmp_path):
         synthetic_num_images=32,
         max_train_steps=4,
         logging_steps=2,
-        diagnostics_batch_size=8,
-        adversarial_loss="hinge",
-        ma_gp_weight=2.0,
         diffaugment="translation",
     )
     records = [
@@ -304,12 +266,11 @@ def test_training_logs_the_conditioning_diagnostics(tmp_path):
             "mu_norm",
             "heldout_acc_real",
             "heldout_acc_mismatched",
-            "d_gradient_penalty",
         ):
             assert key in record, key
         assert 0 <= record["heldout_acc_mismatched"] <= 1
     saved = json.loads((tmp_path / "run" / "discriminator" / "config.json").read_text())
-    assert saved["text_embedding_dim"] == TINY_TRAINING["text_embedding_dim"]
+    assert saved["text_embedding_dim"] == 256  # the bag-of-words encoder's
     generator = json.loads((tmp_path / "run" / "stage1_generator" / "config.json").read_text())
     assert generator["ca_activation"] == "leaky_relu"
 
@@ -333,36 +294,11 @@ def test_stage2_image_skip_starts_from_the_upsampled_stage1_image():
     assert not torch.allclose(plain(low, torch.randn(2, 8)).images, upsampled, atol=0.05)
 
 
-def test_affine_text_fusion_starts_as_the_plain_generator_and_learns_from_the_text():
-    torch.manual_seed(0)
-    plain = StackGANStage1Generator(text_embedding_dim=12, noise_dim=8, condition_dim=4, base_channels=16)
-    fused = StackGANStage1Generator(
-        text_embedding_dim=12, noise_dim=8, condition_dim=4, base_channels=16, text_fusion="affine"
-    )
-    missing, unexpected = fused.load_state_dict(plain.state_dict(), strict=False)
-    assert not unexpected and all("modulation" in key for key in missing)
-    text, noise = torch.randn(4, 12), torch.randn(4, 8)
-    out_plain = plain(text, noise, generator=torch.Generator().manual_seed(1)).images
-    out_fused = fused(text, noise, generator=torch.Generator().manual_seed(1)).images
-    torch.testing.assert_close(out_fused, out_plain)  # zero-initialised modulation
-    out_fused.square().sum().backward()
-    assert fused.up_blocks[0].modulation.weight.grad.abs().sum() > 0
-    with pytest.raises(ValueError, match="text_fusion"):
-        StackGANStage1Generator(text_embedding_dim=12, text_fusion="attention")
-
-
 def test_ablation_variants_are_the_paper_plus_one_option():
     from stackgan_hf.evaluation.compare import conditioning_variants, stage2_variants
 
-    variants = {
-        v.name: v.overrides for v in conditioning_variants(["pytorch_parity", "paper", "ema+projection"])
-    }
-    assert variants["pytorch_parity"]["ca_activation"] == "relu"
-    assert variants["paper"] == {
-        "stage": "1",
-        "ca_activation": "leaky_relu",
-        "discriminator_condition": "text",
-    }
+    variants = {v.name: v.overrides for v in conditioning_variants(["paper", "ema+projection"])}
+    assert variants["paper"] == {"stage": "1"}
     assert (
         variants["ema+projection"]["use_ema"]
         and variants["ema+projection"]["discriminator_head"] == "projection"
@@ -384,7 +320,6 @@ def test_the_paper_configs_stay_stackgan_v1(name):
     path = Path(__file__).resolve().parents[1] / "configs" / "stackgan" / name
     config = parse_config(StackGANTrainingConfig, ["--config", str(path)])
     assert options_beyond_stackgan_v1(config) == []
-    assert config.ca_activation == "leaky_relu" and config.discriminator_condition == "text"
 
 
 def test_the_quickstart_names_its_options_beyond_stackgan_v1():
@@ -402,20 +337,7 @@ def test_the_quickstart_names_its_options_beyond_stackgan_v1():
     assert any(note.startswith("mismatched pairs from captions (DF-GAN)") for note in notes)
     assert "KL weight 0.1 instead of the TF original's 2" in notes
     assert "image-caption contrastive loss in the projection head's space (XMC-GAN), weight 16" in notes
-    assert any(
-        "hard negative" in n and "also as mismatched pairs in the matching-aware loss" in n for n in notes
-    )
-    assert "bag-of-words text encoder with a table row for every word pair of the training captions" in notes
-
-
-def test_hard_mismatched_pairs_are_named_as_beyond_stackgan_v1():
-    from stackgan_hf.training.config import options_beyond_stackgan_v1
-
-    notes = options_beyond_stackgan_v1(StackGANTrainingConfig(hard_mismatched_fraction=0.5))
-    assert notes == [
-        "hard mismatched pairs: 0.5 of the mismatched images from the rows of other classes with the "
-        "nearest captions"
-    ]
+    assert any("hard negative" in n and "as mismatched pairs" in n for n in notes)
 
 
 def test_ablation_tables_carry_the_end_of_training_diagnostics(tmp_path):
@@ -447,14 +369,14 @@ def test_ablation_tables_carry_the_end_of_training_diagnostics(tmp_path):
     assert diagnostics_table([{"variant": "old", "metrics": {}}]) == ""
 
 
-def test_low_resolution_consistency_is_zero_for_an_upsampled_stage1_image_and_sees_where_colours_are():
-    from stackgan_hf.training.losses import colour_consistency_loss, low_resolution_consistency_loss
+def test_low_resolution_consistency_is_zero_for_an_upsampled_stage1_image_and_sees_where_colors_are():
+    from stackgan_hf.training.losses import color_consistency_loss, low_resolution_consistency_loss
 
     low = torch.rand(2, 3, 64, 64) * 2 - 1
     high = torch.nn.functional.interpolate(low, scale_factor=4, mode="nearest")
     assert low_resolution_consistency_loss(high, low).item() == pytest.approx(0.0, abs=1e-6)
-    mirrored = high.flip(-1)  # same colours, other places: the global colour statistics cannot tell
-    assert colour_consistency_loss(mirrored, low).item() == pytest.approx(0.0, abs=1e-5)
+    mirrored = high.flip(-1)  # same colors, other places: the global color statistics cannot tell
+    assert color_consistency_loss(mirrored, low).item() == pytest.approx(0.0, abs=1e-5)
     assert low_resolution_consistency_loss(mirrored, low).item() > 0.1
 
 
@@ -476,45 +398,45 @@ def test_heldout_matching_accuracy_over_a_whole_split(tmp_path):
         assert torch.equal(value, before[key]), key  # scoring leaves the discriminator as it was
 
 
-def test_colour_negatives_put_the_captions_own_colours_on_other_parts():
-    from stackgan_hf.training.negatives import copy_colour_word, parse_negative_kinds, swap_colour_words
+def test_color_negatives_put_the_captions_own_colors_on_other_parts():
+    from stackgan_hf.training.negatives import copy_color_word, parse_negative_kinds, swap_color_words
 
     rng = np.random.default_rng(0)
     caption = "this bird has a black crown, red wings and an orange breast"
     seen = set()
     for _ in range(40):
-        swapped = swap_colour_words(caption, rng)
+        swapped = swap_color_words(caption, rng)
         words = swapped.replace(",", "").split()
-        colours = [w for w in words if w in ("black", "red", "orange")]
-        assert sorted(colours) == ["black", "orange", "red"] and swapped != caption
+        colors = [w for w in words if w in ("black", "red", "orange")]
+        assert sorted(colors) == ["black", "orange", "red"] and swapped != caption
         seen.add(swapped)
     assert seen == {
         "this bird has a red crown, black wings and an orange breast",
         "this bird has an orange crown, red wings and a black breast",
         "this bird has a black crown, orange wings and a red breast",
     }
-    # "an"/"a" follow the colour, capitals are kept, and a caption with one colour has no such negative
+    # "an"/"a" follow the color, capitals are kept, and a caption with one color has no such negative
     assert (
-        swap_colour_words("An orange crown and a Black breast.", rng) == "A Black crown and an orange breast."
+        swap_color_words("An orange crown and a Black breast.", rng) == "A Black crown and an orange breast."
     )
-    assert swap_colour_words("a mostly red bird with red wings", rng) is None
-    assert swap_colour_words("a small bird with a short beak", rng) is None
-    # colours listed for one part keep their meaning when swapped: no swap there, but other pairs still swap
-    assert swap_colour_words("a black and white bird", rng) is None
-    assert swap_colour_words("wings of black, white or grey", rng) is None
-    assert swap_colour_words("black and white wings, a red crown", rng) in {
+    assert swap_color_words("a mostly red bird with red wings", rng) is None
+    assert swap_color_words("a small bird with a short beak", rng) is None
+    # colors listed for one part keep their meaning when swapped: no swap there, but other pairs still swap
+    assert swap_color_words("a black and white bird", rng) is None
+    assert swap_color_words("wings of black, white or gray", rng) is None
+    assert swap_color_words("black and white wings, a red crown", rng) in {
         "red and white wings, a black crown",
         "black and red wings, a white crown",
     }
-    copies = {copy_colour_word("a red crown, blue wings and an orange breast", rng) for _ in range(60)}
+    copies = {copy_color_word("a red crown, blue wings and an orange breast", rng) for _ in range(60)}
     assert len(copies) == 6 and "a red crown, red wings and an orange breast" in copies
     assert "an orange crown, blue wings and an orange breast" in copies
-    assert copy_colour_word("a mostly red bird with red wings", rng) is None
+    assert copy_color_word("a mostly red bird with red wings", rng) is None
     assert parse_negative_kinds(" swap, copy") == ("swap", "copy") and parse_negative_kinds("") == ()
-    with pytest.raises(ValueError, match="colour_negatives: expected a comma-separated subset of swap, copy"):
+    with pytest.raises(ValueError, match="color_negatives: expected a comma-separated subset of swap, copy"):
         parse_negative_kinds("swap,shuffle")
-    a = swap_colour_words(caption, np.random.default_rng(5))
-    assert a == swap_colour_words(caption, np.random.default_rng(5))
+    a = swap_color_words(caption, np.random.default_rng(5))
+    assert a == swap_color_words(caption, np.random.default_rng(5))
 
 
 def test_contrastive_loss_hard_negatives_join_each_images_captions():
@@ -561,34 +483,24 @@ def test_hard_negatives_as_mismatched_pairs_join_the_matching_aware_term():
 
     torch.manual_seed(0)
     g = StackGANStage1Generator(text_embedding_dim=12, noise_dim=8, condition_dim=4, base_channels=16)
-    d = StackGANStage1Discriminator(
-        **TINY_D, text_embedding_dim=12, conditional_head_type="projection", norm="none"
-    )
+    d = StackGANStage1Discriminator(**TINY_D, text_embedding_dim=12, conditional_head_type="projection")
+    d.eval()  # BatchNorm from running statistics: each pair's logit does not depend on its batch
     text, real, wrong = torch.randn(4, 12), torch.rand(4, 3, 64, 64) * 2 - 1, torch.rand(4, 3, 64, 64) * 2 - 1
     hard = torch.randn(4, 2, 12)
     mask = torch.tensor([[True, True], [True, False], [False, False], [False, True]])
-    with torch.no_grad():  # no BatchNorm in this D: each pair's logit does not depend on its batch
+    with torch.no_grad():
         for parameter in d.parameters():
             parameter.mul_(4)  # logits away from 0, so that the pairs' terms differ
         random_logits = d(wrong, text).conditional_logits
         hard_logits = d(real.repeat_interleave(2, dim=0), hard.flatten(0, 1)).conditional_logits
 
-    def mismatched_term(hard_negatives_mismatched):
+    def mismatched_term(with_hard_negatives):
         networks = copy.deepcopy(g), copy.deepcopy(d)
         optimizers = [torch.optim.Adam(n.parameters()) for n in networks]
-        return stackgan_step(
-            *networks,
-            *optimizers,
-            text,
-            real,
-            wrong,
-            torch.Generator().manual_seed(0),
-            8,
-            1.0,
-            options=AdversarialOptions(hard_negatives_mismatched=hard_negatives_mismatched),
-            hard_negative_text=hard,
-            hard_negative_mask=mask,
-        ).d_losses.mismatched.item()
+        extra = dict(hard_negative_text=hard, hard_negative_mask=mask) if with_hard_negatives else {}
+        batch = StepBatch(text, real, wrong, **extra)
+        rng = torch.Generator().manual_seed(0)
+        return stackgan_step(_game(*networks), *optimizers, batch, rng).d_losses.mismatched.item()
 
     def bce_fake(logits):
         return F.binary_cross_entropy_with_logits(logits, torch.zeros_like(logits)).item()
@@ -597,17 +509,15 @@ def test_hard_negatives_as_mismatched_pairs_join_the_matching_aware_term():
     expected = bce_fake(torch.cat([random_logits, hard_logits[mask.flatten()]]))
     assert mismatched_term(True) == pytest.approx(expected, rel=1e-5)
     assert mismatched_term(False) == pytest.approx(bce_fake(random_logits), rel=1e-5)
-    assert abs(expected - bce_fake(random_logits)) > 1e-2
+    assert abs(expected - bce_fake(random_logits)) > 1e-3
 
 
 @pytest.mark.parametrize("head", ["projection", "concat", "concat_projection"])
 def test_more_captions_for_encoded_images_score_as_a_forward_pass_of_the_repeated_images(head):
     """The step scores each real image with its K hard negative captions from the real batch's features;
-    in training mode (batch statistics, minibatch std) that is what encoding the repeated images gives."""
+    in training mode (batch statistics) that is what encoding the repeated images gives."""
     torch.manual_seed(0)
-    d = StackGANStage1Discriminator(
-        **TINY_D, text_embedding_dim=12, conditional_head_type=head, minibatch_std=True
-    ).train()
+    d = StackGANStage1Discriminator(**TINY_D, text_embedding_dim=12, conditional_head_type=head).train()
     real, hard = torch.rand(4, 3, 64, 64) * 2 - 1, torch.randn(8, 12)
     features = d(real, torch.randn(4, 12)).features
     reused = d.conditional_logits(features.repeat_interleave(2, dim=0), hard)
@@ -619,58 +529,34 @@ def test_more_captions_for_encoded_images_score_as_a_forward_pass_of_the_repeate
     assert not torch.allclose(other[:2], features[:2], atol=1e-3)
 
 
-def test_colour_negatives_train_and_need_their_requirements(tmp_path):
+def test_color_negatives_train_and_need_their_requirements(tmp_path):
     from stackgan_hf.config import ConfigError
     from stackgan_hf.training.config import options_beyond_stackgan_v1
 
     projection = dict(contrastive_coefficient=1.0, discriminator_head="projection")
-    with pytest.raises(ConfigError, match="colour_negatives needs the contrastive loss"):
-        StackGANTrainingConfig(colour_negatives="swap", discriminator_head="projection")
-    with pytest.raises(ConfigError, match="colour_negatives needs the contrastive loss"):
-        StackGANTrainingConfig(colour_negatives="copy", discriminator_condition="generator_mu", **projection)
+    with pytest.raises(ConfigError, match="`color_negatives` needs the contrastive loss"):
+        StackGANTrainingConfig(color_negatives="swap", discriminator_head="projection")
     with pytest.raises(ConfigError, match="expected a comma-separated subset"):
-        StackGANTrainingConfig(colour_negatives="swop", **projection)
-    notes = options_beyond_stackgan_v1(StackGANTrainingConfig(colour_negatives="swap,copy", **projection))
-    assert any(
-        "hard negative captions in the contrastive loss (NegCLIP-style, swap,copy)" in n for n in notes
-    )
+        StackGANTrainingConfig(color_negatives="swop", **projection)
+    notes = options_beyond_stackgan_v1(StackGANTrainingConfig(color_negatives="swap,copy", **projection))
+    assert any("hard negative captions (swap,copy)" in n for n in notes)
     assert not any("hard negative" in note for note in options_beyond_stackgan_v1(StackGANTrainingConfig()))
-    with pytest.raises(ConfigError, match="colour_negatives_mismatched needs colour_negatives"):
-        StackGANTrainingConfig(colour_negatives_mismatched=True, **projection)
-    config = StackGANTrainingConfig(colour_negatives="swap", colour_negatives_mismatched=True, **projection)
-    assert any(
-        "also as mismatched pairs in the matching-aware loss" in n for n in options_beyond_stackgan_v1(config)
-    )
     tiny = dict(train_batch_size=8, synthetic_num_images=32, max_train_steps=3, logging_steps=1, **projection)
     first_losses = {}
     for kinds in ("", "swap", "swap,copy"):
-        _train_tiny_stage1(tmp_path / f"n{kinds}", diagnostics_batch_size=8, colour_negatives=kinds, **tiny)
+        _train_tiny_stage1(tmp_path / f"n{kinds}", color_negatives=kinds, **tiny)
         history = (tmp_path / f"n{kinds}" / "run" / "stage1_history.jsonl").read_text().splitlines()
         records = [json.loads(line) for line in history]
         assert len(records) == 3 and all(math.isfinite(r["d_loss_contrastive"]) for r in records)
         first_losses[kinds] = records[0]["d_loss_contrastive"]
     # the same first batch and weights: more negatives per image can only raise the first step's loss
     assert first_losses[""] < first_losses["swap"] < first_losses["swap,copy"]
-    _train_tiny_stage1(
-        tmp_path / "mismatched",
-        diagnostics_batch_size=8,
-        colour_negatives="swap,copy",
-        colour_negatives_mismatched=True,
-        **tiny,
-    )
-    first = [
-        json.loads((tmp_path / name / "run" / "stage1_history.jsonl").read_text().splitlines()[0])
-        for name in ("nswap,copy", "mismatched")
-    ]
-    # the same first step but for the hard pairs in the mismatched term
-    assert first[0]["d_loss_contrastive"] == pytest.approx(first[1]["d_loss_contrastive"])
-    assert first[0]["d_loss_mismatched"] != pytest.approx(first[1]["d_loss_mismatched"])
     with pytest.raises(ConfigError, match="needs a text encoder"):
         _train_tiny_stage1(
             tmp_path / "oracle",
             dataset="synthetic-birds-oracle",
             text_encoder="precomputed",
-            colour_negatives="swap",
+            color_negatives="swap",
             **tiny,
         )
 
@@ -687,10 +573,8 @@ def test_the_generator_step_computes_no_discriminator_weight_gradients():
     g_before = [p.detach().clone() for p in g.parameters()]
     text, real, wrong = torch.randn(4, 12), torch.rand(4, 3, 64, 64) * 2 - 1, torch.rand(4, 3, 64, 64) * 2 - 1
     optimizers = [torch.optim.Adam(n.parameters()) for n in (g, d)]
-    options = AdversarialOptions(contrastive_weight=1.0)
-    stackgan_step(
-        g, d, *optimizers, text, real, wrong, torch.Generator().manual_seed(0), 8, 1.0, options=options
-    )
+    game = _game(g, d, contrastive_coefficient=1.0)
+    stackgan_step(game, *optimizers, StepBatch(text, real, wrong), torch.Generator().manual_seed(0))
     assert set(counts.values()) == {1}
     assert all(p.requires_grad for p in d.parameters())
     assert all(not torch.equal(a, b) for a, b in zip(g_before, g.parameters(), strict=True))  # G still learns
@@ -712,45 +596,36 @@ def test_mismatched_captions_score_each_real_image_with_another_class_caption(tm
 
     from torch.nn import functional as F
 
-    from stackgan_hf.config import ConfigError
     from stackgan_hf.training.config import options_beyond_stackgan_v1
 
     torch.manual_seed(0)
     g = StackGANStage1Generator(text_embedding_dim=12, noise_dim=8, condition_dim=4, base_channels=16)
-    d = StackGANStage1Discriminator(
-        **TINY_D, text_embedding_dim=12, conditional_head_type="projection", norm="none"
-    )
+    d = StackGANStage1Discriminator(**TINY_D, text_embedding_dim=12, conditional_head_type="projection")
+    d.eval()  # BatchNorm from running statistics: each pair's logit does not depend on its batch
     text, real = torch.randn(4, 12), torch.rand(4, 3, 64, 64) * 2 - 1
     class_ids = torch.tensor([5, 5, 6, 5])  # rows 0, 1 and 3 pair with row 2's caption, row 2 with row 3's
     with torch.no_grad():
         for parameter in d.parameters():
             parameter.mul_(4)
         expected = d(real, text[[2, 2, 3, 2]]).conditional_logits
+    networks = copy.deepcopy(g), copy.deepcopy(d)
     step = stackgan_step(
-        *(networks := (copy.deepcopy(g), copy.deepcopy(d))),
+        _game(*networks, AdversarialOptions(mismatched_pairs="captions")),
         *[torch.optim.Adam(n.parameters()) for n in networks],
-        text,
-        real,
-        None,
+        StepBatch(text, real, None, class_ids=class_ids),
         torch.Generator().manual_seed(0),
-        8,
-        1.0,
-        options=AdversarialOptions(mismatched_pairs="captions"),
-        class_ids=class_ids,
     )
     torch.testing.assert_close(step.mismatched_logits, expected, rtol=1e-4, atol=1e-5)
     bce = F.binary_cross_entropy_with_logits(expected, torch.zeros_like(expected)).item()
     assert step.d_losses.mismatched.item() == pytest.approx(bce, rel=1e-5)
 
-    with pytest.raises(ConfigError, match="hard_mismatched_fraction chooses mismatched images"):
-        StackGANTrainingConfig(mismatched_pairs="captions", hard_mismatched_fraction=0.5)
     notes = options_beyond_stackgan_v1(StackGANTrainingConfig(mismatched_pairs="captions"))
     assert any("mismatched pairs from captions (DF-GAN)" in note for note in notes)
     assert not any(
         "captions (DF-GAN)" in note for note in options_beyond_stackgan_v1(StackGANTrainingConfig())
     )
     tiny = dict(train_batch_size=8, synthetic_num_images=32, max_train_steps=3, logging_steps=1)
-    _train_tiny_stage1(tmp_path, diagnostics_batch_size=8, mismatched_pairs="captions", **tiny)
+    _train_tiny_stage1(tmp_path, mismatched_pairs="captions", **tiny)
     records = [
         json.loads(line) for line in (tmp_path / "run" / "stage1_history.jsonl").read_text().splitlines()
     ]

@@ -35,10 +35,10 @@ from stackgan_hf.evaluation import (
     inception_score,
 )
 from stackgan_hf.evaluation.stackgan import (
-    COLOUR_HEADS,
+    COLOR_HEADS,
     HEADLINE_COLUMNS,
     PromptError,
-    asked_colours,
+    asked_colors,
     center_crops,
     headline_cells,
     headline_figures,
@@ -51,7 +51,7 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 class Projection(torch.nn.Module):
-    """A fixed linear feature network: mean colour of 4 quadrants -> 12 features."""
+    """A fixed linear feature network: mean color of 4 quadrants -> 12 features."""
 
     num_features = 12
 
@@ -177,7 +177,7 @@ def bird_classifier(birds):
 
 
 def test_classifier_learns_and_round_trips(birds, bird_classifier, tmp_path):
-    assert set(bird_classifier.config.heads) == {*COLOUR_HEADS, "beak_length", "size", "background"}
+    assert set(bird_classifier.config.heads) == {*COLOR_HEADS, "beak_length", "size", "background"}
     images = center_crops(birds["train"]["image"], 64)
     before = ImageClassifier(heads={"crown_color": 8}, base_channels=8)
     labels = {"crown_color": np.asarray(birds["train"]["crown_color"])}
@@ -193,7 +193,7 @@ def test_classifier_learns_and_round_trips(birds, bird_classifier, tmp_path):
         np.testing.assert_array_equal(values.argmax(axis=1), loaded.predict(images)[name])
     features = ClassifierFeatures(loaded)
     assert features((images[:3] + 1) / 2).shape == (3, features.num_features)
-    assert ClassifierLogits(loaded, list(COLOUR_HEADS))((images[:3] + 1) / 2).shape == (3, 512)
+    assert ClassifierLogits(loaded, list(COLOR_HEADS))((images[:3] + 1) / 2).shape == (3, 512)
     with pytest.raises(ValueError, match="lacks the heads"):
         fit_classifier(before, images, {"wing_color": labels["crown_color"]}, steps=1)
 
@@ -225,7 +225,7 @@ def test_a_perfect_generator_scores_the_ceiling(birds, bird_classifier):
 
 def test_a_prompt_is_drawn_right_when_half_its_images_are_right_at_every_stage():
     def prompt(*shares):
-        return {"stages": {f"stage{i + 1}": {"all_colours": v} for i, v in enumerate(shares)}}
+        return {"stages": {f"stage{i + 1}": {"all_colors": v} for i, v in enumerate(shares)}}
 
     prompts = [prompt(0.5, 0.5), prompt(0.9, 0.49), prompt(0.4, 1.0), prompt(1.0, 0.97), prompt(0.6)]
     assert prompts_drawn_right(prompts) == 3  # the first, the fourth and the Stage-I-only fifth
@@ -233,23 +233,23 @@ def test_a_prompt_is_drawn_right_when_half_its_images_are_right_at_every_stage()
     assert prompts_drawn_right([]) == 0
 
 
-def test_prompts_name_a_colour_per_part():
+def test_prompts_name_a_color_per_part():
     names = ["red", "orange", "yellow", "green", "blue", "brown", "black", "white"]
-    assert asked_colours("this bird has a red crown, blue wings and a yellow breast", names) == {
+    assert asked_colors("this bird has a red crown, blue wings and a yellow breast", names) == {
         "crown_color": 0,
         "wing_color": 4,
         "breast_color": 2,
     }
     # The caption forms of the synthetic birds: "-crowned", "head", "wing feathers", "belly", any order.
-    assert asked_colours("a white-bellied bird with a black head and brown wing feathers", names) == {
+    assert asked_colors("a white-bellied bird with a black head and brown wing feathers", names) == {
         "crown_color": 6,
         "wing_color": 5,
         "breast_color": 7,
     }
     with pytest.raises(PromptError, match=r"'a red bird'.*before 'crown'.*found none"):
-        asked_colours("a red bird", names)
+        asked_colors("a red bird", names)
     with pytest.raises(PromptError, match=r"before 'crown'.*found \['blue', 'red'\]"):
-        asked_colours("a red crown, a blue head, green wings and a white breast", names)
+        asked_colors("a red crown, a blue head, green wings and a white breast", names)
 
 
 class OneBirdPipeline:
@@ -270,8 +270,8 @@ def test_prompt_fidelity_judges_each_part_of_each_prompt(birds, bird_classifier)
     names = birds["train"].features["crown_color"].names
     image = birds["test"][0]["image"]
     judged = {head: int(v[0]) for head, v in bird_classifier.predict(center_crops([image], 64)).items()}
-    drawn = [names[judged[head]] for head in COLOUR_HEADS]
-    other = [names[(judged[head] + 1) % len(names)] for head in COLOUR_HEADS]
+    drawn = [names[judged[head]] for head in COLOR_HEADS]
+    other = [names[(judged[head] + 1) % len(names)] for head in COLOR_HEADS]
     prompts = [
         f"a {drawn[0]} crown, {drawn[1]} wings and a {drawn[2]} breast",  # what the judge sees: all right
         f"a {drawn[0]} crown, {other[1]} wings and a {other[2]} breast",  # only the crown right
@@ -280,8 +280,8 @@ def test_prompt_fidelity_judges_each_part_of_each_prompt(birds, bird_classifier)
     assert [row["asked"] for row in rows] == ["/".join(drawn), "/".join([drawn[0], *other[1:]])]
     right, crown_only = (row["stages"]["stage1"] for row in rows)
     assert right == {
-        **dict.fromkeys(COLOUR_HEADS, 1.0),
-        "all_colours": 1.0,
+        **dict.fromkeys(COLOR_HEADS, 1.0),
+        "all_colors": 1.0,
         "most_drawn": "/".join(drawn),
         "most_drawn_share": 1.0,
     }
@@ -290,7 +290,7 @@ def test_prompt_fidelity_judges_each_part_of_each_prompt(birds, bird_classifier)
         0.0,
         0.0,
     )
-    assert crown_only["all_colours"] == 0.0 and crown_only["most_drawn"] == "/".join(drawn)
+    assert crown_only["all_colors"] == 0.0 and crown_only["most_drawn"] == "/".join(drawn)
 
 
 def test_evaluate_a_tiny_pipeline_on_synthetic_birds(birds, bird_classifier):
@@ -306,11 +306,11 @@ def test_evaluate_a_tiny_pipeline_on_synthetic_birds(birds, bird_classifier):
         assert stage["fid"] > 0 and stage["is_mean"] >= 1.0 - 1e-5
         assert (
             0
-            <= stage["attribute_accuracy"]["all_colours"]
+            <= stage["attribute_accuracy"]["all_colors"]
             <= stage["attribute_accuracy"]["crown_color"] + 1e-9
         )
     coverage = metrics["coverage"]
-    assert coverage["train_combinations"] == len(set(zip(*(birds["train"][n] for n in COLOUR_HEADS))))
+    assert coverage["train_combinations"] == len(set(zip(*(birds["train"][n] for n in COLOR_HEADS))))
     assert 0 < coverage["stage1"] <= 12 / coverage["train_combinations"]
     again = evaluate_stackgan(pipeline, birds["test"], **kwargs)
     assert again["stages"] == metrics["stages"]
@@ -373,7 +373,7 @@ def test_evaluate_script_end_to_end(tmp_path):
     assert (tmp_path / "judge" / "config.json").is_file()  # trained once, then reused
     [prompt] = metrics["prompts"]
     assert prompt["asked"] == "red/blue/yellow" and set(prompt["stages"]) == {"stage1", "stage2"}
-    assert 0 <= prompt["stages"]["stage2"]["all_colours"] <= prompt["stages"]["stage2"]["crown_color"]
+    assert 0 <= prompt["stages"]["stage2"]["all_colors"] <= prompt["stages"]["stage2"]["crown_color"]
     # A prompt the judge cannot read fails in one line before anything is generated; nothing is overwritten.
     bad_prompt = subprocess.run(
         command + ["--prompts", "a bird"], cwd=tmp_path, capture_output=True, text=True
@@ -522,24 +522,24 @@ def test_bicubic_baseline_and_a_larger_judge(tmp_path):
 
 
 def test_headline_figures_read_an_evaluation_json():
-    accuracy = {"mean_colour": 0.8, "crown_color": 0.7, "all_colours": 0.5, "colour_set_recall": 0.9}
-    prompt = {"stages": {"stage1": {"all_colours": 0.6}, "stage2": {"all_colours": 0.4}}}
+    accuracy = {"mean_color": 0.8, "crown_color": 0.7, "all_colors": 0.5, "color_set_recall": 0.9}
+    prompt = {"stages": {"stage1": {"all_colors": 0.6}, "stage2": {"all_colors": 0.4}}}
     metrics = {
         "stages": {
             "stage1": {"attribute_accuracy": accuracy, "fid": 12.5},
-            "stage2": {"attribute_accuracy": {"mean_colour": 0.85}, "fid": 20.0},
+            "stage2": {"attribute_accuracy": {"mean_color": 0.85}, "fid": 20.0},
         },
         "coverage": {"stage1": 0.75, "stage2": 0.7},
-        "prompts": [prompt, {"stages": {"stage1": {"all_colours": 0.9}, "stage2": {"all_colours": 0.5}}}],
+        "prompts": [prompt, {"stages": {"stage1": {"all_colors": 0.9}, "stage2": {"all_colors": 0.5}}}],
     }
     assert headline_figures(metrics) == {
-        "colour_per_part": 0.8,
+        "color_per_part": 0.8,
         "crown": 0.7,
-        "all_colours": 0.5,
+        "all_colors": 0.5,
         "palette_recall": 0.9,
         "coverage": 0.75,
         "fid": 12.5,
-        "stage2_colour_per_part": 0.85,
+        "stage2_color_per_part": 0.85,
         "prompts_right": 1,
         "prompts": 2,
     }

@@ -29,10 +29,10 @@ def test_shapes_of_all_models(upsample_mode):
     assert out1.mu.shape == out1.logvar.shape == (batch, TINY_G1["condition_dim"])
     assert out1.images.min() >= -1 and out1.images.max() <= 1
 
-    d1 = StackGANStage1Discriminator(use_unconditional_logits=True, **TINY_D)
+    d1 = StackGANStage1Discriminator(**TINY_D)
     scores = d1(out1.images, out1.mu)
     assert scores.features.shape == (batch, 8 * TINY_D["base_channels"], 4, 4)
-    assert scores.conditional_logits.shape == scores.unconditional_logits.shape == (batch,)
+    assert scores.conditional_logits.shape == (batch,)
 
     g2 = StackGANStage2Generator(text_embedding_dim=EMBED, upsample_mode=upsample_mode, **TINY_G2)
     out2 = g2(out1.images, text)
@@ -43,7 +43,6 @@ def test_shapes_of_all_models(upsample_mode):
     scores2 = d2(out2.images, out2.mu)
     assert scores2.features.shape == (batch, 8 * TINY_D["base_channels"], 4, 4)
     assert scores2.conditional_logits.shape == (batch,)
-    assert scores2.unconditional_logits is None  # the head is optional and off by default
 
 
 def test_discriminator_logits_are_unbounded_logits_not_probabilities():
@@ -132,7 +131,7 @@ def test_bad_input_shapes_name_the_expected_shape():
     [
         lambda: StackGANStage1Generator(text_embedding_dim=EMBED, upsample_mode="pixel_shuffle", **TINY_G1),
         lambda: StackGANStage2Generator(text_embedding_dim=EMBED, **TINY_G2),
-        lambda: StackGANStage1Discriminator(use_unconditional_logits=True, **TINY_D),
+        lambda: StackGANStage1Discriminator(**TINY_D),
         lambda: StackGANStage2Discriminator(**TINY_D),
     ],
     ids=["stage1_generator", "stage2_generator", "stage1_discriminator", "stage2_discriminator"],
@@ -179,21 +178,3 @@ def _run(model, seed):
     size = model.image_size
     images = torch.rand(2, 3, size, size, generator=g) * 2 - 1
     return model(images, torch.randn(2, model.config.condition_dim, generator=g), return_dict=False)
-
-
-def test_minibatch_std_lets_the_discriminator_see_a_collapsed_batch():
-    from stackgan_hf.models.discriminator import append_minibatch_std
-
-    diverse = torch.randn(4, 3, 4, 4)
-    collapsed = diverse[:1].expand(4, -1, -1, -1)
-    assert append_minibatch_std(diverse).shape == (4, 4, 4, 4)
-    assert append_minibatch_std(diverse)[:, -1].min() > 0.1
-    assert torch.equal(append_minibatch_std(collapsed)[:, -1], torch.zeros(4, 4, 4))
-    assert torch.equal(append_minibatch_std(diverse[:1])[:, -1], torch.zeros(1, 4, 4))
-
-    torch.manual_seed(0)
-    discriminator = StackGANStage1Discriminator(
-        base_channels=4, text_embedding_dim=8, conditional_head_type="projection", minibatch_std=True
-    )
-    out = discriminator(torch.randn(3, 3, 64, 64), torch.randn(3, 8))
-    assert out.features.shape == (3, 33, 4, 4) and out.conditional_logits.shape == (3,)

@@ -116,7 +116,7 @@ def test_metrics_section_shows_the_fixed_prompts(tmp_path):
     prompts = json.loads(path.read_text())["prompts"]
     assert "Fixed prompts" in text and text.count(" | red/blue/yellow | ") == 1
     first = prompts[0]["stages"]["stage1"]
-    assert f"| {prompts[0]['prompt']} | red/blue/yellow | {first['all_colours']:.2f} |" in text
+    assert f"| {prompts[0]['prompt']} | red/blue/yellow | {first['all_colors']:.2f} |" in text
     without = {key: value for key, value in json.loads(path.read_text()).items() if key != "prompts"}
     (tmp_path / "m.json").write_text(json.dumps(without))
     assert "Fixed prompts" not in metrics_section([tmp_path / "m.json"])

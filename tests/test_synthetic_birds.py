@@ -1,4 +1,4 @@
-"""Synthetic birds: determinism, sizes, captions that state the drawn colours, class ids, dataset features."""
+"""Synthetic birds: determinism, sizes, captions that state the drawn colors, class ids, dataset features."""
 
 from __future__ import annotations
 
@@ -59,7 +59,7 @@ BACKGROUND_WORDS = {
 
 
 def read_caption(caption: str) -> dict[str, set[str]]:
-    """``{attribute: values the caption states}``; raises if a colour word is attached to no part."""
+    """``{attribute: values the caption states}``; raises if a color word is attached to no part."""
     words = re.findall(r"[a-z]+", caption)
     stated: dict[str, set[str]] = {}
     for i, word in enumerate(words):
@@ -75,7 +75,7 @@ def read_caption(caption: str) -> dict[str, set[str]]:
             elif i >= 1 and words[i - 1] in WHOLE_BIRD_WORDS:  # "mostly red", "entirely red"
                 parts = WHOLE_BIRD_WORDS[words[i - 1]]
             else:
-                raise AssertionError(f"colour {word!r} of {caption!r} names no part")
+                raise AssertionError(f"color {word!r} of {caption!r} names no part")
             for part in parts:
                 stated.setdefault(part, set()).add(word)
         elif word in SIZE_WORDS:
@@ -99,7 +99,7 @@ def check_caption(caption: str, attributes: dict[str, str]) -> None:
 
 
 def nearest_color(rgb) -> str:
-    """The bird colour, background, beak or eye closest to ``rgb``."""
+    """The bird color, background, beak or eye closest to ``rgb``."""
     palette = dict(COLORS)
     for name, (top, bottom) in BACKGROUNDS.items():
         palette[f"{name}-top"], palette[f"{name}-bottom"] = top, bottom
@@ -111,7 +111,7 @@ def nearest_color(rgb) -> str:
     return names[int(distances.argmin())]
 
 
-def colours_at_parts(image: Image.Image, pose: BirdPose) -> dict[str, str]:
+def colors_at_parts(image: Image.Image, pose: BirdPose) -> dict[str, str]:
     pixels = np.asarray(image)
     return {
         part: nearest_color(pixels[int(y), int(x)])
@@ -127,7 +127,7 @@ def example_attributes_and_pose(index: int, seed: int = 0, split: str = "train")
 # ----------------------------------------------------------------------------------------------------------
 
 
-def test_vocabulary_colours_are_distinct_and_unlike_the_backgrounds():
+def test_vocabulary_colors_are_distinct_and_unlike_the_backgrounds():
     assert list(ATTRIBUTES) == [*PARTS, "beak_length", "size", "background"]
     assert len(COLOR_NAMES) == 8 and all(ATTRIBUTES[part] == COLOR_NAMES for part in PARTS)
     assert NUM_CLASSES == 512
@@ -173,12 +173,12 @@ def test_drawing_is_resolution_independent():
 
 
 @pytest.mark.parametrize("size", [64, 256])
-def test_drawn_colours_are_the_attributes(size):
+def test_drawn_colors_are_the_attributes(size):
     for index in range(40):
         attributes, pose = example_attributes_and_pose(index, seed=1)
         image = draw_bird(attributes, size, pose=pose)
-        assert colours_at_parts(image, pose) == {part: attributes[part] for part in PARTS}, index
-        # Enough pixels of each part's colour (at 64 px a crown covers about 25 pixels).
+        assert colors_at_parts(image, pose) == {part: attributes[part] for part in PARTS}, index
+        # Enough pixels of each part's color (at 64 px a crown covers about 25 pixels).
         pixels = np.asarray(image, float).reshape(-1, 3)
         for part in PARTS:
             close = np.linalg.norm(pixels - COLORS[attributes[part]], axis=1) < 30
@@ -187,11 +187,11 @@ def test_drawn_colours_are_the_attributes(size):
         assert corner.startswith(attributes["background"]), (index, corner)
 
 
-def test_colour_check_catches_a_wrong_colour():
+def test_color_check_catches_a_wrong_color():
     attributes, pose = example_attributes_and_pose(0)
     swapped = dict(attributes, crown_color=next(c for c in COLOR_NAMES if c != attributes["crown_color"]))
     assert (
-        colours_at_parts(draw_bird(swapped, 64, pose=pose), pose)["crown_color"] != attributes["crown_color"]
+        colors_at_parts(draw_bird(swapped, 64, pose=pose), pose)["crown_color"] != attributes["crown_color"]
     )
 
 
@@ -215,7 +215,7 @@ def test_captions_state_the_attributes():
             check_caption(caption, dict(attributes, background="sky"))
 
 
-def test_caption_check_catches_wrong_or_missing_colours():
+def test_caption_check_catches_wrong_or_missing_colors():
     attributes = {"crown_color": "red", "wing_color": "blue", "breast_color": "yellow"}
     attributes |= {"beak_length": "short", "size": "small", "background": "sky"}
     check_caption("this bird has a red crown, blue wings and a yellow breast", attributes)
@@ -230,7 +230,7 @@ def test_caption_check_catches_wrong_or_missing_colours():
             check_caption(wrong, attributes)
 
 
-def test_class_id_is_the_colour_combination():
+def test_class_id_is_the_color_combination():
     rng = np.random.default_rng(0)
     for _ in range(50):
         attributes = sample_attributes(rng)

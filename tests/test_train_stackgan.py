@@ -170,7 +170,7 @@ def test_gradient_accumulation_groups_batches_into_updates_and_resumes_step_for_
     real_step = train_module.accumulated_stackgan_step
 
     def counting_step(*args, **step_kwargs):
-        sizes.append([batch.real.shape[0] for batch in args[4]])
+        sizes.append([batch.real.shape[0] for batch in args[3]])  # (game, g_opt, d_opt, batches, ...)
         return real_step(*args, **step_kwargs)
 
     monkeypatch.setattr(train_module, "accumulated_stackgan_step", counting_step)

@@ -15,7 +15,6 @@ from stackgan_hf.data import (
     load_stackgan_dataset,
     prepare_cub,
 )
-from stackgan_hf.data.transforms import nearest_other_rows
 
 
 @pytest.fixture(scope="module")
@@ -244,29 +243,3 @@ def test_embeddings_held_in_memory_give_the_same_batches_as_reading_per_row(prep
         a, b = held.as_dataset()[:], per_row.as_dataset()[:]
         assert all(x.dtype == y.dtype and torch.equal(x, y) for x, y in zip(a["embedding"], b["embedding"]))
         assert a["caption"] == b["caption"]
-
-
-def test_nearest_other_rows_skip_the_own_class_and_rank_by_cosine():
-    # Rows 0-1 are class 0, rows 2-3 class 1, row 4 class 2; 2 captions each, 3-d embeddings.
-    means = np.array([[1, 0, 0], [1, 0.1, 0], [0.9, 0.2, 0], [0, 1, 0], [0.8, 0, 0.6]], dtype=np.float32)
-    embeddings = np.stack([means, means * 3], axis=1)  # scale does not change the cosine
-    nearest = nearest_other_rows(embeddings, np.array([0, 0, 1, 1, 2]), count=2, chunk=2)
-    assert nearest[0].tolist() == [2, 4] and nearest[2].tolist() == [1, 0] and nearest[3][0] == 1
-    assert nearest_other_rows(embeddings, None, count=1)[0].tolist() == [1]  # no classes: any other row
-
-
-def test_hard_mismatched_images_come_from_the_nearest_captions_of_other_classes(prepared_cub):
-    output, _ = prepared_cub
-    dataset = load_stackgan_dataset(str(output), split="train")
-    view = StackGANTrainingView(
-        dataset, crop_size=64, seed=3, hard_mismatched_fraction=1.0, hard_mismatched_neighbours=2
-    )
-    class_ids = np.asarray(dataset["class_id"])
-    rng = np.random.default_rng(0)
-    for row, key in enumerate(dataset["filename"]):
-        neighbours = view._hard_rows[row]
-        assert len(neighbours) == 2 and (class_ids[neighbours] != class_ids[row]).all()
-        drawn = {view._mismatched_row(int(class_ids[row]), rng, key) for _ in range(20)}
-        assert drawn <= set(neighbours.tolist())
-    with pytest.raises(ValueError, match="needs caption embeddings"):
-        StackGANTrainingView(dataset.remove_columns("embeddings"), hard_mismatched_fraction=0.5)

@@ -3,20 +3,20 @@
 Every example is a cartoon side view of a bird (body, head, wing, tail, beak, eye, legs) on a plain
 gradient background, with 10 CUB-style captions written from its attributes:
 
-* ``crown_color``, ``wing_color``, ``breast_color``: one of eight clearly distinct colours (:data:`COLORS`).
-  The crown is the cap of the head; the wing colour covers the wing, the back and the tail; the breast
-  colour covers the lower front of the body (breast and belly) and the throat.
+* ``crown_color``, ``wing_color``, ``breast_color``: one of eight clearly distinct colors (:data:`COLORS`).
+  The crown is the cap of the head; the wing color covers the wing, the back and the tail; the breast
+  color covers the lower front of the body (breast and belly) and the throat.
 * ``beak_length``: ``short`` or ``long``; ``size``: ``small`` or ``large`` (the bird's scale in the frame);
   ``background``: ``sky``, ``grass``, ``sand`` or ``water`` (pale gradients, chosen to stay unlike the bird
-  colours).
+  colors).
 
-Every caption mentions the crown, wing and breast colours (and sometimes the beak, the size and the
+Every caption mentions the crown, wing and breast colors (and sometimes the beak, the size and the
 background), so a text-conditioned model can be checked on what it draws. The attributes are stored as
 ``datasets.ClassLabel`` columns named as in :data:`ATTRIBUTES`.
 
-``class_id`` is the index of the (crown, wing, breast) colour combination,
-``(crown * 8 + wing) * 8 + breast`` with the colours' indices in :data:`COLOR_NAMES` (:data:`NUM_CLASSES` =
-512 classes). Two images with different ``class_id`` differ in at least one of the three colours, which all
+``class_id`` is the index of the (crown, wing, breast) color combination,
+``(crown * 8 + wing) * 8 + breast`` with the colors' indices in :data:`COLOR_NAMES` (:data:`NUM_CLASSES` =
+512 classes). Two images with different ``class_id`` differ in at least one of the three colors, which all
 their captions state, so any caption of one is a mismatched text for the other (the matching-aware GAN
 loss).
 
@@ -78,7 +78,7 @@ __all__ = [
 
 RGB = tuple[int, int, int]
 
-#: The eight bird colours (CUB's colour vocabulary, reduced to clearly distinct ones) and their RGB values.
+#: The eight bird colors (CUB's color vocabulary, reduced to clearly distinct ones) and their RGB values.
 COLORS: dict[str, RGB] = {
     "red": (214, 32, 32),
     "orange": (246, 136, 18),
@@ -91,7 +91,7 @@ COLORS: dict[str, RGB] = {
 }
 COLOR_NAMES: list[str] = list(COLORS)
 
-#: Backgrounds: (top, bottom) colours of a vertical gradient, pale and unlike the bird colours.
+#: Backgrounds: (top, bottom) colors of a vertical gradient, pale and unlike the bird colors.
 BACKGROUNDS: dict[str, tuple[RGB, RGB]] = {
     "sky": ((150, 192, 236), (182, 214, 244)),
     "grass": ((190, 214, 146), (150, 190, 108)),
@@ -99,7 +99,7 @@ BACKGROUNDS: dict[str, tuple[RGB, RGB]] = {
     "water": ((156, 204, 200), (104, 164, 166)),
 }
 
-#: Colour of the beak and legs (a horn grey that is none of :data:`COLORS`).
+#: Color of the beak and legs (a horn gray that is none of :data:`COLORS`).
 BEAK_COLOR: RGB = (92, 86, 80)
 _EYE_COLOR: RGB = (16, 16, 18)
 _EYE_HIGHLIGHT: RGB = (250, 250, 250)
@@ -131,7 +131,7 @@ def sample_attributes(rng: np.random.Generator) -> dict[str, str]:
 
 
 def class_id_from_attributes(attributes: Mapping[str, str]) -> int:
-    """Index of the (crown, wing, breast) colour combination: ``(crown * 8 + wing) * 8 + breast``."""
+    """Index of the (crown, wing, breast) color combination: ``(crown * 8 + wing) * 8 + breast``."""
     n = len(COLOR_NAMES)
     crown, wing, breast = (
         COLOR_NAMES.index(attributes[key]) for key in ("crown_color", "wing_color", "breast_color")
@@ -175,7 +175,7 @@ _SIZE_SCALE = {"small": 0.42, "large": 0.54}  # image widths per bird unit
 # centre is placed at the pose's centre.
 _REFERENCE = (0.04, -0.03)
 _EXTENT = (1.6, 0.95)
-_OUTLINE_SHADE = 0.55  # outlines are the part's colour times this
+_OUTLINE_SHADE = 0.55  # outlines are the part's color times this
 
 
 @dataclass(frozen=True)
@@ -271,7 +271,7 @@ def draw_bird(
 ) -> Image.Image:
     """Draws a bird with ``attributes`` as an ``image_size`` x ``image_size`` RGB image.
 
-    The pose is ``pose`` if given, else :func:`sample_pose` with ``rng``, else a centred, upright bird
+    The pose is ``pose`` if given, else :func:`sample_pose` with ``rng``, else a centered, upright bird
     facing right. Drawing happens at 2-4x the size and is reduced with a Lanczos filter (anti-aliasing);
     the same attributes and pose give the same bird at every ``image_size``.
     """
@@ -310,11 +310,11 @@ def draw_bird(
     # Legs and feet, behind the body.
     for x in (0.02, 0.13):
         stroke(np.array([[x, 0.2], [x - 0.02, 0.41], [x + 0.06, 0.41]]), BEAK_COLOR, 0.035)
-    # Tail, then the body: back in the wing colour, breast and belly (lower front) in the breast colour.
+    # Tail, then the body: back in the wing color, breast and belly (lower front) in the breast color.
     polygon(np.array(_TAIL), wing)
     polygon(_ellipse(bx, by, brx, bry, tilt=body_tilt), wing)
     polygon(_ellipse(bx, by, brx, bry, -40.0, 150.0, tilt=body_tilt, n=32), breast, outline=False)
-    # Beak, then the head: face and throat in the breast colour, the crown (top cap) in the crown colour.
+    # Beak, then the head: face and throat in the breast color, the crown (top cap) in the crown color.
     length = _BEAK_LENGTH[attributes["beak_length"]]
     beak_base_top = (hx + hr * math.cos(math.radians(-28)), hy + hr * math.sin(math.radians(-28)))
     beak_base_bottom = (hx + hr * math.cos(math.radians(22)), hy + hr * math.sin(math.radians(22)))
@@ -363,8 +363,8 @@ def part_centers(pose: BirdPose, image_size: int) -> dict[str, tuple[float, floa
 # ----------------------------------------------------------------------------------------------------------
 
 _PARTS = ("crown_color", "wing_color", "breast_color")
-# Noun phrases ("{c}" is the colour), relative clauses, predicates and compound adjectives for each part.
-# Captions never put a colour right before a part word it does not describe (tokenizers that drop
+# Noun phrases ("{c}" is the color), relative clauses, predicates and compound adjectives for each part.
+# Captions never put a color right before a part word it does not describe (tokenizers that drop
 # punctuation would read "a belly that is brown, wings ..." as "brown wings"), so relative clauses only end
 # a listing.
 _NOUN_PHRASES: dict[str, tuple[str, ...]] = {
@@ -499,7 +499,7 @@ def _t_two_adjectives(p: _Phrases) -> str:
 
 
 def _t_mostly(p: _Phrases) -> str:
-    """Only when the wing and breast colours agree (the body is mostly that colour)."""
+    """Only when the wing and breast colors agree (the body is mostly that color)."""
     color = p.attributes["wing_color"]
     if p.attributes["crown_color"] == color:
         return f"this {p.optional_size()}bird is entirely {color} with {p.beak()}"
@@ -528,7 +528,7 @@ def write_captions(
     """``n`` lower-case CUB-style captions of a bird with ``attributes``, distinct where possible.
 
     Templates, phrasings and the order of the parts are drawn from ``rng``; every caption states the
-    crown, wing and breast colours, some also the beak length, the size or the background.
+    crown, wing and breast colors, some also the beak length, the size or the background.
     """
     _check_attributes(attributes)
     templates = list(_TEMPLATES)
@@ -673,11 +673,11 @@ def load_synthetic_birds(
 
 
 def oracle_embedding(crown: int, wing: int, breast: int) -> np.ndarray:
-    """The ``[24]`` oracle condition of a colour combination: the three colours' one-hots, standardised
-    (each unit has mean 0 and variance 1 over uniformly drawn colours)."""
+    """The ``[24]`` oracle condition of a color combination: the three colors' one-hots, standardized
+    (each unit has mean 0 and variance 1 over uniformly drawn colors)."""
     one_hot = np.zeros(3 * len(COLOR_NAMES), dtype=np.float32)
-    for part, colour in enumerate((crown, wing, breast)):
-        one_hot[part * len(COLOR_NAMES) + colour] = 1.0
+    for part, color in enumerate((crown, wing, breast)):
+        one_hot[part * len(COLOR_NAMES) + color] = 1.0
     share = 1.0 / len(COLOR_NAMES)
     return (one_hot - share) / math.sqrt(share * (1 - share))
 

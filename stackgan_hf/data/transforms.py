@@ -9,10 +9,7 @@
 * ``caption``: one of the 10 captions; ``embedding`` ``[D]`` (when the dataset has embeddings): the
   embedding of that caption, or (``embedding_mode="mean_of_4"``, StackGAN-TF) the mean of 4 random ones;
 * ``mismatched_pixel_values``: another image, of another class when classes are known, for the
-  matching-aware discriminator's (real image, wrong text) pair; with ``hard_mismatched_fraction`` > 0 that
-  share of them is a *hard* mismatch: one of the rows (of another class) whose captions' mean embedding is
-  nearest this row's, so the discriminator must check every part the text names, not just the most
-  salient one (not StackGAN-v1, which draws the mismatched image at random);
+  matching-aware discriminator's (real image, wrong text) pair;
 * ``class_id``.
 
 Randomness comes from a generator seeded by ``(seed, epoch, row key)``, never from global state, so a
@@ -113,9 +110,6 @@ class StackGANTrainingView:
             rows have unique keys), the view decodes them once and crops from memory; 0 decodes per row.
         embeddings_in_memory_bytes: when the ``embeddings`` column fits in this many bytes (and rows have
             unique keys), the view reads it once into one array; 0 reads each row's from the Arrow table.
-        hard_mismatched_fraction: the share of mismatched images drawn from the ``hard_mismatched_neighbours``
-            rows of other classes (other rows, without classes) whose mean caption embedding has the highest
-            cosine similarity to this row's; needs the ``embeddings`` column and unique row keys.
         mismatched_images: False leaves ``mismatched_pixel_values`` out of the batches (for training whose
             mismatched pairs are other rows' captions); the rows' other random draws stay the same.
     """
@@ -129,8 +123,6 @@ class StackGANTrainingView:
         key_column: str = "filename",
         pixels_in_memory_bytes: int = 256 * 2**20,
         embeddings_in_memory_bytes: int = 1024 * 2**20,
-        hard_mismatched_fraction: float = 0.0,
-        hard_mismatched_neighbours: int = 8,
         mismatched_images: bool = True,
     ):
         for column in ("image", "captions"):
@@ -140,8 +132,6 @@ class StackGANTrainingView:
             raise ValueError(f"embedding_mode must be 'one' or 'mean_of_4', got {embedding_mode!r}.")
         if len(dataset) < 2:
             raise ValueError("The training view needs at least 2 rows (one real and one mismatched image).")
-        if not 0.0 <= hard_mismatched_fraction <= 1.0:
-            raise ValueError(f"hard_mismatched_fraction must be in [0, 1], got {hard_mismatched_fraction}.")
         self.dataset = dataset
         self.crop_size = crop_size
         self.seed = seed
@@ -180,15 +170,6 @@ class StackGANTrainingView:
         else:
             self.rows_by_class = None
         self.mismatched_images = bool(mismatched_images)
-        self.hard_mismatched_fraction = float(hard_mismatched_fraction)
-        self._hard_rows = None
-        if self.hard_mismatched_fraction > 0:
-            if self._embeddings is None:
-                raise ValueError(
-                    "hard_mismatched_fraction needs caption embeddings (a frozen text encoder or precomputed "
-                    "`embeddings`) and a key column naming rows uniquely."
-                )
-            self._hard_rows = nearest_other_rows(self._embeddings[:], class_ids, hard_mismatched_neighbours)
         self._images = dataset.select_columns(["image"])
         # Small images (Stage-I's 76x76 loads) live decoded in memory, found by row key like the embeddings:
         # each step then slices arrays instead of decoding 2 x batch PNGs (the same pixels and draws).
@@ -216,9 +197,6 @@ class StackGANTrainingView:
         return np.random.default_rng([self.seed, self.epoch, zlib.crc32(key.encode("utf-8"))])
 
     def _mismatched_row(self, class_id: int | None, rng: np.random.Generator, own_key: str) -> int:
-        if self._hard_rows is not None and rng.random() < self.hard_mismatched_fraction:
-            neighbours = self._hard_rows[self._row_of_key[own_key]]
-            return int(neighbours[int(rng.integers(len(neighbours)))])
         if self.rows_by_class is None:
             # Unknown classes: any other row (its captions describe another image).
             while True:
@@ -271,28 +249,6 @@ class StackGANTrainingView:
                 wrong_pixels = load_pixels(self._images[wrong]["image"], self.crop_size)
             out["mismatched_pixel_values"].append(random_crop_flip_pixels(wrong_pixels, self.crop_size, rng))
         return out
-
-
-def nearest_other_rows(
-    embeddings: np.ndarray, class_ids: np.ndarray | None, count: int, chunk: int = 1024
-) -> np.ndarray:
-    """``[N, count]``: for each row of ``embeddings`` (``[N, captions, D]``), the rows of another class (any
-    other row when ``class_ids`` is None) whose mean caption embedding is most cosine-similar, best first."""
-    means = embeddings.astype(np.float32).mean(axis=1)
-    means /= np.maximum(np.linalg.norm(means, axis=1, keepdims=True), 1e-12)
-    count = min(count, len(means) - 1)
-    nearest = np.empty((len(means), count), dtype=np.int64)
-    for start in range(0, len(means), chunk):
-        similarity = means[start : start + chunk] @ means.T
-        rows = np.arange(start, min(start + chunk, len(means)))
-        if class_ids is None:
-            similarity[rows - start, rows] = -np.inf
-        else:
-            similarity[class_ids[rows][:, None] == class_ids[None, :]] = -np.inf
-        top = np.argpartition(-similarity, count - 1, axis=1)[:, :count]
-        order = np.argsort(-np.take_along_axis(similarity, top, axis=1), axis=1, kind="stable")
-        nearest[start : start + chunk] = np.take_along_axis(top, order, axis=1)
-    return nearest
 
 
 def collate_training_batch(rows: list[dict]) -> dict:

@@ -7,7 +7,7 @@ from .metrics import clip_score, frechet_distance, inception_network, inception_
 from .stackgan import (
     HEADLINE_COLUMNS,
     PromptError,
-    asked_colours,
+    asked_colors,
     default_classifier_dir,
     evaluate_stackgan,
     evaluate_stackgan_model,
@@ -26,7 +26,7 @@ __all__ = [
     "ImageClassifier",
     "PromptError",
     "accuracy",
-    "asked_colours",
+    "asked_colors",
     "clip_score",
     "default_classifier_dir",
     "evaluate_stackgan",

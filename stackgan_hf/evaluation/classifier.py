@@ -2,9 +2,9 @@
 
 Without Inception weights (torch-fidelity, a download) there is no ImageNet network to compute FID with.
 A classifier trained on the *real* images of the dataset being evaluated is the next best thing: its
-penultimate features describe what matters in that data (the birds' colours, an MNIST digit's shape), its
+penultimate features describe what matters in that data (the birds' colors, an MNIST digit's shape), its
 logits give an Inception-style score, and, on synthetic birds, its attribute heads say whether a generated
-bird has the colours its caption asked for. Scores from it compare runs of this project with each other; they
+bird has the colors its caption asked for. Scores from it compare runs of this project with each other; they
 are not comparable with published Inception FIDs.
 
 The classifier is a diffusers ``ModelMixin``: ``save_pretrained`` / ``from_pretrained`` like the generators.
@@ -118,7 +118,7 @@ def fit_classifier(
     cross-entropies (Adam, cosine decay). Augmentation: ``horizontal_flips``; ``crop_size`` random crops
     (one offset per batch) of larger images, as the GAN's training view does; ``degrade``: each image
     blurred (down- and up-sampled by up to 4x) and noised (sigma up to 0.3) at random, so that a judge of
-    generated images reads their colours, not their artefacts. Returns the loss per step. Deterministic
+    generated images reads their colors, not their artifacts. Returns the loss per step. Deterministic
     for a given ``seed``."""
     missing = set(classifier.config.heads) - set(labels)
     if missing:
@@ -193,7 +193,7 @@ class ClassifierFeatures(nn.Module):
 
 class ClassifierLogits(nn.Module):
     """torchmetrics ``InceptionScore`` feature (logits) from a classifier: the joint label of all ``heads``
-    (log-probabilities of independent heads add), e.g. the 512 colour combinations of synthetic birds."""
+    (log-probabilities of independent heads add), e.g. the 512 color combinations of synthetic birds."""
 
     def __init__(self, classifier: ImageClassifier, heads: list[str] | None = None):
         super().__init__()

@@ -41,33 +41,27 @@ def text_encoder_variants(encoders: Sequence[str]) -> list[Variant]:
 
 
 def upsampling_variants() -> list[Variant]:
-    """Nearest-neighbour vs pixel-shuffle upsampling in both generators, Stage-I then Stage-II."""
+    """Nearest-neighbor vs pixel-shuffle upsampling in both generators, Stage-I then Stage-II."""
     return [Variant(mode, {"upsample_mode": mode, "stage": "both"}) for mode in ("nearest", "pixel_shuffle")]
 
 
 def conditioning_variants(names: Sequence[str] | None = None) -> list[Variant]:
-    """The text-conditioning ablation (Stage-I): the StackGAN-Pytorch conditioning, the paper's (LeakyReLU
-    CA and the discriminator's own text projection, now the default), and each option from the field on
-    top of the paper's, one at a time. ``names`` picks a subset (in this order) or adds ``a+b`` combinations
-    of the options."""
-    paper = {"stage": "1", "ca_activation": "leaky_relu", "discriminator_condition": "text"}
+    """The text-conditioning ablation (Stage-I): the paper's conditioning and each surviving option on top
+    of it, one at a time (the retired ones are at the tag ``experiments-2026-12``). ``names`` picks a subset
+    (in this order) or adds ``a+b`` combinations of the options."""
+    paper = {"stage": "1"}
     options = {
-        "pytorch_parity": {"stage": "1", "ca_activation": "relu", "discriminator_condition": "generator_mu"},
         "paper": paper,
-        "hinge_ma_gp": {"adversarial_loss": "hinge", "ma_gp_weight": 2.0},
         "dfgan_adam": {"adam_betas": [0.0, 0.9], "generator_lr": 1e-4, "discriminator_lr": 4e-4},
         "diffaugment": {"diffaugment": "translation,cutout"},
         "diffaugment_color": {"diffaugment": "color,translation,cutout"},
-        "spectral_norm": {"discriminator_norm": "spectral"},
         "projection": {"discriminator_head": "projection"},
         "concat_projection": {"discriminator_head": "concat_projection"},
-        "affine_fusion": {"generator_text_fusion": "affine"},
         "ema": {"use_ema": True},
         "more_birds": {"synthetic_num_images": 16384},
         # Hyper-parameters of the quickstart rather than options: the balance between the networks.
         "d_half_width": {"discriminator_channels": 8},  # the paper's Ng:Nd = 2:1 (128:64)
         "kl_0.1": {"kl_coefficient": 0.1},
-        "word_triples": {"bag_of_words_max_ngram": 3, "bag_of_words_hash_buckets": 8192},
         "g_wide": {"generator_channels": 32},  # the width/steps trade: a wider G, fewer steps
         "d_wide": {"discriminator_channels": 32},  # a stronger critic of shape, fewer steps
         "g_lr_4e-4": {"generator_lr": 4e-4},  # a faster generator
@@ -77,27 +71,12 @@ def conditioning_variants(names: Sequence[str] | None = None) -> list[Variant]:
         "batch_64": {"train_batch_size": 64},
         "batch_16": {"train_batch_size": 16},  # the other way: more, cheaper updates
         "d_lr_1e-4": {"discriminator_lr": 1e-4},  # a slower discriminator
-        "uncond": {"use_unconditional_logits": True},  # StackGAN++'s joint conditional + unconditional D
-        "minibatch_std": {"discriminator_minibatch_std": True},  # against mode collapse (Karras et al.)
-        # AttnGAN's idea, sentence level (training/matching.py); needs a train_text_encoder.py encoder
-        "matching": {"text_image_matching_coefficient": 1.0},
-        "matching_4": {"text_image_matching_coefficient": 4.0},
         "mean_of_4": {"embedding_mode": "mean_of_4"},  # StackGAN-TF: the mean of 4 captions' embeddings
-        # Half the mismatched images from the nearest captions of other classes: D must check every part
-        "hard_mismatched": {"hard_mismatched_fraction": 0.5},
         # XMC-GAN's contrastive loss: every other caption of the batch a negative, for D and for G
         "contrastive": {"contrastive_coefficient": 1.0},
         "contrastive_0.2": {"contrastive_coefficient": 0.2},
         "contrastive_4": {"contrastive_coefficient": 4.0},
         "lr_decay": {"lr_decay_epochs": 13},  # StackGAN's halving, three times in a 39-epoch ablation run
-        "dfgan": {  # DF-GAN's discriminator training as a whole: no BatchNorm, hinge + MA-GP, its Adam
-            "discriminator_norm": "none",
-            "adversarial_loss": "hinge",
-            "ma_gp_weight": 2.0,
-            "adam_betas": [0.0, 0.9],
-            "generator_lr": 1e-4,
-            "discriminator_lr": 4e-4,
-        },
     }
     variants = []
     for name in names or list(options):
@@ -111,24 +90,27 @@ def conditioning_variants(names: Sequence[str] | None = None) -> list[Variant]:
 
 
 def stage2_variants(stage1_model: str, names: Sequence[str] | None = None) -> list[Variant]:
-    """Stage-II over one frozen Stage-I (``stage1_model``): StackGAN-v1, StackGAN++'s colour-consistency
+    """Stage-II over one frozen Stage-I (``stage1_model``): StackGAN-v1, StackGAN++'s color-consistency
     term, the image skip, and both."""
     options = {
         "v1": {},
-        "colour_consistency": {"color_consistency_coefficient": 50.0},
+        "color_consistency": {"color_consistency_coefficient": 50.0},
         "image_skip": {"stage2_image_skip": True},
-        "image_skip+colour_consistency": {"stage2_image_skip": True, "color_consistency_coefficient": 50.0},
-        "image_skip+low_res_consistency": {"stage2_image_skip": True, "stage2_low_res_consistency": 10.0},
-        "image_skip+colour_consistency+low_res_consistency": {
+        "image_skip+color_consistency": {"stage2_image_skip": True, "color_consistency_coefficient": 50.0},
+        "image_skip+low_res_consistency": {
             "stage2_image_skip": True,
-            "color_consistency_coefficient": 50.0,
-            "stage2_low_res_consistency": 10.0,
+            "low_res_consistency_coefficient": 10.0,
         },
-        # The quickstart's Stage-II with a stronger hold on where Stage-I put each colour
-        "image_skip+colour_consistency+low_res_consistency_30": {
+        "image_skip+color_consistency+low_res_consistency": {
             "stage2_image_skip": True,
             "color_consistency_coefficient": 50.0,
-            "stage2_low_res_consistency": 30.0,
+            "low_res_consistency_coefficient": 10.0,
+        },
+        # The quickstart's Stage-II with a stronger hold on where Stage-I put each color
+        "image_skip+color_consistency+low_res_consistency_30": {
+            "stage2_image_skip": True,
+            "color_consistency_coefficient": 50.0,
+            "low_res_consistency_coefficient": 30.0,
         },
     }
     base = {
@@ -136,7 +118,7 @@ def stage2_variants(stage1_model: str, names: Sequence[str] | None = None) -> li
         "stage1_model": stage1_model,
         "color_consistency_coefficient": 0.0,
         "stage2_image_skip": False,
-        "stage2_low_res_consistency": 0.0,
+        "low_res_consistency_coefficient": 0.0,
     }
     unknown = [name for name in names or [] if name not in options]
     if unknown:
@@ -248,7 +230,7 @@ def diagnostics_table(records: Sequence[dict]) -> str:
     return markdown_table(header, rows)
 
 
-METRIC_HEADER = ["FID ↓", "IS ↑", "colour acc. ↑", "all 3 colours ↑", "coverage ↑", "CLIP score ↑"]
+METRIC_HEADER = ["FID ↓", "IS ↑", "color acc. ↑", "all 3 colors ↑", "coverage ↑", "CLIP score ↑"]
 
 
 def _cell(value, digits=3) -> str:
@@ -264,8 +246,8 @@ def metric_cells(metrics: dict, stage: str, with_std: bool = False) -> list[str]
     return [
         _cell(values["fid"], 2),
         inception,
-        _cell(attributes.get("mean_colour")),
-        _cell(attributes.get("all_colours")),
+        _cell(attributes.get("mean_color")),
+        _cell(attributes.get("all_colors")),
         _cell(metrics.get("coverage", {}).get(stage)),
         _cell(values.get("clip_score"), 2),
     ]
@@ -278,7 +260,7 @@ def real_image_cells(metrics: dict) -> list[str] | None:
         return None
     accuracy = real["attribute_accuracy"]
     coverage = metrics.get("coverage", {}).get("real")
-    return ["–", "–", _cell(accuracy["mean_colour"]), _cell(accuracy["all_colours"]), _cell(coverage), "–"]
+    return ["–", "–", _cell(accuracy["mean_color"]), _cell(accuracy["all_colors"]), _cell(coverage), "–"]
 
 
 def comparison_table(records: Sequence[dict]) -> str:

@@ -7,14 +7,14 @@ reports, per stage:
   feature network given (Inception, or the offline classifier of :mod:`.classifier`);
 * ``clip_score`` when a CLIP model is given;
 * on synthetic birds, from an attribute classifier trained on real synthetic birds:
-  ``attribute_accuracy``: the share of generated birds whose crown / wing / breast colours are those of the
-  caption that produced them (conditioning fidelity; ``all_colours``: all three right), next to the same
+  ``attribute_accuracy``: the share of generated birds whose crown / wing / breast colors are those of the
+  caption that produced them (conditioning fidelity; ``all_colors``: all three right), next to the same
   classifier's accuracy on the real images of those captions (``real``: the ceiling); and ``coverage``:
-  the share of the training set's colour combinations that appear among samples generated from training
+  the share of the training set's color combinations that appear among samples generated from training
   captions (a mode-collapse diagnostic), next to the real images' coverage for the same captions.
 
 ``prompt_fidelity`` judges a few fixed prompts (a run's validation prompts) the same way, each drawn many
-times: how often each asked colour lands on its part, and which colour triple the model draws most.
+times: how often each asked color lands on its part, and which color triple the model draws most.
 """
 
 from __future__ import annotations
@@ -45,7 +45,7 @@ from .classifier import (
 )
 from .metrics import clip_score, frechet_distance, inception_network, inception_score
 
-COLOUR_HEADS = ("crown_color", "wing_color", "breast_color")
+COLOR_HEADS = ("crown_color", "wing_color", "breast_color")
 STAGE_SIZE = {"stage1": 64, "stage2": 256, "stage1_bicubic": 256}
 
 
@@ -99,7 +99,7 @@ def train_dataset_classifier(
 ) -> ImageClassifier:
     """An :class:`ImageClassifier` for ``train``'s labels (:func:`attribute_heads`) at ``image_size``, trained
     with the GAN's augmentation (random crops of the load size, flips). The 64x64 judge also sees random blur
-    and noise (it reads colours and shapes, not artefacts); a larger judge does not, since the detail a
+    and noise (it reads colors and shapes, not artifacts); a larger judge does not, since the detail a
     higher stage adds is what it is there to see."""
     heads = attribute_heads(train)
     classifier = ImageClassifier(heads=heads, image_size=image_size, base_channels=base_channels).to(device)
@@ -165,22 +165,22 @@ def _captions_for(rows: datasets.Dataset, num_samples: int, seed: int, embedding
     return indices, captions, torch.from_numpy(embeds.astype(np.float32))
 
 
-def _colour_combinations(predicted: dict[str, np.ndarray]) -> set[tuple[int, ...]]:
-    return set(zip(*(predicted[name].tolist() for name in COLOUR_HEADS)))
+def _color_combinations(predicted: dict[str, np.ndarray]) -> set[tuple[int, ...]]:
+    return set(zip(*(predicted[name].tolist() for name in COLOR_HEADS)))
 
 
 def _attribute_scores(predicted: dict, truth: dict) -> dict[str, float]:
-    scores = accuracy({k: v for k, v in predicted.items() if k in COLOUR_HEADS}, truth)
-    scores["mean_colour"] = float(np.mean([scores[name] for name in COLOUR_HEADS]))
-    scores["all_colours"] = float(
-        np.mean(np.all([predicted[name] == truth[name] for name in COLOUR_HEADS], axis=0))
+    scores = accuracy({k: v for k, v in predicted.items() if k in COLOR_HEADS}, truth)
+    scores["mean_color"] = float(np.mean([scores[name] for name in COLOR_HEADS]))
+    scores["all_colors"] = float(
+        np.mean(np.all([predicted[name] == truth[name] for name in COLOR_HEADS], axis=0))
     )
-    # Looser: the share of the caption's colours drawn on *some* part (a generator that gets the palette
+    # Looser: the share of the caption's colors drawn on *some* part (a generator that gets the palette
     # right but the parts mixed up scores here, not above). Random guesses score about 1 - (7/8)^3 = 0.33.
-    drawn = np.stack([predicted[name] for name in COLOUR_HEADS], axis=1)
-    asked = np.stack([truth[name] for name in COLOUR_HEADS], axis=1)
+    drawn = np.stack([predicted[name] for name in COLOR_HEADS], axis=1)
+    asked = np.stack([truth[name] for name in COLOR_HEADS], axis=1)
     recalls = [len(set(a) & set(d)) / len(set(a)) for a, d in zip(asked.tolist(), drawn.tolist())]
-    scores["colour_set_recall"] = float(np.mean(recalls))
+    scores["color_set_recall"] = float(np.mean(recalls))
     return scores
 
 
@@ -210,7 +210,7 @@ def evaluate_stackgan(
         raise ValueError("Give a classifier, or both feature and logits networks.")
     feature = feature or ClassifierFeatures(classifier)
     logits = logits or ClassifierLogits(classifier, heads=_joint_heads(classifier))
-    birds = classifier is not None and all(name in classifier.config.heads for name in COLOUR_HEADS)
+    birds = classifier is not None and all(name in classifier.config.heads for name in COLOR_HEADS)
 
     start = time.perf_counter()
     precomputed = getattr(pipeline, "text_encoder", True) is None
@@ -230,7 +230,7 @@ def evaluate_stackgan(
     real_crops = {size: center_crops(real_images, size) for size in sizes}
     truth = {}
     if birds:
-        real_truth = {name: np.asarray(rows[name]) for name in COLOUR_HEADS}
+        real_truth = {name: np.asarray(rows[name]) for name in COLOR_HEADS}
         truth = {name: values[[position[i] for i in indices]] for name, values in real_truth.items()}
         real_predicted = classifier.predict(real_crops[64])
         results["real"] = {"attribute_accuracy": _attribute_scores(real_predicted, real_truth)}
@@ -257,7 +257,7 @@ def evaluate_stackgan(
 
 
 class PromptError(ValueError):
-    """A prompt to judge that names no colour for a part, or prompts asked of a dataset without colours."""
+    """A prompt to judge that names no color for a part, or prompts asked of a dataset without colors."""
 
 
 #: The words a prompt may use for each judged part, as in the synthetic birds' captions ("a red crown",
@@ -269,21 +269,21 @@ _PART_WORDS = {
 }
 
 
-def asked_colours(prompt: str, colour_names: Sequence[str]) -> dict[str, int]:
-    """``{"crown_color": i, "wing_color": j, "breast_color": k}``: the index in ``colour_names`` of the colour
-    each part is given in ``prompt`` (written "a red crown" or "red-crowned"). A part named with no colour,
+def asked_colors(prompt: str, color_names: Sequence[str]) -> dict[str, int]:
+    """``{"crown_color": i, "wing_color": j, "breast_color": k}``: the index in ``color_names`` of the color
+    each part is given in ``prompt`` (written "a red crown" or "red-crowned"). A part named with no color,
     or with two different ones, is a :class:`PromptError` naming the prompt."""
-    colours = "|".join(re.escape(name) for name in colour_names)
+    colors = "|".join(re.escape(name) for name in color_names)
     asked = {}
     for head, words in _PART_WORDS.items():
-        found = {m.group(1) for m in re.finditer(rf"\b({colours})[ -](?:{words})\b", prompt.lower())}
+        found = {m.group(1) for m in re.finditer(rf"\b({colors})[ -](?:{words})\b", prompt.lower())}
         if len(found) != 1:
             part = head.removesuffix("_color")
             raise PromptError(
-                f"Prompt {prompt!r}: expected one colour of {list(colour_names)} before '{part}' "
+                f"Prompt {prompt!r}: expected one color of {list(color_names)} before '{part}' "
                 f"(as in 'a red {part}'), found {sorted(found) or 'none'}."
             )
-        asked[head] = list(colour_names).index(found.pop())
+        asked[head] = list(color_names).index(found.pop())
     return asked
 
 
@@ -292,60 +292,60 @@ def prompt_fidelity(
     pipeline,
     prompts: Sequence[str],
     classifier: ImageClassifier,
-    colour_names: Sequence[str],
+    color_names: Sequence[str],
     num_images: int = 64,
     seed: int = 0,
 ) -> list[dict]:
     """Each prompt drawn ``num_images`` times (the same noise for every prompt) and judged per stage: the
-    share of images with each asked colour on its part, with all three (``all_colours``), and the colour
+    share of images with each asked color on its part, with all three (``all_colors``), and the color
     triple drawn most often with its share (``most_drawn``), e.g. ``"red/blue/yellow"``."""
     results = []
     for prompt in prompts:
-        asked = asked_colours(prompt, colour_names)
+        asked = asked_colors(prompt, color_names)
         truth = {head: np.full(num_images, index) for head, index in asked.items()}
         generated = generate_for_captions(pipeline, [prompt] * num_images, seed, batch_size=num_images)
-        asked_names = "/".join(colour_names[asked[head]] for head in COLOUR_HEADS)
+        asked_names = "/".join(color_names[asked[head]] for head in COLOR_HEADS)
         row = {"prompt": prompt, "asked": asked_names, "stages": {}}
         for stage, images in generated.items():
             predicted = classifier.predict(images * 2 - 1)
             scores = _attribute_scores(predicted, truth)
-            triples = Counter(zip(*(predicted[head].tolist() for head in COLOUR_HEADS)))
+            triples = Counter(zip(*(predicted[head].tolist() for head in COLOR_HEADS)))
             triple, count = triples.most_common(1)[0]
             row["stages"][stage] = {
-                **{head: scores[head] for head in COLOUR_HEADS},
-                "all_colours": scores["all_colours"],
-                "most_drawn": "/".join(colour_names[i] for i in triple),
+                **{head: scores[head] for head in COLOR_HEADS},
+                "all_colors": scores["all_colors"],
+                "most_drawn": "/".join(color_names[i] for i in triple),
                 "most_drawn_share": count / num_images,
             }
         results.append(row)
     return results
 
 
-#: A fixed prompt is drawn right when at least this share of its images has all three colours right, at every
+#: A fixed prompt is drawn right when at least this share of its images has all three colors right, at every
 #: stage judged (the README's and results/conditioning/*'s "fixed prompts right").
 PROMPT_RIGHT_SHARE = 0.5
 
 
 def prompts_drawn_right(prompts: Sequence[dict], share: float = PROMPT_RIGHT_SHARE) -> int:
     """How many of :func:`prompt_fidelity`'s results (the ``"prompts"`` of an evaluation JSON) are drawn
-    right: ``all_colours`` at least ``share`` at every stage."""
-    return sum(min(stage["all_colours"] for stage in p["stages"].values()) >= share for p in prompts)
+    right: ``all_colors`` at least ``share`` at every stage."""
+    return sum(min(stage["all_colors"] for stage in p["stages"].values()) >= share for p in prompts)
 
 
 def headline_figures(metrics: dict) -> dict:
-    """The figures the results tables report from an evaluation JSON with ``--prompts``: Stage-I's colour per
-    part, crown, all three parts, palette recall, coverage and judge-FID; Stage-II's colour per part; the
+    """The figures the results tables report from an evaluation JSON with ``--prompts``: Stage-I's color per
+    part, crown, all three parts, palette recall, coverage and judge-FID; Stage-II's color per part; the
     fixed prompts drawn right (:func:`prompts_drawn_right`) and how many there are."""
     stage1 = metrics["stages"]["stage1"]
     accuracy = stage1["attribute_accuracy"]
     return {
-        "colour_per_part": accuracy["mean_colour"],
+        "color_per_part": accuracy["mean_color"],
         "crown": accuracy["crown_color"],
-        "all_colours": accuracy["all_colours"],
-        "palette_recall": accuracy["colour_set_recall"],
+        "all_colors": accuracy["all_colors"],
+        "palette_recall": accuracy["color_set_recall"],
         "coverage": metrics["coverage"]["stage1"],
         "fid": stage1["fid"],
-        "stage2_colour_per_part": metrics["stages"]["stage2"]["attribute_accuracy"]["mean_colour"],
+        "stage2_color_per_part": metrics["stages"]["stage2"]["attribute_accuracy"]["mean_color"],
         "prompts_right": prompts_drawn_right(metrics["prompts"]),
         "prompts": len(metrics["prompts"]),
     }
@@ -353,49 +353,49 @@ def headline_figures(metrics: dict) -> dict:
 
 #: The columns of :func:`headline_cells`, as a markdown table header and its alignment row.
 HEADLINE_COLUMNS = (
-    "Stage-I colour per part ↑ | all three ↑ | palette recall ↑ | coverage ↑ | judge-FID ↓ "
-    "| Stage-II colour per part ↑ | prompts right (Stage-I/II share of images all right)",
+    "Stage-I color per part ↑ | all three ↑ | palette recall ↑ | coverage ↑ | judge-FID ↓ "
+    "| Stage-II color per part ↑ | prompts right (Stage-I/II share of images all right)",
     "---:|---:|---:|---:|---:|---:|---",
 )
 
 
 def headline_cells(metrics: dict) -> str:
     """:func:`headline_figures` of an evaluation JSON as the markdown cells of :data:`HEADLINE_COLUMNS`; the
-    last cell also gives each fixed prompt's share of images with all three colours right, Stage-I/II."""
+    last cell also gives each fixed prompt's share of images with all three colors right, Stage-I/II."""
     figures = headline_figures(metrics)
     shares = " ".join(
-        f"{p['stages']['stage1']['all_colours']:.2f}/{p['stages']['stage2']['all_colours']:.2f}"
+        f"{p['stages']['stage1']['all_colors']:.2f}/{p['stages']['stage2']['all_colors']:.2f}"
         for p in metrics["prompts"]
     )
     return (
-        f"{figures['colour_per_part']:.3f} | {figures['all_colours']:.3f} | {figures['palette_recall']:.3f} "
-        f"| {figures['coverage']:.3f} | {figures['fid']:.0f} | {figures['stage2_colour_per_part']:.3f} "
+        f"{figures['color_per_part']:.3f} | {figures['all_colors']:.3f} | {figures['palette_recall']:.3f} "
+        f"| {figures['coverage']:.3f} | {figures['fid']:.0f} | {figures['stage2_color_per_part']:.3f} "
         f"| {figures['prompts_right']} of {figures['prompts']} ({shares})"
     )
 
 
 def _joint_heads(classifier: ImageClassifier) -> list[str]:
-    """The IS label: the colour combination on synthetic birds, the class elsewhere."""
-    if all(name in classifier.config.heads for name in COLOUR_HEADS):
-        return list(COLOUR_HEADS)
+    """The IS label: the color combination on synthetic birds, the class elsewhere."""
+    if all(name in classifier.config.heads for name in COLOR_HEADS):
+        return list(COLOR_HEADS)
     return list(classifier.config.heads)[:1]
 
 
 def _coverage(pipeline, train, classifier, num_samples, seed, batch_size) -> dict:
-    """Share of the training set's colour combinations among samples for ``num_samples`` training
+    """Share of the training set's color combinations among samples for ``num_samples`` training
     captions, for each stage and for the real images of those captions."""
-    train_combinations = set(zip(*(train[name] for name in COLOUR_HEADS)))
+    train_combinations = set(zip(*(train[name] for name in COLOR_HEADS)))
     precomputed = getattr(pipeline, "text_encoder", True) is None
     indices, captions, embeds = _captions_for(train, num_samples, seed + 1, embeddings=precomputed)
     generated = generate_for_captions(pipeline, captions, seed + 1, batch_size, prompt_embeds=embeds)
     rows = train.select(sorted(set(indices)))
-    real_found = _colour_combinations(classifier.predict(center_crops(rows["image"], 64)))
+    real_found = _color_combinations(classifier.predict(center_crops(rows["image"], 64)))
     coverage = {
         "train_combinations": len(train_combinations),
         "real": len(real_found & train_combinations) / len(train_combinations),
     }
     for stage, images in generated.items():
-        found = _colour_combinations(classifier.predict(images * 2 - 1))
+        found = _color_combinations(classifier.predict(images * 2 - 1))
         coverage[stage] = len(found & train_combinations) / len(train_combinations)
     return coverage
 
@@ -474,11 +474,11 @@ def evaluate_stackgan_model(
     train, test = load("train"), load(split)
     check_evaluation_inputs(pipeline, model, dataset, test, num_samples)  # before the slow parts
     if prompts is not None:  # checked before the slow parts
-        if not all(name in train.features for name in COLOUR_HEADS):
-            raise PromptError(f"--prompts needs bird colour labels (synthetic birds); {dataset!r} has none.")
-        colour_names = train.features[COLOUR_HEADS[0]].names
+        if not all(name in train.features for name in COLOR_HEADS):
+            raise PromptError(f"--prompts needs bird color labels (synthetic birds); {dataset!r} has none.")
+        color_names = train.features[COLOR_HEADS[0]].names
         for prompt in prompts:
-            asked_colours(prompt, colour_names)
+            asked_colors(prompt, color_names)
     judge_dir = default_classifier_dir(
         dataset, synthetic_num_images, data_seed, classifier_steps, judge_image_size
     )
@@ -507,7 +507,7 @@ def evaluate_stackgan_model(
         r_precision_encoders=encoders,
     )
     if prompts is not None:
-        metrics["prompts"] = prompt_fidelity(pipeline, prompts, judge, colour_names, prompt_images, seed)
+        metrics["prompts"] = prompt_fidelity(pipeline, prompts, judge, color_names, prompt_images, seed)
     if r_precision_encoder is not None:
         metrics["r_precision_encoder"] = str(r_precision_encoder)
     metrics.update(model=model, dataset=dataset, split=split, feature=feature, classifier=str(classifier_dir))

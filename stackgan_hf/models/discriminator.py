@@ -1,5 +1,5 @@
-"""What the two StackGAN discriminators share: how the text reaches them, their logit heads, their
-normalisation, and the forward pass.
+"""What the two StackGAN discriminators share: how the text reaches them, their logit heads and the forward
+pass.
 
 How the text reaches the discriminator (``text_embedding_dim``):
 
@@ -16,15 +16,8 @@ The conditional head (``conditional_head_type``):
 * ``"projection"`` (Miyato and Koyama, 2018): ``logit = psi(features) + <embed(code), sum_xy features>``,
   an unconditional term plus an inner product between the text code and the pooled image features.
 * ``"concat_projection"``: the concat head's logit plus the projection term. The concat head can check
-  *where* each colour is (it convolves the features with the tiled code); the projection term gives the
-  generator a direct gradient towards the text's colours.
-
-Minibatch standard deviation (``minibatch_std``, not StackGAN-v1): one more feature channel, the batch's
-spread (Karras et al. 2018), so that the discriminator can see a generator that ignores its noise.
-
-Normalisation (``norm``): ``"batch"`` (the paper: BatchNorm after every strided conv but the first),
-``"spectral"`` (no BatchNorm; spectral normalisation of every conv and linear layer, Miyato et al. 2018),
-or ``"none"`` (no BatchNorm, as DF-GAN, whose zero-centred gradient penalty keeps D smooth instead).
+  *where* each color is (it convolves the features with the tiled code); the projection term gives the
+  generator a direct gradient towards the text's colors.
 """
 
 from __future__ import annotations
@@ -38,23 +31,19 @@ from torch import nn
 
 from .layers import conv3x3, init_stackgan_weights_
 
-DISCRIMINATOR_NORMS = ("batch", "spectral", "none")
 CONDITIONAL_HEADS = ("concat", "projection", "concat_projection")
 
 
 @dataclass
 class StackGANDiscriminatorOutput(BaseOutput):
     """``features`` ``[B, 8 * base_channels, 4, 4]``; ``conditional_logits`` ``[B]`` (when a condition
-    was given); ``unconditional_logits`` ``[B]`` (when the model has that head)."""
+    was given)."""
 
     features: torch.Tensor
     conditional_logits: torch.Tensor | None = None
-    unconditional_logits: torch.Tensor | None = None
 
 
-def check_discriminator_options(norm: str, conditional_head_type: str) -> None:
-    if norm not in DISCRIMINATOR_NORMS:
-        raise ValueError(f"norm must be one of {DISCRIMINATOR_NORMS}, got {norm!r}.")
+def check_discriminator_options(conditional_head_type: str) -> None:
     if conditional_head_type not in CONDITIONAL_HEADS:
         raise ValueError(
             f"conditional_head_type must be one of {CONDITIONAL_HEADS}, got {conditional_head_type!r}."
@@ -90,11 +79,11 @@ class DiscriminatorLogits(nn.Module):
     Logits are returned without a sigmoid: losses use ``BCEWithLogits``, which is safe under mixed precision.
     """
 
-    def __init__(self, feature_channels: int, condition_dim: int = 0, batch_norm: bool = True):
+    def __init__(self, feature_channels: int, condition_dim: int = 0):
         super().__init__()
         self.condition_dim = condition_dim
         if condition_dim > 0:
-            self.joint = conv_block(feature_channels + condition_dim, feature_channels, batch_norm)
+            self.joint = conv_block(feature_channels + condition_dim, feature_channels)
         else:
             self.joint = nn.Identity()
         self.to_logit = nn.Conv2d(feature_channels, 1, kernel_size=4, stride=4)
@@ -115,12 +104,12 @@ class ProjectionLogits(nn.Module):
     features>``; ``[B, C, 4, 4]`` features and a ``[B, condition_dim]`` code -> ``[B]`` logits.
     ``with_concat``: ``psi`` is the concat head (:class:`DiscriminatorLogits`), which also sees the code."""
 
-    def __init__(self, feature_channels: int, condition_dim: int, with_concat: bool = False, batch_norm=True):
+    def __init__(self, feature_channels: int, condition_dim: int, with_concat: bool = False):
         super().__init__()
         self.condition_dim = condition_dim
         self.with_concat = with_concat
         if with_concat:
-            self.concat = DiscriminatorLogits(feature_channels, condition_dim, batch_norm)
+            self.concat = DiscriminatorLogits(feature_channels, condition_dim)
         else:
             self.to_logit = nn.Conv2d(feature_channels, 1, kernel_size=4, stride=4)
         self.embed = nn.Linear(condition_dim, feature_channels, bias=False)
@@ -143,10 +132,8 @@ class ProjectionLogits(nn.Module):
 
 
 def build_heads(module: nn.Module, feature_channels: int, config) -> None:
-    """Sets ``text_projection``, ``conditional_head`` and ``unconditional_head`` on a discriminator from
-    its config (``text_embedding_dim``, ``condition_dim``, ``conditional_head_type``, ``norm``,
-    ``use_unconditional_logits``)."""
-    batch_norm = config.norm == "batch"
+    """Sets ``text_projection`` and ``conditional_head`` on a discriminator from its config
+    (``text_embedding_dim``, ``condition_dim``, ``conditional_head_type``)."""
     module.text_projection = None
     if config.text_embedding_dim is not None:
         module.text_projection = nn.Sequential(
@@ -154,40 +141,15 @@ def build_heads(module: nn.Module, feature_channels: int, config) -> None:
         )
     if config.conditional_head_type in ("projection", "concat_projection"):
         with_concat = config.conditional_head_type == "concat_projection"
-        module.conditional_head = ProjectionLogits(
-            feature_channels, config.condition_dim, with_concat, batch_norm
-        )
+        module.conditional_head = ProjectionLogits(feature_channels, config.condition_dim, with_concat)
     else:
-        module.conditional_head = DiscriminatorLogits(feature_channels, config.condition_dim, batch_norm)
-    module.unconditional_head = (
-        DiscriminatorLogits(feature_channels) if config.use_unconditional_logits else None
-    )
-
-
-def append_minibatch_std(features: torch.Tensor) -> torch.Tensor:
-    """Appends one channel holding the batch's mean standard deviation (over the batch, averaged over
-    channels and positions) to ``[B, C, H, W]`` features: the minibatch standard deviation of Karras et al.
-    (2018, section 3). A generator that draws the same picture for every noise gives a batch with a small
-    value, which the discriminator can see and penalise (a remedy for mode collapse). One image: zero."""
-    if features.shape[0] < 2:
-        spread = features.new_zeros(())
-    else:
-        spread = features.float().std(dim=0, unbiased=False).mean().to(features.dtype)
-    batch, _, height, width = features.shape
-    return torch.cat([features, spread.expand(batch, 1, height, width)], dim=1)
-
-
-def apply_spectral_norm_(module: nn.Module) -> None:
-    """Spectral normalisation on every conv and linear layer of ``module`` (after initialisation)."""
-    for child in list(module.modules()):
-        if isinstance(child, (nn.Conv2d, nn.Linear)):
-            nn.utils.parametrizations.spectral_norm(child)
+        module.conditional_head = DiscriminatorLogits(feature_channels, config.condition_dim)
 
 
 class StackGANDiscriminatorMixin:
-    """What the two discriminators share: the constructor (config, text path, heads, initialisation,
-    normalisation) and the forward pass: ``encode`` the image, compress the text (when the model owns that
-    projection), then apply the logit heads.
+    """What the two discriminators share: the constructor (config, text path, heads, initialization) and the
+    forward pass: ``encode`` the image, compress the text (when the model owns that projection), then apply
+    the logit heads.
 
     Subclasses set ``image_size`` and say which layers take an image to ``[B, 8 Nd, 4, 4]`` features
     (:meth:`encoder_layers`); the constructor's arguments are documented on them.
@@ -200,22 +162,17 @@ class StackGANDiscriminatorMixin:
         self,
         condition_dim: int = 128,
         base_channels: int = 64,
-        use_unconditional_logits: bool = False,
         text_embedding_dim: int | None = None,
         conditional_head_type: str = "concat",
-        norm: str = "batch",
-        minibatch_std: bool = False,
     ):
         super().__init__()
-        check_discriminator_options(norm, conditional_head_type)
-        self.image_encoder = nn.Sequential(*self.encoder_layers(base_channels, norm == "batch"))
-        build_heads(self, base_channels * 8 + int(minibatch_std), self.config)
+        check_discriminator_options(conditional_head_type)
+        self.image_encoder = nn.Sequential(*self.encoder_layers(base_channels))
+        build_heads(self, base_channels * 8, self.config)
         init_stackgan_weights_(self)
-        if norm == "spectral":
-            apply_spectral_norm_(self)
 
     @staticmethod
-    def encoder_layers(ndf: int, batch_norm: bool) -> list[nn.Module]:
+    def encoder_layers(ndf: int) -> list[nn.Module]:
         """The image encoder's layers for width ``ndf``: ``[B, 3, S, S]`` -> ``[B, 8 ndf, 4, 4]``."""
         raise NotImplementedError
 
@@ -263,8 +220,6 @@ class StackGANDiscriminatorMixin:
         """Scores images. ``condition``: the matching text's embedding ``[B, text_embedding_dim]`` when the
         model has its own text projection, else the generator's CA mean ``mu`` ``[B, condition_dim]``."""
         features = self.encode(images)
-        if self.config.minibatch_std:
-            features = append_minibatch_std(features)
         conditional = None
         if condition is not None:
             if self.text_projection is not None:
@@ -275,12 +230,9 @@ class StackGANDiscriminatorMixin:
                         f"got {list(condition.shape)}."
                     )
             conditional = self.conditional_logits(features, condition)
-        unconditional = self.unconditional_head(features) if self.unconditional_head is not None else None
         if not return_dict:
-            return features, conditional, unconditional
-        return StackGANDiscriminatorOutput(
-            features=features, conditional_logits=conditional, unconditional_logits=unconditional
-        )
+            return features, conditional
+        return StackGANDiscriminatorOutput(features=features, conditional_logits=conditional)
 
 
 def unwrap_discriminator(discriminator: nn.Module) -> nn.Module:

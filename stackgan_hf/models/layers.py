@@ -27,8 +27,8 @@ class PixelShuffleUpsample(nn.Module):
     ``[B, in_channels, H, W] -> [B, out_channels, 2H, 2W]``.
 
     Initialised with ICNR (Aitken et al., 2017): the four sub-pixel filters of every output channel start as
-    copies of one filter, so at initialisation the block equals "3x3 conv, then nearest-neighbour upsampling"
-    and produces no checkerboard pattern. Call :meth:`icnr_init_` after any generic re-initialisation.
+    copies of one filter, so at initialization the block equals "3x3 conv, then nearest-neighbor upsampling"
+    and produces no checkerboard pattern. Call :meth:`icnr_init_` after any generic re-initialization.
     """
 
     def __init__(self, in_channels: int, out_channels: int):
@@ -56,19 +56,12 @@ class PixelShuffleUpsample(nn.Module):
 class UpBlock(nn.Module):
     """Doubles the resolution: ``[B, in_channels, H, W] -> [B, out_channels, 2H, 2W]``.
 
-    ``"nearest"``: nearest-neighbour upsampling then a 3x3 conv (StackGAN's ``upBlock``); ``"bilinear"``:
+    ``"nearest"``: nearest-neighbor upsampling then a 3x3 conv (StackGAN's ``upBlock``); ``"bilinear"``:
     the same with bilinear upsampling (no block edges); ``"pixel_shuffle"``: :class:`PixelShuffleUpsample`.
     All are followed by BatchNorm and ReLU.
-
-    ``condition_dim`` > 0 (not StackGAN-v1): the BatchNorm output is modulated by the text code,
-    ``h * (1 + gamma(c)) + beta(c)`` per channel, with ``gamma`` and ``beta`` one linear layer of the code
-    (conditional BatchNorm, as in BigGAN, and DF-GAN's affine text fusion). The layer starts at zero, so
-    the block starts as the plain one.
     """
 
-    def __init__(
-        self, in_channels: int, out_channels: int, upsample_mode: str = "nearest", condition_dim: int = 0
-    ):
+    def __init__(self, in_channels: int, out_channels: int, upsample_mode: str = "nearest"):
         super().__init__()
         check_upsample_mode(upsample_mode)
         if upsample_mode in ("nearest", "bilinear"):
@@ -78,23 +71,10 @@ class UpBlock(nn.Module):
         else:
             self.upsample = PixelShuffleUpsample(in_channels, out_channels)
         self.norm = nn.BatchNorm2d(out_channels)
-        self.modulation = nn.Linear(condition_dim, 2 * out_channels) if condition_dim > 0 else None
         self.act = nn.ReLU(inplace=True)
 
-    @torch.no_grad()
-    def zero_modulation_(self) -> None:
-        if self.modulation is not None:
-            self.modulation.weight.zero_()
-            self.modulation.bias.zero_()
-
-    def forward(self, hidden_states: torch.Tensor, condition: torch.Tensor | None = None) -> torch.Tensor:
-        hidden_states = self.norm(self.upsample(hidden_states))
-        if self.modulation is not None:
-            if condition is None:
-                raise ValueError("This block is text-modulated: pass the condition code.")
-            gamma, beta = self.modulation(condition.to(hidden_states.dtype)).chunk(2, dim=1)
-            hidden_states = hidden_states * (1 + gamma[:, :, None, None]) + beta[:, :, None, None]
-        return self.act(hidden_states)
+    def forward(self, hidden_states: torch.Tensor) -> torch.Tensor:
+        return self.act(self.norm(self.upsample(hidden_states)))
 
 
 class ResidualBlock(nn.Module):
@@ -117,9 +97,9 @@ class ResidualBlock(nn.Module):
 
 @torch.no_grad()
 def init_stackgan_weights_(model: nn.Module, std: float = 0.02) -> None:
-    """StackGAN's initialisation: conv/linear weights ~ N(0, std), biases 0, BatchNorm scale ~ N(1, std).
+    """StackGAN's initialization: conv/linear weights ~ N(0, std), biases 0, BatchNorm scale ~ N(1, std).
 
-    Sub-pixel convolutions are then re-initialised with ICNR so they start free of checkerboard artefacts.
+    Sub-pixel convolutions are then re-initialised with ICNR so they start free of checkerboard artifacts.
     """
     for module in model.modules():
         if isinstance(module, (nn.Conv2d, nn.Linear)):

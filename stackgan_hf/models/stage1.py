@@ -32,7 +32,7 @@ class StackGANGeneratorOutput(BaseOutput):
 
 
 class StackGANStage1Generator(ModelMixin, ConfigMixin):
-    """Stage-I generator: sketches the shape and colours of the object at 64x64.
+    """Stage-I generator: sketches the shape and colors of the object at 64x64.
 
     The text embedding goes through conditioning augmentation; the sampled condition code is concatenated
     with the noise, a linear layer makes a ``[B, 8 * base_channels, 4, 4]`` map and four up-blocks take it
@@ -46,9 +46,6 @@ class StackGANStage1Generator(ModelMixin, ConfigMixin):
         upsample_mode: ``"nearest"`` (the paper), ``"bilinear"`` or ``"pixel_shuffle"``.
         ca_activation: the conditioning augmentation's activation, ``"leaky_relu"`` (TF StackGAN) or
             ``"relu"`` (StackGAN-Pytorch); see :class:`ConditioningAugmentation`.
-        text_fusion: how the CA code reaches the image: ``"input"`` (StackGAN: concatenated with the noise
-            before the first layer) or ``"affine"`` (not StackGAN-v1: also modulating every up-block's
-            BatchNorm, see :class:`~stackgan_hf.models.layers.UpBlock`).
 
     Shapes: ``text_embeddings [B, D]``, ``noise [B, noise_dim] -> images [B, 3, 64, 64]``, ``mu, logvar
     [B, condition_dim]``.
@@ -63,12 +60,9 @@ class StackGANStage1Generator(ModelMixin, ConfigMixin):
         base_channels: int = 128,
         upsample_mode: str = "nearest",
         ca_activation: str = "leaky_relu",
-        text_fusion: str = "input",
     ):
         super().__init__()
         check_upsample_mode(upsample_mode)
-        if text_fusion not in ("input", "affine"):
-            raise ValueError(f"text_fusion must be 'input' or 'affine', got {text_fusion!r}.")
         if base_channels % 2:
             raise ValueError(f"base_channels must be even, got {base_channels}.")
         width = base_channels * 8
@@ -78,17 +72,14 @@ class StackGANStage1Generator(ModelMixin, ConfigMixin):
             nn.BatchNorm1d(width * 4 * 4),
             nn.ReLU(inplace=True),
         )
-        fused = condition_dim if text_fusion == "affine" else 0
         self.up_blocks = nn.Sequential(
-            UpBlock(width, width // 2, upsample_mode, fused),  # 8x8
-            UpBlock(width // 2, width // 4, upsample_mode, fused),  # 16x16
-            UpBlock(width // 4, width // 8, upsample_mode, fused),  # 32x32
-            UpBlock(width // 8, width // 16, upsample_mode, fused),  # 64x64
+            UpBlock(width, width // 2, upsample_mode),  # 8x8
+            UpBlock(width // 2, width // 4, upsample_mode),  # 16x16
+            UpBlock(width // 4, width // 8, upsample_mode),  # 32x32
+            UpBlock(width // 8, width // 16, upsample_mode),  # 64x64
         )
         self.to_image = nn.Sequential(conv3x3(width // 16, 3), nn.Tanh())
         init_stackgan_weights_(self)
-        for block in self.up_blocks:
-            block.zero_modulation_()
 
     def forward(
         self,
@@ -102,10 +93,7 @@ class StackGANStage1Generator(ModelMixin, ConfigMixin):
             raise ValueError(f"noise must have shape [B, {self.config.noise_dim}], got {list(noise.shape)}.")
         condition, mu, logvar = self.conditioning(text_embeddings, generator=generator, return_dict=False)
         hidden = self.project(torch.cat([noise.to(condition.dtype), condition], dim=1))
-        hidden = hidden.view(hidden.shape[0], -1, 4, 4)
-        for block in self.up_blocks:
-            hidden = block(hidden, condition)
-        images = self.to_image(hidden)
+        images = self.to_image(self.up_blocks(hidden.view(hidden.shape[0], -1, 4, 4)))
         if not return_dict:
             return images, mu, logvar
         return StackGANGeneratorOutput(images=images, mu=mu, logvar=logvar)
@@ -115,29 +103,27 @@ class StackGANStage1Discriminator(StackGANDiscriminatorMixin, ModelMixin, Config
     """Stage-I matching-aware discriminator for 64x64 images.
 
     Four stride-2 down-blocks encode the image to ``[B, 8 * base_channels, 4, 4]``; the conditional head
-    scores (image, text) pairs; the optional unconditional head (StackGAN-v2) scores realism alone. Outputs
-    are logits. See :mod:`stackgan_hf.models.discriminator` for the text path, heads and normalisation.
+    scores (image, text) pairs. Outputs are logits. See :mod:`stackgan_hf.models.discriminator` for the text
+    path and heads.
 
     Args:
         condition_dim: width of the text code the conditional head takes (128).
         base_channels: discriminator width ``Nd`` (64).
-        use_unconditional_logits: also build the unconditional head.
         text_embedding_dim: ``D`` to own a text projection (FC + LeakyReLU to ``condition_dim``) and take
             the raw text embedding; ``None`` to take the generator's CA mean instead (StackGAN-Pytorch).
         conditional_head_type: ``"concat"`` (the paper) or ``"projection"`` (Miyato and Koyama, 2018).
-        norm: ``"batch"`` (the paper), ``"spectral"`` or ``"none"``.
 
     Shapes: ``images [B, 3, 64, 64]``, ``condition [B, D]`` (or ``[B, condition_dim]``) -> ``features
-    [B, 8 Nd, 4, 4]``, ``conditional_logits [B]``, ``unconditional_logits [B]``.
+    [B, 8 Nd, 4, 4]``, ``conditional_logits [B]``.
     """
 
     image_size = 64
 
     @staticmethod
-    def encoder_layers(ndf: int, batch_norm: bool) -> list[nn.Module]:
+    def encoder_layers(ndf: int) -> list[nn.Module]:
         return [
             down_block(3, ndf, batch_norm=False),  # 32x32
-            down_block(ndf, ndf * 2, batch_norm),  # 16x16
-            down_block(ndf * 2, ndf * 4, batch_norm),  # 8x8
-            down_block(ndf * 4, ndf * 8, batch_norm),  # 4x4
+            down_block(ndf, ndf * 2),  # 16x16
+            down_block(ndf * 2, ndf * 4),  # 8x8
+            down_block(ndf * 4, ndf * 8),  # 4x4
         ]

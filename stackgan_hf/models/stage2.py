@@ -30,7 +30,7 @@ class StackGANStage2Generator(ModelMixin, ConfigMixin):
         ca_activation: ``"leaky_relu"`` (TF StackGAN) or ``"relu"`` (StackGAN-Pytorch).
         image_skip: not in StackGAN-v1 (off by default): the network predicts a change to the bilinearly
             upsampled Stage-I image instead of the image itself, ``tanh(atanh(up(stage1)) + out)``, so it
-            starts (its last conv zero) as exactly Stage-I's picture, with its caption-following colours,
+            starts (its last conv zero) as exactly Stage-I's picture, with its caption-following colors,
             and learns to add detail.
 
     Shapes: ``stage1_images [B, 3, 64, 64]`` in ``[-1, 1]``, ``text_embeddings [B, D]`` ->
@@ -121,20 +121,20 @@ class StackGANStage2Discriminator(StackGANDiscriminatorMixin, ModelMixin, Config
     (:class:`~stackgan_hf.models.StackGANStage1Discriminator`).
 
     Shapes: ``images [B, 3, 256, 256]``, ``condition [B, D]`` (or ``[B, condition_dim]``) -> ``features
-    [B, 8 Nd, 4, 4]``, ``conditional_logits [B]``, ``unconditional_logits [B]``.
+    [B, 8 Nd, 4, 4]``, ``conditional_logits [B]``.
     """
 
     image_size = 256
 
     @staticmethod
-    def encoder_layers(ndf: int, batch_norm: bool) -> list[nn.Module]:
+    def encoder_layers(ndf: int) -> list[nn.Module]:
         return [
             down_block(3, ndf, batch_norm=False),  # 128x128
-            down_block(ndf, ndf * 2, batch_norm),  # 64x64
-            down_block(ndf * 2, ndf * 4, batch_norm),  # 32x32
-            down_block(ndf * 4, ndf * 8, batch_norm),  # 16x16
-            down_block(ndf * 8, ndf * 16, batch_norm),  # 8x8
-            down_block(ndf * 16, ndf * 32, batch_norm),  # 4x4
-            conv_block(ndf * 32, ndf * 16, batch_norm),
-            conv_block(ndf * 16, ndf * 8, batch_norm),
+            down_block(ndf, ndf * 2),  # 64x64
+            down_block(ndf * 2, ndf * 4),  # 32x32
+            down_block(ndf * 4, ndf * 8),  # 16x16
+            down_block(ndf * 8, ndf * 16),  # 8x8
+            down_block(ndf * 16, ndf * 32),  # 4x4
+            conv_block(ndf * 32, ndf * 16),
+            conv_block(ndf * 16, ndf * 8),
         ]

@@ -34,7 +34,7 @@ class HashedBagOfWordsEncoder(ModelMixin, ConfigMixin):
     A caption's embedding is the sum of its features' rows divided by the square root of their count, so
     whatever the caption's length each dimension has about unit variance (norm about
     ``sqrt(embedding_dim)``), the scale of pretrained sentence embeddings that conditioning augmentation's
-    initialisation expects. The table is stored with the model
+    initialization expects. The table is stored with the model
     (``save_pretrained``), so a saved pipeline encodes exactly as it did in training.
 
     What it cannot do: it knows no meaning (``"crimson"`` and ``"red"`` are unrelated, as are unseen
@@ -49,7 +49,7 @@ class HashedBagOfWordsEncoder(ModelMixin, ConfigMixin):
         embedding_dim: ``D``, the output width.
         num_hash_buckets: shared rows for out-of-vocabulary words and word pairs.
         use_word_pairs: also embed runs of adjacent words (n-grams, 2 <= n <= ``max_ngram``).
-        max_ngram: the longest run embedded; 3 adds triples such as ``"crown is red"``, which tie a colour
+        max_ngram: the longest run embedded; 3 adds triples such as ``"crown is red"``, which tie a color
             to its part where no adjacent pair does.
         seed: seed of the random table.
 

@@ -125,7 +125,14 @@ def load_text_encoder(name_or_path: str, **kwargs):
     if _is_char_cnn_rnn_folder(name_or_path):
         text_encoder = CharCNNRNNEncoder.from_pretrained(name_or_path).eval()
         return text_encoder, AutoTokenizer.from_pretrained(name_or_path)
-    config = AutoConfig.from_pretrained(name_or_path, **kwargs)
+    try:
+        config = AutoConfig.from_pretrained(name_or_path, **kwargs)
+    except (OSError, ValueError) as error:
+        reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+        raise FileNotFoundError(
+            f"text encoder {name_or_path!r}: not a local model folder, and not a transformers model that "
+            f"could be loaded from the Hub ({reason})"
+        ) from None
     model_class = CLIPTextModel if config.model_type.startswith("clip") else AutoModel
     text_encoder = model_class.from_pretrained(name_or_path, **kwargs).eval()
     tokenizer = AutoTokenizer.from_pretrained(name_or_path, **kwargs)

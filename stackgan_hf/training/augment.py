@@ -6,7 +6,7 @@ them. With few training images the discriminator then cannot memorise the real s
 gradients informative. Policies (DiffAugment's):
 
 * ``color``: random brightness (+U(-0.5, 0.5)), saturation (x U(0, 2) around each pixel's mean) and
-  contrast (x U(0.5, 1.5) around the image mean). It changes colours, so a colour-conditioned model may
+  contrast (x U(0.5, 1.5) around the image mean). It changes colors, so a color-conditioned model may
   not want it.
 * ``translation``: a random integer shift of up to 1/8 of the side, zeros where the image moved away.
 * ``cutout``: a random square of half the side set to zero.

@@ -72,23 +72,27 @@ def _other_class(class_ids: torch.Tensor) -> torch.Tensor:
     return class_ids != class_ids.roll(1, dims=0)
 
 
-def load_heldout_batch(config, crop_size: int, logger: logging.Logger | None = None) -> HeldOutBatch | None:
-    """A seeded random subset of ``diagnostics_batch_size`` rows of ``config.diagnostics_split``; None (with
-    a warning) when diagnostics are off, the split does not exist or has fewer than two classes."""
-    if not config.diagnostics_split or config.diagnostics_batch_size < 2:
-        return None
+def load_heldout_batch(
+    config,
+    crop_size: int,
+    logger: logging.Logger | None = None,
+    split_name: str = "test",
+    batch_size: int = 64,
+) -> HeldOutBatch | None:
+    """A seeded random subset of ``batch_size`` rows of the split ``split_name``; None (with a warning) when
+    the split does not exist or has fewer than two classes."""
     try:
-        split = load_config_split(config, config.diagnostics_split, crop_size)
+        split = load_config_split(config, split_name, crop_size)
         # A random subset: prepared CUB splits are sorted by class, so their first rows would give almost
         # no pairs of different classes to score as mismatched.
-        picks = np.random.default_rng(config.seed).permutation(len(split))[: config.diagnostics_batch_size]
+        picks = np.random.default_rng(config.seed).permutation(len(split))[:batch_size]
         rows = split.select(picks.tolist())
         if "embeddings" in rows.column_names and config.text_encoder != "precomputed":
             rows = rows.remove_columns("embeddings")
         return _view_batch(rows, crop_size, config.seed, config.embedding_mode)
     except (ValueError, KeyError, FileNotFoundError) as error:
         if logger is not None:
-            logger.warning("No held-out diagnostics (split %r): %s", config.diagnostics_split, error)
+            logger.warning("No held-out diagnostics (split %r): %s", split_name, error)
         return None
 
 

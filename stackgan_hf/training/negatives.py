@@ -1,16 +1,16 @@
-"""Hard negative captions that name the true one's colours on the wrong parts.
+"""Hard negative captions that name the true one's colors on the wrong parts.
 
 A discriminator trained with in-batch negatives (the contrastive option) learns to reject captions of other
-images, almost all of which name other colours; it seldom meets a caption with the same colours on other
-parts, so nothing teaches it, or the generator it trains, which colour belongs where. NegCLIP (Yuksekgonul
+images, almost all of which name other colors; it seldom meets a caption with the same colors on other
+parts, so nothing teaches it, or the generator it trains, which color belongs where. NegCLIP (Yuksekgonul
 et al., "When and why vision-language models behave like bags-of-words", ICLR 2023) adds, per caption, a
-negative made by swapping two of its words. Here two kinds, both built from the caption's own colour words:
+negative made by swapping two of its words. Here two kinds, both built from the caption's own color words:
 
-* ``swap``: two different colour words exchanged, the same colours on other parts ("a red crown and blue
+* ``swap``: two different color words exchanged, the same colors on other parts ("a red crown and blue
   wings" -> "a blue crown and red wings");
-* ``copy``: one colour word replaced by another of the caption's, one part's colour put on a second part and
-  one colour dropped ("a red crown and blue wings" -> "a red crown and red wings"), the error a generator
-  makes when a colour spreads over its neighbour.
+* ``copy``: one color word replaced by another of the caption's, one part's color put on a second part and
+  one color dropped ("a red crown and blue wings" -> "a red crown and red wings"), the error a generator
+  makes when a color spreads over its neighbor.
 """
 
 from __future__ import annotations
@@ -19,8 +19,8 @@ import re
 
 import numpy as np
 
-#: Colour words that may be swapped: the synthetic birds' eight and those common in CUB captions.
-COLOUR_WORDS: frozenset[str] = frozenset(
+#: Color words that may be swapped: the synthetic birds' eight and those common in CUB captions.
+COLOR_WORDS: frozenset[str] = frozenset(
     [
         "red",
         "orange",
@@ -48,12 +48,12 @@ COLOUR_WORDS: frozenset[str] = frozenset(
         "teal",
     ]
 )
-_COLOUR = re.compile(r"\b(" + "|".join(sorted(COLOUR_WORDS)) + r")\b", re.IGNORECASE)
-_ARTICLE = re.compile(r"\b(a|an) (?=(" + "|".join(sorted(COLOUR_WORDS)) + r")\b)", re.IGNORECASE)
+_COLOR = re.compile(r"\b(" + "|".join(sorted(COLOR_WORDS)) + r")\b", re.IGNORECASE)
+_ARTICLE = re.compile(r"\b(a|an) (?=(" + "|".join(sorted(COLOR_WORDS)) + r")\b)", re.IGNORECASE)
 
 
 def _article(match: re.Match) -> str:
-    """ "a"/"an" as the colour word after it needs (its first letter's case kept)."""
+    """ "a"/"an" as the color word after it needs (its first letter's case kept)."""
     article = "an" if match.group(2)[0].lower() in "aeiou" else "a"
     return (article.capitalize() if match.group(1)[0].isupper() else article) + " "
 
@@ -61,8 +61,8 @@ def _article(match: re.Match) -> str:
 NEGATIVE_KINDS = ("swap", "copy")
 
 
-def _different_colour_pairs(caption: str) -> list[tuple[re.Match, re.Match]]:
-    matches = list(_COLOUR.finditer(caption))
+def _different_color_pairs(caption: str) -> list[tuple[re.Match, re.Match]]:
+    matches = list(_COLOR.finditer(caption))
     return [
         (matches[i], matches[j])
         for i in range(len(matches))
@@ -73,7 +73,7 @@ def _different_colour_pairs(caption: str) -> list[tuple[re.Match, re.Match]]:
 
 def _replace(caption: str, first: re.Match, first_by: str, second: re.Match, second_by: str) -> str:
     """``caption`` with the spans of ``first`` and ``second`` (``first`` before) replaced; "a"/"an" before
-    colour words made to fit (no tell-tale "an red breast")."""
+    color words made to fit (no tell-tale "an red breast")."""
     changed = (
         caption[: first.start()]
         + first_by
@@ -85,18 +85,18 @@ def _replace(caption: str, first: re.Match, first_by: str, second: re.Match, sec
 
 
 def _listed_together(between: str) -> bool:
-    """Whether the text between two colour words makes them a list of one part's colours: nothing there but
-    other colours, "and", "or" and punctuation ("black and white wings", "black, white or grey")."""
-    return set(re.findall(r"[a-z]+", _COLOUR.sub(" ", between).lower())) <= {"and", "or"}
+    """Whether the text between two color words makes them a list of one part's colors: nothing there but
+    other colors, "and", "or" and punctuation ("black and white wings", "black, white or gray")."""
+    return set(re.findall(r"[a-z]+", _COLOR.sub(" ", between).lower())) <= {"and", "or"}
 
 
-def swap_colour_words(caption: str, rng: np.random.Generator) -> str | None:
-    """``caption`` with two of its colour words (different ones, drawn by ``rng``) exchanged, or None when it
-    has no such pair whose swap changes what it says: fewer than two different colours, or only colours
+def swap_color_words(caption: str, rng: np.random.Generator) -> str | None:
+    """``caption`` with two of its color words (different ones, drawn by ``rng``) exchanged, or None when it
+    has no such pair whose swap changes what it says: fewer than two different colors, or only colors
     listed together ("black and white wings", "black, white")."""
     pairs = [
         (first, second)
-        for first, second in _different_colour_pairs(caption)
+        for first, second in _different_color_pairs(caption)
         if not _listed_together(caption[first.end() : second.start()])
     ]
     if not pairs:
@@ -105,10 +105,10 @@ def swap_colour_words(caption: str, rng: np.random.Generator) -> str | None:
     return _replace(caption, first, second.group(0), second, first.group(0))
 
 
-def copy_colour_word(caption: str, rng: np.random.Generator) -> str | None:
-    """``caption`` with one colour word replaced by another, different colour word of the caption (pair and
-    direction drawn by ``rng``), or None when it names fewer than two different colours."""
-    pairs = _different_colour_pairs(caption)
+def copy_color_word(caption: str, rng: np.random.Generator) -> str | None:
+    """``caption`` with one color word replaced by another, different color word of the caption (pair and
+    direction drawn by ``rng``), or None when it names fewer than two different colors."""
+    pairs = _different_color_pairs(caption)
     if not pairs:
         return None
     first, second = pairs[int(rng.integers(len(pairs)))]
@@ -117,9 +117,9 @@ def copy_colour_word(caption: str, rng: np.random.Generator) -> str | None:
     return _replace(caption, first, second.group(0), second, second.group(0))
 
 
-def colour_negative(kind: str, caption: str, rng: np.random.Generator) -> str | None:
+def color_negative(kind: str, caption: str, rng: np.random.Generator) -> str | None:
     """The ``kind`` (one of :data:`NEGATIVE_KINDS`) negative of ``caption``, or None where it has none."""
-    return {"swap": swap_colour_words, "copy": copy_colour_word}[kind](caption, rng)
+    return {"swap": swap_color_words, "copy": copy_color_word}[kind](caption, rng)
 
 
 def parse_negative_kinds(value: str) -> tuple[str, ...]:
@@ -128,7 +128,7 @@ def parse_negative_kinds(value: str) -> tuple[str, ...]:
     unknown = [kind for kind in kinds if kind not in NEGATIVE_KINDS]
     if unknown or len(set(kinds)) != len(kinds):
         raise ValueError(
-            "colour_negatives: expected a comma-separated subset of "
+            "color_negatives: expected a comma-separated subset of "
             f"{', '.join(NEGATIVE_KINDS)}, got {value!r}."
         )
     return kinds

@@ -17,6 +17,7 @@ import functools
 import json
 import logging
 import math
+import shutil
 import time
 from pathlib import Path
 
@@ -46,13 +47,22 @@ from ..pipeline_stackgan import StackGANPipeline
 from ..text import HashedBagOfWordsEncoder, encode_prompts, load_text_encoder, text_embedding_dim
 from ..visualization import captioned_grid
 from .augment import parse_policy
-from .config import StackGANTrainingConfig, load_config_split, options_beyond_stackgan_v1
+from .config import STAGE2_OF_BOTH, StackGANTrainingConfig, load_config_split, options_beyond_stackgan_v1
 from .diagnostics import conditioning_diagnostics, load_heldout_batch
 from .losses import discriminator_accuracy
-from .matching import TextImageMatchingLoss
-from .negatives import colour_negative, parse_negative_kinds
-from .step import AdversarialOptions, StepBatch, accumulated_stackgan_step, stackgan_step
+from .negatives import color_negative, parse_negative_kinds
+from .step import (
+    AdversarialOptions,
+    LossWeights,
+    StackGANGame,
+    StepBatch,
+    StepHooks,
+    accumulated_stackgan_step,
+    stackgan_step,
+)
 from .utils import (
+    CHECKPOINT_PREFIX,
+    TEMP_PREFIX,
     adam_kwargs,
     list_checkpoints,
     recalibrate_batch_norm,
@@ -70,6 +80,8 @@ from .utils import (
 logger = get_logger(__name__, log_level="INFO")  # accelerate's: logs on the main process only
 
 CROP_SIZE = {1: 64, 2: 256}
+TEXT_POOLING = "auto"  # a transformers encoder's caption vector: pooled for CLIP, the token mean otherwise
+BAG_OF_WORDS = {"embedding_dim": 256, "num_hash_buckets": 2048, "max_ngram": 2}
 
 
 class TrainingDivergedError(RuntimeError):
@@ -85,6 +97,13 @@ def train(config: StackGANTrainingConfig) -> Path:
             raise ValueError("--push_to_hub needs --hub_model_id (e.g. your-name/stackgan-birds).")
         require_hub_token(config.hub_token)
     output_dir = Path(config.output_dir)
+    _check_output_dir(config, output_dir)
+    ignored = [name for name in STAGE2_OF_BOTH if getattr(config, name) is not None]
+    if ignored and config.stage != "both":
+        PartialState()  # accelerate's logger needs the process state
+        logger.warning(
+            "%s apply to --stage both only: ignored with --stage %s.", ", ".join(ignored), config.stage
+        )
     if config.stage == "1":
         return train_stage(config, stage=1, run_dir=output_dir)
     if config.stage == "2":
@@ -106,6 +125,38 @@ def train(config: StackGANTrainingConfig) -> Path:
     return train_stage(stage2_config, stage=2, run_dir=output_dir, stage1_model=str(stage1_dir))
 
 
+def _holds_a_run(folder: Path) -> list[str]:
+    """What of a training run ``folder`` holds: a saved pipeline, checkpoints, a history."""
+    names = ["model_index.json", f"{CHECKPOINT_PREFIX}*", f"{TEMP_PREFIX}*", "stage*_history.jsonl"]
+    return sorted({path.name for name in names for path in folder.glob(name)})
+
+
+def _check_output_dir(config: StackGANTrainingConfig, output_dir: Path) -> None:
+    """Refuses a fresh run into a folder that holds another run, unless it resumes or overwrites; with
+    ``--overwrite_output_dir`` the old run's checkpoints, histories and samples are removed first (the
+    pipeline files are replaced when the new run saves)."""
+    folders = [output_dir] + ([output_dir / "stage1"] if config.stage == "both" else [])
+    found = {folder: _holds_a_run(folder) for folder in folders if folder.is_dir()}
+    found = {folder: names for folder, names in found.items() if names}
+    if not found or config.resume_from_checkpoint:
+        return
+    if not config.overwrite_output_dir:
+        folder, names = next(iter(found.items()))
+        raise ConfigError(
+            f"--output_dir {output_dir}: {folder} holds another run ({', '.join(names[:4])}). Pass "
+            "--resume_from_checkpoint latest to continue it, --overwrite_output_dir to replace it, or choose "
+            "another --output_dir."
+        )
+    state = PartialState()
+    if state.is_main_process:
+        for folder in found:
+            for path in [*list_checkpoints(folder), *folder.glob(f"{TEMP_PREFIX}*"), folder / "samples"]:
+                shutil.rmtree(path, ignore_errors=True)
+            for path in folder.glob("stage*_history.jsonl"):
+                path.unlink()
+    state.wait_for_everyone()
+
+
 def _build_text_encoder(config: StackGANTrainingConfig, dataset, stage1_pipeline: StackGANPipeline | None):
     """(text_encoder, tokenizer, embedding dim). Stage-II reuses Stage-I's encoder: both stages must agree."""
     if stage1_pipeline is not None:
@@ -122,65 +173,61 @@ def _build_text_encoder(config: StackGANTrainingConfig, dataset, stage1_pipeline
                 f"{dataset.column_names}. Use --text_encoder bag-of-words or a transformers model instead."
             )
         return None, None, int(dataset.features["embeddings"].shape[1])
-    if config.text_encoder == "bag-of-words":
+    if config.text_encoder == "bag-of-words":  # a row for every word and word pair of the training captions
         vocabulary = HashedBagOfWordsEncoder.build_vocabulary(
-            (c for captions in dataset["captions"] for c in captions),
-            max_ngram=config.bag_of_words_max_ngram if config.bag_of_words_ngram_vocabulary else 1,
+            (c for captions in dataset["captions"] for c in captions), max_ngram=BAG_OF_WORDS["max_ngram"]
         )
-        encoder = HashedBagOfWordsEncoder(
-            vocabulary=vocabulary,
-            embedding_dim=config.text_embedding_dim,
-            num_hash_buckets=config.bag_of_words_hash_buckets,
-            max_ngram=config.bag_of_words_max_ngram,
+        return (
+            HashedBagOfWordsEncoder(vocabulary=vocabulary, **BAG_OF_WORDS),
+            None,
+            BAG_OF_WORDS["embedding_dim"],
         )
-        return encoder, None, config.text_embedding_dim
     encoder, tokenizer = load_text_encoder(config.text_encoder)
     return encoder, tokenizer, text_embedding_dim(encoder)
 
 
 def _models(config: StackGANTrainingConfig, stage: int, dim: int):
+    """The stage's generator and discriminator, initialized."""
     shared = {
         "text_embedding_dim": dim,
         "condition_dim": config.condition_dim,
         "base_channels": config.generator_channels,
         "upsample_mode": config.upsample_mode,
-        "ca_activation": config.ca_activation,
     }
     if stage == 1:
-        generator = StackGANStage1Generator(
-            noise_dim=config.noise_dim, text_fusion=config.generator_text_fusion, **shared
-        )
-        discriminator_class = StackGANStage1Discriminator
+        generator = StackGANStage1Generator(**shared)
     else:
         generator = StackGANStage2Generator(
             num_residual_blocks=config.num_residual_blocks, image_skip=config.stage2_image_skip, **shared
         )
-        discriminator_class = StackGANStage2Discriminator
+    discriminator_class = StackGANStage1Discriminator if stage == 1 else StackGANStage2Discriminator
     discriminator = discriminator_class(
         condition_dim=config.condition_dim,
         base_channels=config.discriminator_channels,
-        use_unconditional_logits=config.use_unconditional_logits,
-        text_embedding_dim=dim if config.discriminator_condition == "text" else None,
+        text_embedding_dim=dim,
         conditional_head_type=config.discriminator_head,
-        norm=config.discriminator_norm,
-        minibatch_std=config.discriminator_minibatch_std,
     )
     return generator, discriminator
 
 
-def adversarial_options(config: StackGANTrainingConfig) -> AdversarialOptions:
-    return AdversarialOptions(
-        loss=config.adversarial_loss,
-        ma_gp_weight=float(config.ma_gp_weight),
-        ma_gp_power=float(config.ma_gp_power),
-        diffaugment=parse_policy(config.diffaugment),
-        contrastive_weight=float(config.contrastive_coefficient),
-        hard_negatives_mismatched=config.colour_negatives_mismatched,
-        mismatched_pairs=config.mismatched_pairs,
+def stackgan_game(
+    config: StackGANTrainingConfig, generator, discriminator, noise_dim: int, stage1_generator=None
+) -> StackGANGame:
+    """The step's networks and the config's loss weights and options (:class:`~.step.StackGANGame`)."""
+    weights = LossWeights(
+        kl_coefficient=float(config.kl_coefficient),
+        contrastive_coefficient=float(config.contrastive_coefficient),
+        color_consistency_coefficient=float(config.color_consistency_coefficient),
+        low_res_consistency_coefficient=float(config.low_res_consistency_coefficient),
     )
+    options = AdversarialOptions(
+        diffaugment=parse_policy(config.diffaugment), mismatched_pairs=config.mismatched_pairs
+    )
+    return StackGANGame(generator, discriminator, noise_dim, weights, options, stage1_generator)
 
 
 EMA_BATCH_NORM_BATCHES = 16
+EMA_DECAY = 0.999
 
 
 @dataclasses.dataclass
@@ -195,9 +242,7 @@ class _Stage:
     loader: torch.utils.data.DataLoader
     text_encoder: object
     tokenizer: object
-    text_pooling: str
     dim: int
-    heldout: object
     generator: torch.nn.Module
     discriminator: torch.nn.Module
     stage1_generator: torch.nn.Module | None
@@ -205,12 +250,12 @@ class _Stage:
     d_optimizer: torch.optim.Optimizer
     schedules: list
     ema: EMAModel | None
-    memory_format: torch.memory_format
     steps_per_epoch: int
     max_steps: int
     num_epochs: int
-    matching: TextImageMatchingLoss | None = None
+    heldout: object = None
     ema_copy: tuple[int, torch.nn.Module] | None = None  # (EMA step, _ema_generator's model for that step)
+    memory_format: torch.memory_format = torch.channels_last  # oneDNN/cuDNN convolutions run faster on it
 
     def embed(self, batch) -> torch.Tensor:
         """The batch's text embeddings: precomputed (the dataset's, or the frozen encoder's computed once by
@@ -218,10 +263,10 @@ class _Stage:
         if "embedding" in batch:
             return batch["embedding"].to(self.accelerator.device)
         return encode_prompts(
-            batch["caption"], self.text_encoder, self.tokenizer, self.text_pooling, self.accelerator.device
+            batch["caption"], self.text_encoder, self.tokenizer, TEXT_POOLING, self.accelerator.device
         )
 
-    def colour_negatives(
+    def color_negatives(
         self, batch, kinds, seed: int, step: int, micro_batch: int = 0
     ) -> tuple[torch.Tensor, torch.Tensor]:
         """The batch's hard negative captions of each of ``kinds`` (:mod:`.negatives`), embedded
@@ -230,14 +275,12 @@ class _Stage:
         keys = [seed, step, self.accelerator.process_index] + ([micro_batch] if micro_batch else [])
         rng = np.random.default_rng(keys)
         captions = batch["caption"]
-        negatives = [[colour_negative(kind, caption, rng) for kind in kinds] for caption in captions]
+        negatives = [[color_negative(kind, caption, rng) for kind in kinds] for caption in captions]
         mask = torch.tensor(
             [[n is not None for n in row] for row in negatives], device=self.accelerator.device
         )
         texts = [n if n is not None else c for row, c in zip(negatives, captions, strict=True) for n in row]
-        text = encode_prompts(
-            texts, self.text_encoder, self.tokenizer, self.text_pooling, self.accelerator.device
-        )
+        text = encode_prompts(texts, self.text_encoder, self.tokenizer, TEXT_POOLING, self.accelerator.device)
         return text.view(len(captions), len(kinds), -1), mask
 
 
@@ -268,9 +311,7 @@ def _accelerator(config: StackGANTrainingConfig, run_dir: Path) -> Accelerator:
     accelerator = Accelerator(
         mixed_precision=resolve_mixed_precision(config.mixed_precision),
         log_with=report_to_trackers(config.report_to),
-        project_config=ProjectConfiguration(
-            project_dir=str(run_dir), logging_dir=str(run_dir / config.logging_dir)
-        ),
+        project_config=ProjectConfiguration(project_dir=str(run_dir), logging_dir=str(run_dir / "logs")),
         dataloader_config=DataLoaderConfiguration(use_seedable_sampler=True, data_seed=config.seed),
         # The discriminator runs several forwards per backward; re-broadcasting BatchNorm buffers between
         # them would modify tensors autograd still needs. Each process keeps its own running statistics.
@@ -301,61 +342,19 @@ def _embed_training_captions(dataset, text_encoder, tokenizer, pooling: str, acc
 def _build_stage(
     config: StackGANTrainingConfig, stage: int, run_dir: Path, stage1_model: str | None
 ) -> _Stage:
-    """The accelerator; the data and text path; the networks, optimisers, LR schedules and EMA, prepared."""
+    """The accelerator; the data and text path; the networks, optimizers, LR schedules and EMA, prepared."""
     accelerator = _accelerator(config, run_dir)
-    # 1. Data and text. The main process builds the datasets cache (pre-resized images) first; the others
-    # then read it.
-    with accelerator.main_process_first():
-        dataset = load_config_split(config, config.dataset_split, CROP_SIZE[stage])
-        if config.preresize_images:
-            dataset = preresize_images(dataset, CROP_SIZE[stage])
     stage1_pipeline = StackGANPipeline.from_pretrained(stage1_model) if stage == 2 else None
-    text_encoder, tokenizer, dim = _build_text_encoder(config, dataset, stage1_pipeline)
-    matching = _matching_loss(config, text_encoder) if config.text_image_matching_coefficient > 0 else None
-    if config.colour_negatives and text_encoder is None:
-        raise ConfigError(
-            "colour_negatives encodes the swapped captions: it needs a text encoder, not --text_encoder "
-            "precomputed."
-        )
-    if text_encoder is not None:
-        text_encoder.requires_grad_(False).eval().to(accelerator.device)
-        dataset = _embed_training_captions(dataset, text_encoder, tokenizer, config.text_pooling, accelerator)
-    view = StackGANTrainingView(
-        dataset,
-        crop_size=CROP_SIZE[stage],
-        seed=config.seed,
-        embedding_mode=config.embedding_mode,
-        hard_mismatched_fraction=float(config.hard_mismatched_fraction),
-        mismatched_images=config.mismatched_pairs == "images",
-    )
-    heldout = load_heldout_batch(config, CROP_SIZE[stage], logger)
-    loader = torch.utils.data.DataLoader(
-        view.as_dataset(),
-        batch_size=config.train_batch_size,
-        shuffle=True,
-        drop_last=len(dataset) >= config.train_batch_size * accelerator.num_processes,
-        collate_fn=collate_training_batch,
-        num_workers=config.dataloader_num_workers,
-        pin_memory=torch.cuda.is_available(),
-    )
-
-    # 2. Networks, optimisers, schedules.
-    generator, discriminator = _models(config, stage, dim)
+    data = _build_data(config, stage, accelerator, stage1_pipeline)
+    generator, discriminator = _models(config, stage, data["dim"])
     stage1_generator = None
     if stage1_pipeline is not None:
         stage1_generator = (
             stage1_pipeline.stage1_generator.requires_grad_(False).eval().to(accelerator.device)
         )
-        if stage1_generator.config.text_embedding_dim != dim:
-            raise ValueError("Stage-I and Stage-II text embedding widths differ.")
-    # Channels-last activations: oneDNN/cuDNN convolutions run 1.4-2x faster on them (benchmarks/).
-    memory_format = torch.channels_last if config.channels_last else torch.contiguous_format
     for model in (generator, discriminator, stage1_generator):
         if model is not None:
-            model.to(memory_format=memory_format)
-    if config.torch_compile:
-        generator.compile()
-        discriminator.compile()
+            model.to(memory_format=torch.channels_last)
     fused = adam_kwargs(accelerator.device)
     g_optimizer = torch.optim.Adam(
         generator.parameters(), lr=config.generator_lr, betas=config.adam_betas, **fused
@@ -364,7 +363,7 @@ def _build_stage(
         discriminator.parameters(), lr=config.discriminator_lr, betas=config.adam_betas, **fused
     )
     generator, discriminator, g_optimizer, d_optimizer, loader = accelerator.prepare(
-        generator, discriminator, g_optimizer, d_optimizer, loader
+        generator, discriminator, g_optimizer, d_optimizer, data.pop("loader")
     )
     # checkpoint-N/generator/ and checkpoint-N/discriminator/, each a save_pretrained folder.
     generators = (StackGANStage1Generator, StackGANStage2Generator)
@@ -374,81 +373,114 @@ def _build_stage(
     # An update takes gradient_accumulation_steps batches (the last of an epoch may take fewer).
     steps_per_epoch = math.ceil(len(loader) / config.gradient_accumulation_steps)
     max_steps = config.max_train_steps or config.num_train_epochs * steps_per_epoch
-    decay_every = max(1, config.lr_decay_epochs * steps_per_epoch)
-    # "Halve every lr_decay_epochs", counted in steps; stepped once per global step, on every process.
-    schedules = [
-        torch.optim.lr_scheduler.StepLR(opt, step_size=decay_every, gamma=0.5)
-        for opt in (g_optimizer, d_optimizer)
-    ]
-    accelerator.register_for_checkpointing(*schedules)
-    ema = None
-    if config.use_ema:
-        ema = EMAModel(accelerator.unwrap_model(generator).parameters(), decay=config.ema_decay)
-        ema.to(accelerator.device)
-        accelerator.register_for_checkpointing(ema)
+    heldout = data.pop("heldout")
     run = _Stage(
-        stage,
-        run_dir,
-        accelerator,
-        dataset,
-        view,
-        loader,
-        text_encoder,
-        tokenizer,
-        config.text_pooling,
-        dim,
-        None,
-        generator,
-        discriminator,
-        stage1_generator,
-        g_optimizer,
-        d_optimizer,
-        schedules,
-        ema,
-        memory_format,
-        steps_per_epoch,
-        max_steps,
-        math.ceil(max_steps / steps_per_epoch),
+        stage=stage,
+        run_dir=run_dir,
+        accelerator=accelerator,
+        loader=loader,
+        generator=generator,
+        discriminator=discriminator,
+        stage1_generator=stage1_generator,
+        g_optimizer=g_optimizer,
+        d_optimizer=d_optimizer,
+        schedules=_lr_schedules(config, accelerator, (g_optimizer, d_optimizer), steps_per_epoch),
+        ema=_ema(config, accelerator, generator),
+        steps_per_epoch=steps_per_epoch,
+        max_steps=max_steps,
+        num_epochs=math.ceil(max_steps / steps_per_epoch),
+        **data,
     )
     if heldout is not None:
-        run.heldout = heldout.embedded(run.embed, accelerator.device, memory_format)
-    if matching is not None:
-        run.matching = matching.to(accelerator.device)
+        run.heldout = heldout.embedded(run.embed, accelerator.device, run.memory_format)
     return run
 
 
-def _matching_loss(config: StackGANTrainingConfig, text_encoder) -> TextImageMatchingLoss:
-    """The frozen text-image matching term (training/matching.py) of ``config.text_encoder``'s folder,
-    checked to belong to the encoder that conditions the generator (Stage-II inherits Stage-I's)."""
-    matching = TextImageMatchingLoss.from_text_encoder_folder(config.text_encoder)
-    own_shift = getattr(text_encoder, "output_shift", None)
-    if own_shift is None or not torch.equal(own_shift.cpu(), matching.shift):
+def _build_data(
+    config: StackGANTrainingConfig, stage: int, accelerator: Accelerator, stage1_pipeline
+) -> dict:
+    """The training split (pre-resized once, its captions embedded once), its view and loader, the frozen
+    text path and the held-out diagnostics batch. The main process builds the datasets cache first."""
+    with accelerator.main_process_first():
+        dataset = preresize_images(load_config_split(config, "train", CROP_SIZE[stage]), CROP_SIZE[stage])
+    text_encoder, tokenizer, dim = _build_text_encoder(config, dataset, stage1_pipeline)
+    if config.color_negatives and text_encoder is None:
         raise ConfigError(
-            f"text_image_matching_coefficient: the encoders in {config.text_encoder} are not the ones that "
-            "condition the generator; train with that folder as --text_encoder (in both stages)."
+            "color_negatives encodes the swapped captions: it needs a text encoder, not --text_encoder "
+            "precomputed."
         )
-    return matching
+    if text_encoder is not None:
+        text_encoder.requires_grad_(False).eval().to(accelerator.device)
+        dataset = _embed_training_captions(dataset, text_encoder, tokenizer, TEXT_POOLING, accelerator)
+    view = StackGANTrainingView(
+        dataset,
+        crop_size=CROP_SIZE[stage],
+        seed=config.seed,
+        embedding_mode=config.embedding_mode,
+        mismatched_images=config.mismatched_pairs == "images",
+    )
+    loader = torch.utils.data.DataLoader(
+        view.as_dataset(),
+        batch_size=config.train_batch_size,
+        shuffle=True,
+        drop_last=len(dataset) >= config.train_batch_size * accelerator.num_processes,
+        collate_fn=collate_training_batch,
+        num_workers=config.dataloader_num_workers,
+        pin_memory=torch.cuda.is_available(),
+    )
+    return {
+        "dataset": dataset,
+        "view": view,
+        "loader": loader,
+        "text_encoder": text_encoder,
+        "tokenizer": tokenizer,
+        "dim": dim,
+        "heldout": load_heldout_batch(config, CROP_SIZE[stage], logger),
+    }
+
+
+def _lr_schedules(config: StackGANTrainingConfig, accelerator: Accelerator, optimizers, steps_per_epoch: int):
+    """ "Halve every lr_decay_epochs", counted in steps; stepped once per global step, on every process."""
+    decay_every = max(1, config.lr_decay_epochs * steps_per_epoch)
+    schedules = [torch.optim.lr_scheduler.StepLR(opt, step_size=decay_every, gamma=0.5) for opt in optimizers]
+    accelerator.register_for_checkpointing(*schedules)
+    return schedules
+
+
+def _ema(config: StackGANTrainingConfig, accelerator: Accelerator, generator) -> EMAModel | None:
+    if not config.use_ema:
+        return None
+    ema = EMAModel(accelerator.unwrap_model(generator).parameters(), decay=EMA_DECAY)
+    ema.to(accelerator.device)
+    accelerator.register_for_checkpointing(ema)
+    return ema
 
 
 def _loop(config: StackGANTrainingConfig, run: _Stage, global_step: int) -> tuple[int, dict]:
     """From ``global_step`` to ``run.max_steps``: one discriminator and one generator update per batch (or
     per ``gradient_accumulation_steps`` micro-batches); the history, logs, checkpoints and sample grids on
     their schedules. Returns the final step and record."""
-    accelerator, stage = run.accelerator, run.stage
+    accelerator = run.accelerator
     first_epoch, resume_updates = divmod(global_step, run.steps_per_epoch)
     if global_step >= run.max_steps:  # killed while saving the final pipeline: only the save is left to redo
         first_epoch = run.num_epochs
     validation_prompts = config.validation_prompts or [c[0] for c in run.dataset[:8]["captions"]]
-    options = adversarial_options(config)
-    negative_kinds = parse_negative_kinds(config.colour_negatives)
-    noise_dim = (run.stage1_generator.config if stage == 2 else config).noise_dim
+    stage1 = (
+        run.stage1_generator if run.stage1_generator is not None else accelerator.unwrap_model(run.generator)
+    )
+    game = stackgan_game(
+        config, run.generator, run.discriminator, stage1.config.noise_dim, run.stage1_generator
+    )
+    hooks = StepHooks(
+        autocast=accelerator.autocast, backward=accelerator.backward, no_sync=accelerator.no_sync
+    )
     progress = tqdm(
         range(run.max_steps),
         initial=global_step,
-        desc=f"Stage-{'I' * stage}",
+        desc=f"Stage-{'I' * run.stage}",
         disable=not accelerator.is_local_main_process,
     )
-    history_path = run.run_dir / f"stage{stage}_history.jsonl"  # one JSON line per step; resumed runs append
+    history_path = run.run_dir / f"stage{run.stage}_history.jsonl"  # one JSON line per step; resumes append
     last_record: dict = {}
     for epoch in range(first_epoch, run.num_epochs):
         run.view.set_epoch(epoch)
@@ -460,45 +492,7 @@ def _loop(config: StackGANTrainingConfig, run: _Stage, global_step: int) -> tupl
         run.generator.train()
         run.discriminator.train()
         for group in _micro_batch_groups(epoch_loader, config.gradient_accumulation_steps):
-            device = accelerator.device
-            rng = seeded_generator(config.seed, global_step, accelerator.process_index, device=device)
-            batches = [
-                _step_batch(config, run, batch, negative_kinds, global_step, index)
-                for index, batch in enumerate(group)
-            ]
-            shared = dict(
-                noise_dim=noise_dim,
-                kl_coefficient=config.kl_coefficient,
-                stage1_generator=run.stage1_generator,
-                color_consistency_coefficient=config.color_consistency_coefficient,
-                options=options,
-                low_res_consistency_coefficient=config.stage2_low_res_consistency,
-                autocast=accelerator.autocast,
-                backward=accelerator.backward,
-                matching_coefficient=config.text_image_matching_coefficient,
-            )
-            models = (run.generator, run.discriminator, run.g_optimizer, run.d_optimizer)
-            if config.gradient_accumulation_steps == 1:
-                (batch,) = batches
-                step = stackgan_step(
-                    *models,
-                    batch.text,
-                    batch.real,
-                    batch.mismatched,
-                    rng,
-                    discriminator_no_sync=lambda: accelerator.no_sync(run.discriminator),
-                    matching_loss=batch.matching_loss,
-                    class_ids=batch.class_ids,
-                    hard_negative_text=batch.hard_negative_text,
-                    hard_negative_mask=batch.hard_negative_mask,
-                    **shared,
-                )
-            else:
-                step = accumulated_stackgan_step(*models, batches, rng, no_sync=accelerator.no_sync, **shared)
-            for schedule in run.schedules:
-                schedule.step()
-            if run.ema is not None:
-                run.ema.step(accelerator.unwrap_model(run.generator).parameters())
+            step = _train_step(config, run, game, hooks, group, global_step)
             global_step += 1
             last_record = _step_record(config, run, step, global_step, epoch)
             progress.update(1)
@@ -517,6 +511,26 @@ def _loop(config: StackGANTrainingConfig, run: _Stage, global_step: int) -> tupl
     return global_step, last_record
 
 
+def _train_step(config: StackGANTrainingConfig, run: _Stage, game, hooks, group, global_step: int):
+    """One update of both networks from the loader batches ``group``, then the LR schedules and the EMA."""
+    device = run.accelerator.device
+    rng = seeded_generator(config.seed, global_step, run.accelerator.process_index, device=device)
+    kinds = parse_negative_kinds(config.color_negatives)
+    batches = [
+        _step_batch(config, run, batch, kinds, global_step, index) for index, batch in enumerate(group)
+    ]
+    optimizers = (run.g_optimizer, run.d_optimizer)
+    if config.gradient_accumulation_steps == 1:
+        step = stackgan_step(game, *optimizers, batches[0], rng, hooks)
+    else:
+        step = accumulated_stackgan_step(game, *optimizers, batches, rng, hooks)
+    for schedule in run.schedules:
+        schedule.step()
+    if run.ema is not None:
+        run.ema.step(run.accelerator.unwrap_model(run.generator).parameters())
+    return step
+
+
 def _micro_batch_groups(loader, size: int):
     """The loader's batches in lists of ``size`` (an update's micro-batches); the last may be shorter."""
     group = []
@@ -533,25 +547,20 @@ def _step_batch(
     config: StackGANTrainingConfig, run: _Stage, batch, negative_kinds, global_step: int, index: int
 ) -> StepBatch:
     """A loader batch as the step takes it: its text embeddings, images in the memory format, and the
-    optional matching term and hard negative captions (micro-batch ``index`` of the update draws its own)."""
-    text = run.embed(batch)
-    matching_loss = None
-    if run.matching is not None:
-        matching_loss = functools.partial(run.matching, text=text, class_ids=batch["class_id"])
+    hard negative captions (micro-batch ``index`` of the update draws its own)."""
     mismatched = batch.get("mismatched_pixel_values")
     if mismatched is not None:
         mismatched = mismatched.contiguous(memory_format=run.memory_format)
     hard_text, hard_mask = None, None
     if negative_kinds:
-        hard_text, hard_mask = run.colour_negatives(batch, negative_kinds, config.seed, global_step, index)
+        hard_text, hard_mask = run.color_negatives(batch, negative_kinds, config.seed, global_step, index)
     return StepBatch(
-        text,
-        batch["pixel_values"].contiguous(memory_format=run.memory_format),
-        mismatched,
-        batch.get("class_id"),
-        hard_text,
-        hard_mask,
-        matching_loss,
+        text=run.embed(batch),
+        real=batch["pixel_values"].contiguous(memory_format=run.memory_format),
+        mismatched=mismatched,
+        class_ids=batch.get("class_id"),
+        hard_negative_text=hard_text,
+        hard_negative_mask=hard_mask,
     )
 
 
@@ -581,10 +590,6 @@ def _step_record(config: StackGANTrainingConfig, run: _Stage, step, global_step:
     names += ["kl", "d_acc_real", "d_acc_mismatched", "d_acc_fake"]
     record = {"step": global_step, "epoch": epoch, **dict(zip(names, values))}
     record["lr"] = run.schedules[0].get_last_lr()[0]
-    if step.gradient_penalty is not None:
-        record["d_gradient_penalty"] = step.gradient_penalty.item()
-    if step.matching is not None:
-        record["g_loss_matching"] = step.matching.item()
     if step.contrastive is not None:
         record["d_loss_contrastive"] = step.contrastive.item()
     if global_step % config.logging_steps == 0 or global_step == run.max_steps:
@@ -656,9 +661,7 @@ def _finish(
     if config.push_to_hub:
         from ..hub import upload_output_dir
 
-        url = upload_output_dir(
-            run_dir, config.hub_model_id, token=config.hub_token, private=config.hub_private
-        )
+        url = upload_output_dir(run_dir, config.hub_model_id, token=config.hub_token)
         accelerator.print(f"Pushed to {url}")
 
 
@@ -668,7 +671,7 @@ def _pipeline(run: _Stage, generator) -> StackGANPipeline:
     if run.stage == 2:
         stages = {"stage1_generator": run.stage1_generator, "stage2_generator": generator}
     return StackGANPipeline(
-        **stages, text_encoder=run.text_encoder, tokenizer=run.tokenizer, text_pooling=run.text_pooling
+        **stages, text_encoder=run.text_encoder, tokenizer=run.tokenizer, text_pooling=TEXT_POOLING
     )
 
 
@@ -720,7 +723,7 @@ def _ema_generator(config: StackGANTrainingConfig, run: _Stage) -> torch.nn.Modu
     finally:  # the training view goes on with its own epoch's captions, whatever happened here
         run.view.set_epoch(epoch)
     rng = torch.Generator(device=run.accelerator.device).manual_seed(config.seed)
-    noise_dim = (run.stage1_generator.config if run.stage1_generator is not None else config).noise_dim
+    noise_dim = (run.stage1_generator if run.stage1_generator is not None else live).config.noise_dim
 
     def forward(text):
         noise = torch.randn(text.shape[0], noise_dim, generator=rng, device=text.device)
@@ -794,7 +797,6 @@ def _write_card(
         summary=summary,
         config_yaml=json.dumps(config_to_dict(config), indent=2),
         beyond_v1=_beyond_v1(config, stage, stage1_summary),
-        adversarial_loss=config.adversarial_loss,
         kl_coefficient=config.kl_coefficient,
         sample_grid=samples[-1].relative_to(run_dir).as_posix() if samples else None,
     )

@@ -373,8 +373,9 @@ def find_checkpoint(
 def restore_checkpoint(accelerator, run_dir: str | Path, resume_from_checkpoint: str | None) -> int:
     """Finds (``find_checkpoint``: ``latest`` or a folder), verifies and loads the checkpoint to resume from
     with ``accelerator.load_state``; returns its step, 0 for a new run (no ``resume_from_checkpoint``, or no
-    complete checkpoint yet). Warnings come from the main process only; it also removes the temporary folders
-    of interrupted saves. Raises ``CorruptCheckpointError`` for a named checkpoint that fails the check."""
+    checkpoint folder yet). Raises ``CorruptCheckpointError`` for a named checkpoint that fails the check,
+    and for ``latest`` when checkpoint folders exist but none is usable. Warnings come from the main process
+    only; it also removes the temporary folders of interrupted saves."""
     if not resume_from_checkpoint:
         return 0
     run_dir = Path(run_dir)
@@ -383,8 +384,16 @@ def restore_checkpoint(accelerator, run_dir: str | Path, resume_from_checkpoint:
     if accelerator.is_main_process:
         remove_stale_temp_folders(run_dir)
     if path is None:
+        unusable = list_checkpoints(run_dir)
+        if unusable:  # starting over would overwrite the run those checkpoints belong to
+            names = ", ".join(folder.name for folder in unusable)
+            raise CorruptCheckpointError(
+                f"--resume_from_checkpoint latest: no usable checkpoint in {run_dir} (found {names}, each "
+                "incomplete or corrupt). Name one to load it anyway, or pass --overwrite_output_dir to start "
+                "afresh."
+            )
         if accelerator.is_main_process:
-            logger.warning("No complete checkpoint in %s: starting a new run.", run_dir)
+            logger.warning("No checkpoint in %s yet: starting a new run.", run_dir)
         return 0
     accelerator.print(f"Resuming from {path}")
     try:
