@@ -85,25 +85,11 @@ def generate_to_folder(
     grid_images: int = 16,
     overwrite: bool = False,
 ) -> dict:
-    """Writes ``{i:03d}-{j}-<slug>-stage1.png`` (and ``-stage2.png``) per prompt ``i`` and image ``j``, a
-    captioned ``grid.png`` of the first ``grid_images`` images (one column per image: Stage-I above
-    Stage-II) and ``images.json``.
-
-    Args:
-        pipe: the pipeline that draws.
-        prompts: captions; each gets ``num_images`` images.
-        num_images: images per prompt.
-        seed: image ``k`` (in the order of ``images.json``) is drawn with ``manual_seed(seed + k)``, so its
-            pixels do not depend on ``batch_size``.
-        output_dir: the folder; created if missing.
-        batch_size: images generated, written and freed at a time (bounds the memory).
-        grid_images: images shown in ``grid.png``.
-        overwrite: replace files of the same names in ``output_dir`` (else such a file is an error, raised
-            before anything is generated).
-
-    Returns:
-        ``{"images": records, "grid": path}``.
-    """
+    """Draws ``num_images`` images per prompt in batches of ``batch_size`` and writes
+    ``{i:03d}-{j}-<slug>-stage1.png`` (and ``-stage2.png``), a captioned ``grid.png`` of the first
+    ``grid_images`` and ``images.json`` into ``output_dir``. Image ``k`` uses ``manual_seed(seed + k)``.
+    Existing files are an error before anything is drawn, unless ``overwrite``. Returns ``{"images": records,
+    "grid": path}``."""
     output_dir = Path(output_dir)
     has_stage2 = pipe.stage2_generator is not None
     records = _records(prompts, num_images, seed, has_stage2)

@@ -1,16 +1,9 @@
 """``StackGANPipeline``: caption -> text embedding -> Stage-I 64x64 image -> Stage-II 256x256 image.
 
-A saved pipeline folder loads two ways, both with the ``stackgan_hf`` package installed:
-
-- ``StackGANPipeline.from_pretrained(folder or repo id)``: the installed classes; nothing in the folder runs;
-- ``diffusers.DiffusionPipeline.from_pretrained(folder or repo id, trust_remote_code=True)``: diffusers' own
-  mechanism for code that travels with a model. ``save_pretrained`` writes ``pipeline_stackgan.py`` next to
-  ``model_index.json`` (``"_class_name": ["pipeline_stackgan", "StackGANPipeline"]``) and, in each
-  component folder of a class of this package, a file that imports that class (``"stage1_generator":
-  ["stage1", "StackGANStage1Generator"]`` with ``stage1_generator/stage1.py``). These files only import
-  from ``stackgan_hf``; diffusers asks for ``trust_remote_code=True`` before it imports them.
-
-``add_pipeline_code(folder)`` writes those files into a folder saved before (the weights are not touched).
+A saved folder loads with ``StackGANPipeline.from_pretrained`` (the installed classes) or with
+``DiffusionPipeline.from_pretrained(..., trust_remote_code=True)``: ``save_pretrained`` (or
+``add_pipeline_code`` for an older folder) writes small modules that import the classes from ``stackgan_hf``.
+Details: docs/theory.md, "Pipeline code in a saved folder".
 """
 
 from __future__ import annotations
@@ -131,7 +124,7 @@ class StackGANPipelineOutput(BaseOutput):
 class StackGANPipeline(DiffusionPipeline):
     """Text-to-image generation with StackGAN (Zhang et al., ICCV 2017).
 
-    Components:
+    Args:
         stage1_generator: :class:`StackGANStage1Generator` (required).
         stage2_generator: :class:`StackGANStage2Generator` (optional): without it the pipeline returns 64x64.
         text_encoder: a transformers text model (CLIP, a sentence encoder) or a

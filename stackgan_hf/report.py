@@ -1,11 +1,8 @@
-"""The training report: architectures, curves, the discriminator's confusion matrices, hyper-parameters,
-samples, metrics, the DDPM figures and the text-encoder table, as Markdown (with its PNGs beside it), a
-self-contained HTML file (PNGs embedded) and, when Chromium is installed, a PDF.
+"""The training report as Markdown (PNGs beside it), self-contained HTML and, with Chromium, PDF.
 
-Inputs are run folders as the trainers write them: a StackGAN ``--stage both`` output (Stage-II in the folder,
-Stage-I in ``stage1/``, each with ``stageN_summary.json``, ``stageN_history.jsonl``, ``checkpoint-*/`` and
-``discriminator/``) and optionally a DDPM figures folder (``scripts/ddpm_figures.py``), evaluation JSON files
-and comparison tables.
+It covers architectures, curves, the discriminator's confusion matrices, hyper-parameters, samples, metrics,
+the DDPM figures and the text-encoder table, read from run folders as the trainers write them
+(``--stage both``: Stage-II in the folder, Stage-I in ``stage1/``) and optional evaluation and figure folders.
 """
 
 from __future__ import annotations
@@ -118,12 +115,10 @@ def load_discriminator(run_dir: Path, stage: int):
 def confusion_matrix(
     pipeline, discriminator, dataset, stage: int, num_rows: int = 256, seed: int = 0, batch_size: int = 32
 ):
-    """``[3, 2]`` counts: for real/matching, real/mismatched and generated pairs (rows), how many the
-    discriminator accepts (logit > 0) and rejects (columns), over ``num_rows`` rows of ``dataset``.
-
-    The pairs are scored as in training: batches of ``batch_size`` pairs of one kind, BatchNorm on each
-    batch's own statistics. (The running averages mix the three kinds of batches the discriminator sees;
-    in eval mode a StackGAN discriminator typically rejects nearly everything.)"""
+    """``[3, 2]`` counts: how many real/matching, real/mismatched and generated pairs (rows) the discriminator
+    accepts (logit > 0) and rejects, over ``num_rows`` rows of ``dataset``. Scored as in training: batches of
+    ``batch_size`` pairs of one kind, BatchNorm on batch statistics (its running averages mix the three kinds,
+    so eval mode rejects nearly everything)."""
     from .data import StackGANTrainingView
 
     rows = dataset.select(range(min(num_rows, len(dataset))))

@@ -17,7 +17,7 @@ def captioned_grid(
     caption_lines: int = 4,
 ) -> PIL.Image.Image:
     """A grid with one column per caption: each column stacks its images (e.g. Stage-I over Stage-II),
-    resized to ``cell_size`` with nearest-neighbour (so 64x64 pixels stay visible), and the caption below.
+    resized to ``cell_size`` with nearest-neighbor (so 64x64 pixels stay visible), and the caption below.
     """
     if len(columns) != len(captions):
         raise ValueError(f"{len(columns)} image columns for {len(captions)} captions.")

@@ -1,16 +1,9 @@
 """CUB-200-2011 in StackGAN's layout -> a ``datasets.DatasetDict`` (train/test), preprocessed once.
 
-Inputs (the official layouts):
-
-* ``cub_dir``: ``images.txt``, ``bounding_boxes.txt``, ``train_test_split.txt``, ``images/<class>/<name>.jpg``
-* ``birds_dir``: ``{train,test}/filenames.pickle``, ``{train,test}/class_info.pickle``, ``text_c10/<key>.txt``
-  and, when available, ``{train,test}/char-CNN-RNN-embeddings.pickle`` (``N`` arrays of shape ``(10, D)`` in
-  the order of ``filenames.pickle``).
-
-Each row: ``image`` (the StackGAN crop: a square of side 1.5 * max(w, h) centred on the bounding box,
-clipped to the image, resized to ``image_size``; stored as JPEG), ``captions`` (the 10 lines of
-``text_c10``), ``embeddings`` (``10 x D`` float32, when the pickles exist), ``class_id`` (CUB class number,
-1-200) and ``filename`` (the key, e.g. ``002.Laysan_Albatross/Laysan_Albatross_0002_1027``).
+Reads ``cub_dir`` (``images.txt``, ``bounding_boxes.txt``, ``train_test_split.txt``, ``images/``) and
+``birds_dir`` (``filenames.pickle``, ``class_info.pickle``, ``text_c10/``, optional char-CNN-RNN embeddings).
+Rows: ``image`` (StackGAN's bounding-box crop, JPEG), ``captions`` (10), ``embeddings`` (``10 x D``),
+``class_id`` (1-200), ``filename``. See docs/training.md.
 """
 
 from __future__ import annotations
@@ -92,7 +85,7 @@ def stackgan_crop_box(
 ) -> tuple[int, int, int, int]:
     """StackGAN's crop around a CUB bounding box ``(x, y, w, h)``: ``(left, top, right, bottom)``.
 
-    A square of half-side ``R = int(0.75 * max(w, h))`` centred on the box centre (integer pixels, as in the
+    A square of half-side ``R = int(0.75 * max(w, h))`` centerd on the box center (integer pixels, as in the
     official code), clipped to the image, so near the border the crop is a rectangle.
     """
     x, y, w, h = bbox
@@ -314,11 +307,22 @@ def build_cub_dataset(
     embeddings_file: str = EMBEDDINGS_FILE,
     skip_corrupt: bool = False,
 ) -> tuple[datasets.DatasetDict, BuildReport]:
-    """Reads, crops and resizes every image of both splits into a ``DatasetDict`` (see the module docstring).
+    """Reads, crops and resizes every image of both splits into a ``DatasetDict``.
 
-    Raises :class:`CubFormatError` naming the file for missing folders or metadata, a key with no image, a
-    corrupt image (unless ``skip_corrupt``: skipped and counted in the report), embeddings whose length or
-    ``(10, D)`` shape do not match ``filenames.pickle``, and caption files with fewer than 10 lines.
+    Args:
+        cub_dir: the ``CUB_200_2011`` folder.
+        birds_dir: StackGAN's ``birds`` folder (filenames, class info, captions, embeddings).
+        split: ``"stackgan"`` (StackGAN's class split) or ``"cub"`` (CUB's ``train_test_split.txt``).
+        image_size: side of the stored square crops.
+        embeddings_file: the embeddings pickle's name in each split folder.
+        skip_corrupt: skip unreadable images (counted in the report) instead of failing.
+
+    Returns:
+        ``(dataset_dict, report)``.
+
+    Raises:
+        CubFormatError: naming the file, for missing or malformed inputs, a key without an image, a corrupt
+            image, embeddings that do not match ``filenames.pickle`` and caption files under 10 lines.
     """
     check_cub_inputs(cub_dir, birds_dir, image_size)
     birds_dir = Path(birds_dir)
@@ -424,11 +428,20 @@ def prepare_cub(
     text_encoder: str | None = None,
     **options: Any,
 ) -> tuple[datasets.DatasetDict, BuildReport]:
-    """Builds the dataset with :func:`build_cub_dataset` (``options``: its ``split``, ``image_size``,
-    ``embeddings_file`` and ``skip_corrupt``) and saves it to ``output_dir`` (atomically), with
-    ``build_info.json`` beside it. ``text_encoder`` (a folder or Hub id for
-    :func:`~stackgan_hf.text.load_text_encoder`, e.g. a char-CNN-RNN from ``scripts/train_text_encoder.py``)
-    writes the ``embeddings`` column (10 x D per image) with it, replacing the pickle's."""
+    """Builds the dataset with :func:`build_cub_dataset` and saves it atomically, with ``build_info.json``.
+
+    Args:
+        cub_dir, birds_dir: as for :func:`build_cub_dataset`.
+        output_dir: where the ``DatasetDict`` is saved.
+        text_encoder: a folder or Hub id for :func:`~stackgan_hf.text.load_text_encoder` (e.g. a char-CNN-RNN
+            from ``scripts/train_text_encoder.py``) that writes the ``embeddings`` column (10 x D per image),
+            replacing the pickle's.
+        **options: :func:`build_cub_dataset`'s ``split``, ``image_size``, ``embeddings_file`` and
+            ``skip_corrupt``.
+
+    Returns:
+        ``(dataset_dict, report)``.
+    """
     encoder = None
     if text_encoder is not None:  # loaded first: a wrong name fails before the images are read
         from ..hub import check_model_path

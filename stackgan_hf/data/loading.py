@@ -27,15 +27,21 @@ def load_stackgan_dataset(
     seed: int = 0,
     **load_kwargs,
 ) -> datasets.Dataset:
-    """Returns one split with the columns the training view reads: ``image``, ``captions`` (list of
-    strings) and, when available, ``class_id``, ``embeddings`` and ``filename``.
+    """Loads one split with the columns the training view reads.
 
     Args:
-        dataset: ``"synthetic-birds"``; a folder written by ``scripts/prepare_cub.py`` (``save_to_disk``);
-            or anything ``datasets.load_dataset`` takes (a Hub dataset id, a folder of parquet files).
-        image_column / caption_column / class_column: the source's column names, renamed to ``image`` /
-            ``captions`` / ``class_id``. A caption column holding one string per row becomes a 1-item list.
-        synthetic_num_images / synthetic_image_size: size of the generated synthetic-birds split.
+        dataset: ``"synthetic-birds"``; a folder written by ``scripts/prepare_cub.py`` (``save_to_disk``); or
+            anything ``datasets.load_dataset`` takes (a Hub dataset id, a folder of parquet files).
+        split: the split's name. image_column / caption_column / class_column: the source's column names,
+            renamed to ``image`` / ``captions`` / ``class_id``. A caption column holding one string per row
+            becomes a 1-item list. synthetic_num_images / synthetic_image_size: size of the generated
+            synthetic-birds split.
+        seed: the synthetic birds' seed.
+        **load_kwargs: passed to ``datasets.load_dataset``.
+
+    Returns:
+        A ``datasets.Dataset`` with ``image``, ``captions`` (lists of strings) and, when available,
+        ``class_id``, ``embeddings`` and ``filename``.
     """
     if dataset in (SYNTHETIC_BIRDS, SYNTHETIC_BIRDS_ORACLE):
         from .synthetic_birds import add_oracle_embeddings, load_synthetic_birds
@@ -101,11 +107,10 @@ def embed_caption_lists(
     device=None,
     batch_size: int = 64,
 ) -> datasets.Dataset:
-    """``dataset`` with an ``embeddings`` column: each row's ``captions`` embedded with the frozen
-    ``text_encoder`` (``[N, D]`` float32, N captions per row, the same N in every row), replacing any
-    existing one. Row ``i``'s caption ``j`` and embedding ``j`` belong together, so a training view that
-    picks caption ``j`` and reads embedding ``j`` sees what encoding the caption on the fly would give, and
-    the encoder runs once per caption instead of once per step."""
+    """``dataset`` with an ``embeddings`` column (replacing any) of each row's ``captions`` embedded by the
+    frozen ``text_encoder``: ``[N, D]`` float32, the same N in every row. Embedding ``j`` is caption ``j``'s,
+    so a training view reading both sees what encoding on the fly would give, and each caption is encoded
+    once."""
     import torch
 
     from ..text import encode_prompts, text_embedding_dim

@@ -1,39 +1,9 @@
 """Synthetic birds: a procedural, offline text-to-image dataset in the style of CUB-200-2011.
 
-Every example is a cartoon side view of a bird (body, head, wing, tail, beak, eye, legs) on a plain
-gradient background, with 10 CUB-style captions written from its attributes:
-
-* ``crown_color``, ``wing_color``, ``breast_color``: one of eight clearly distinct colors (:data:`COLORS`).
-  The crown is the cap of the head; the wing color covers the wing, the back and the tail; the breast
-  color covers the lower front of the body (breast and belly) and the throat.
-* ``beak_length``: ``short`` or ``long``; ``size``: ``small`` or ``large`` (the bird's scale in the frame);
-  ``background``: ``sky``, ``grass``, ``sand`` or ``water`` (pale gradients, chosen to stay unlike the bird
-  colors).
-
-Every caption mentions the crown, wing and breast colors (and sometimes the beak, the size and the
-background), so a text-conditioned model can be checked on what it draws. The attributes are stored as
-``datasets.ClassLabel`` columns named as in :data:`ATTRIBUTES`.
-
-``class_id`` is the index of the (crown, wing, breast) color combination,
-``(crown * 8 + wing) * 8 + breast`` with the colors' indices in :data:`COLOR_NAMES` (:data:`NUM_CLASSES` =
-512 classes). Two images with different ``class_id`` differ in at least one of the three colors, which all
-their captions state, so any caption of one is a mismatched text for the other (the matching-aware GAN
-loss).
-
-Everything is deterministic: example ``i`` of split ``split`` for seed ``seed`` depends on ``(seed, split,
-i)`` only (not on how many examples are generated), and its drawing is resolution independent: the same bird
-in the same pose at every ``image_size`` (64 and 256 for Stage-I/II, 76 and 304 for the random-crop
-pipeline). Generation is fast: about 2 ms per 76 px example on one core (6 ms at 304 px), 1,000 examples
-at 76 px in about 2.5 s as a ``datasets.Dataset``; nothing is downloaded, and only the ``datasets`` cache is
-written.
-
-Example::
-
-    from stackgan_hf.data.synthetic_birds import load_synthetic_birds
-
-    birds = load_synthetic_birds(num_train=1000, num_test=200, image_size=76, seed=0)
-    row = birds["train"][0]
-    row["image"], row["captions"][0], row["class_id"], row["crown_color"]
+Each example is a cartoon bird with 10 CUB-style captions written from its attributes (:data:`ATTRIBUTES`:
+crown, wing and breast colors, beak length, size, background); ``class_id`` indexes the color triple.
+Examples depend on ``(seed, split, i)`` only and look the same at every resolution. Design:
+docs/theory.md, "Synthetic birds".
 """
 
 from __future__ import annotations
@@ -165,14 +135,14 @@ def _check_attributes(attributes: Mapping[str, str]) -> None:
 # The bird is drawn in "bird units", facing right, y pointing down: the body is an ellipse at the origin
 # about 0.84 units long. Everything (pose included) is relative to the image size, so a bird looks the
 # same at every resolution.
-_BODY = (0.0, 0.0, 0.42, 0.27, -16.0)  # centre x, centre y, radius x, radius y, tilt (degrees)
-_HEAD = (0.36, -0.29, 0.22)  # centre x, centre y, radius
-_WING = (-0.08, -0.03, 0.31, 0.15, -14.0)  # centre x, centre y, radius x, radius y, tilt (degrees)
+_BODY = (0.0, 0.0, 0.42, 0.27, -16.0)  # center x, center y, radius x, radius y, tilt (degrees)
+_HEAD = (0.36, -0.29, 0.22)  # center x, center y, radius
+_WING = (-0.08, -0.03, 0.31, 0.15, -14.0)  # center x, center y, radius x, radius y, tilt (degrees)
 _TAIL = ((-0.30, -0.01), (-0.74, 0.08), (-0.76, 0.2), (-0.68, 0.33), (-0.28, 0.15))
 _BEAK_LENGTH = {"short": 0.11, "long": 0.27}
 _SIZE_SCALE = {"small": 0.42, "large": 0.54}  # image widths per bird unit
-# Centre and size of the bird's extent (tail tip to long beak tip, crown to feet), in bird units; the
-# centre is placed at the pose's centre.
+# Center and size of the bird's extent (tail tip to long beak tip, crown to feet), in bird units; the
+# center is placed at the pose's center.
 _REFERENCE = (0.04, -0.03)
 _EXTENT = (1.6, 0.95)
 _OUTLINE_SHADE = 0.55  # outlines are the part's color times this
@@ -180,12 +150,11 @@ _OUTLINE_SHADE = 0.55  # outlines are the part's color times this
 
 @dataclass(frozen=True)
 class BirdPose:
-    """Where and how a bird sits in the image, relative to the image size (so resolution independent).
+    """Where and how a bird sits in the image, as fractions of the image size.
 
     Attributes:
-        center: the bird's centre as fractions of the image width and height.
-        scale: image widths per bird unit (the body is about 0.84 units long); includes the ``size``
-            attribute.
+        center: the bird's center as fractions of the image width and height.
+        scale: image widths per bird unit (the body is about 0.84 units long).
         angle: rotation in degrees (positive tilts the head up).
         facing_left: mirror the bird so that it looks left.
     """
@@ -212,7 +181,7 @@ class BirdPose:
 
 def sample_pose(attributes: Mapping[str, str], rng: np.random.Generator) -> BirdPose:
     """A random pose: scale from ``attributes["size"]`` (+-6 %), rotation within +-10 degrees, facing left
-    or right, and a centre jittered as far as the bird stays inside the image."""
+    or right, and a center jittered as far as the bird stays inside the image."""
     scale = _SIZE_SCALE[attributes["size"]] * float(rng.uniform(0.94, 1.06))
     angle = float(rng.uniform(-10.0, 10.0))
     facing_left = bool(rng.integers(2))
@@ -237,7 +206,7 @@ def _ellipse(
     tilt: float = 0.0,
     n: int = 40,
 ) -> np.ndarray:
-    """``[n, 2]`` points of an elliptic arc (degrees, y down), optionally tilted about its centre."""
+    """``[n, 2]`` points of an elliptic arc (degrees, y down), optionally tilted about its center."""
     t = np.radians(np.linspace(start, stop, n, endpoint=abs(stop - start) < 360))
     x, y = rx * np.cos(t), ry * np.sin(t)
     if tilt:
@@ -292,7 +261,7 @@ def draw_bird(
     line = max(1, round(0.012 * size))
 
     def canvas_xy(points: np.ndarray) -> list[float]:
-        # PIL puts pixel centres at integer coordinates; ours are at half-integers.
+        # PIL puts pixel centers at integer coordinates; ours are at half-integers.
         return (pose.to_pixels(points, size) - 0.5).ravel().tolist()
 
     def polygon(points: np.ndarray, color: RGB, outline: bool = True) -> None:
@@ -347,7 +316,7 @@ def part_centers(pose: BirdPose, image_size: int) -> dict[str, tuple[float, floa
     points = np.array(
         [
             [hx - 0.15 * hr, hy - 0.45 * hr],  # middle of the crown cap
-            [_WING[0], _WING[1]],  # centre of the wing
+            [_WING[0], _WING[1]],  # center of the wing
             [0.2, 0.08],  # lower front of the body
         ]
     )
@@ -618,11 +587,9 @@ def generate_synthetic_birds(
 ) -> datasets.Dataset:
     """``num_images`` synthetic birds as a ``datasets.Dataset`` (see :func:`synthetic_birds_features`).
 
-    Row ``i`` is :func:`make_example` ``(i, image_size, seed, split)``, so a longer dataset starts with the
-    rows of a shorter one. The dataset is written to the ``datasets`` cache (``cache_dir``, default
-    ``HF_DATASETS_CACHE``) under a fingerprint of the arguments and of this file, so calling again with the
-    same arguments loads it instead of drawing it. ``num_proc`` draws in parallel (same rows). ``split``
-    names the split (letters, digits and underscores) and is part of every example's seed.
+    Row ``i`` is :func:`make_example` ``(i, image_size, seed, split)``, so a longer dataset starts with a
+    shorter one's rows. Cached in ``cache_dir`` under a fingerprint of the arguments and this file;
+    ``num_proc`` draws in parallel; ``split`` (letters, digits, underscores) seeds every example.
     """
     if num_images < 1:
         raise ValueError(f"num_images must be positive, got {num_images}.")

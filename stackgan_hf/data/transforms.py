@@ -1,20 +1,8 @@
 """The training view shared by CUB, Hub datasets and synthetic birds.
 
-``StackGANTrainingView`` is a ``datasets`` transform (``view.as_dataset()``, which is
-``dataset.with_transform(view)`` with the embeddings kept in memory) that turns stored rows (``image``,
-``captions`` and optionally ``embeddings``, ``class_id``) into what a StackGAN step reads:
-
-* ``pixel_values`` ``[3, S, S]`` in ``[-1, 1]``: resized to ``S * 76 / 64`` (76 for Stage-I, 304 for
-  Stage-II), randomly cropped to ``S`` (64 / 256) and randomly flipped, as the official code does;
-* ``caption``: one of the 10 captions; ``embedding`` ``[D]`` (when the dataset has embeddings): the
-  embedding of that caption, or (``embedding_mode="mean_of_4"``, StackGAN-TF) the mean of 4 random ones;
-* ``mismatched_pixel_values``: another image, of another class when classes are known, for the
-  matching-aware discriminator's (real image, wrong text) pair;
-* ``class_id``.
-
-Randomness comes from a generator seeded by ``(seed, epoch, row key)``, never from global state, so a
-resumed or multi-process run sees exactly the crops, flips, captions and mismatches an uninterrupted one
-would. Call :meth:`StackGANTrainingView.set_epoch` at the start of every epoch.
+:class:`StackGANTrainingView` turns stored rows into ``pixel_values`` (resized to 76 / 304, random 64 / 256
+crop and flip), one ``caption`` and its ``embedding``, ``mismatched_pixel_values`` and ``class_id``. Its
+randomness is seeded by ``(seed, epoch, row key)``; call :meth:`~StackGANTrainingView.set_epoch` every epoch.
 """
 
 from __future__ import annotations
@@ -73,10 +61,18 @@ def random_crop_flip(image: PIL.Image.Image, crop_size: int, rng: np.random.Gene
 
 
 def preresize_images(dataset: datasets.Dataset, crop_size: int) -> datasets.Dataset:
-    """The dataset with every image already at the training view's load size (76 for 64, 304 for 256),
-    stored losslessly (PNG) in memory: each step then decodes a small image instead of resizing a large
-    one, and the view's crops are pixel for pixel the same (it resizes only images of another size). Rows
-    already at that size (checked on the first) are returned as they are."""
+    """Stores every image at the training view's load size, so that each step decodes a small image.
+
+    The crops are pixel for pixel the same (the view resizes only images of another size).
+
+    Args:
+        dataset: a dataset with an ``image`` column.
+        crop_size: the crop the view will take (64 or 256; load sizes 76 and 304).
+
+    Returns:
+        The dataset with its images resized losslessly (PNG, in memory), or ``dataset`` itself when its first
+        image is already at the load size.
+    """
     load_size = load_size_for(crop_size)
     if dataset[0]["image"].size == (load_size, load_size):
         return dataset
@@ -152,10 +148,8 @@ class StackGANTrainingView:
             self._row_of_key = {key: row for row, key in enumerate(self.keys)}
         self._embeddings = None
         if self.has_embeddings and self._row_of_key is not None:
-            # All rows' embeddings [N, captions, D], found by row key. Converting a batch's 10 x D embeddings
-            # to Python lists cost more than the rest of the view, and even a numpy-formatted row read from
-            # the Arrow table costs ~1 ms: a third of a quickstart Stage-I step. So they are read once into
-            # memory when they fit (2,048 synthetic birds: 21 MB; CUB's 8,855 char-CNN-RNN rows: 363 MB).
+            # All rows' embeddings [N, captions, D], found by row key, read once into memory when they fit:
+            # reading them row by row from the Arrow table is slow (docs/results/speed.md).
             column = dataset.with_format("numpy", columns=["embeddings"])["embeddings"]
             if len(dataset) * np.asarray(column[0]).nbytes <= embeddings_in_memory_bytes:
                 column = np.asarray(column[:])

@@ -1,8 +1,7 @@
 """Same data, budget and seed, one change at a time: the text-encoder comparison and the upsampling ablation.
 
-Each variant is the base training config with a few overrides; it is trained with
-:func:`stackgan_hf.training.train`, timed, and evaluated with one shared judge (the same classifier, the
-same captions, the same noise), then every variant becomes a row of a Markdown and a JSON table.
+Each variant (the base config with a few overrides) is trained, timed and evaluated with one shared judge,
+captions and noise; every variant becomes a row of a Markdown and a JSON table.
 """
 
 from __future__ import annotations

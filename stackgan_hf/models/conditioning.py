@@ -28,14 +28,9 @@ class ConditioningAugmentationOutput(BaseOutput):
 class ConditioningAugmentation(ModelMixin, ConfigMixin):
     """Maps a text embedding to a Gaussian and samples a condition code from it.
 
-    A fully connected layer + an activation gives ``mu`` and ``logvar`` (each ``condition_dim`` wide); the
-    code is ``c = mu + exp(logvar / 2) * eps`` with ``eps ~ N(0, I)``. Sampling smooths the sparse
-    text-embedding manifold; the trainer adds ``KL(N(mu, sigma) || N(0, I))`` to the generator loss.
-
-    The activation is LeakyReLU(0.2) as in the TF original (``generate_condition``). The PyTorch port's ReLU
-    (``activation="relu"``, kept for parity) forces ``mu >= 0`` and ``logvar >= 0``, i.e. ``sigma >= 1``:
-    while the KL term pulls ``mu`` to 0 the code becomes mostly unit noise, and units pushed below 0 never
-    get a gradient again.
+    A fully connected layer + an activation gives ``mu`` and ``logvar``; the code is
+    ``c = mu + exp(logvar / 2) * eps``, ``eps ~ N(0, I)``. The trainer adds ``KL(N(mu, sigma) || N(0, I))`` to
+    the generator loss. LeakyReLU against ReLU: docs/theory.md, section 1.
 
     Args:
         text_embedding_dim: ``D``, width of the text embedding (1024 for char-CNN-RNN, 512 for CLIP ViT-B/32).
@@ -62,6 +57,17 @@ class ConditioningAugmentation(ModelMixin, ConfigMixin):
         generator: torch.Generator | list[torch.Generator] | None = None,
         return_dict: bool = True,
     ) -> ConditioningAugmentationOutput | tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """Samples a condition code for each text embedding.
+
+        Args:
+            text_embeddings: ``[B, D]`` text embeddings.
+            generator: seeds the noise ``eps`` (one ``torch.Generator`` or one per row).
+            return_dict: return a :class:`ConditioningAugmentationOutput` rather than a tuple.
+
+        Returns:
+            :class:`ConditioningAugmentationOutput`, or the tuple ``(condition, mu, logvar)``, each
+            ``[B, condition_dim]``.
+        """
         if text_embeddings.ndim != 2 or text_embeddings.shape[1] != self.config.text_embedding_dim:
             raise ValueError(
                 f"text_embeddings must have shape [B, {self.config.text_embedding_dim}], "

@@ -1,23 +1,9 @@
-"""What the two StackGAN discriminators share: how the text reaches them, their logit heads and the forward
-pass.
+"""What the two StackGAN discriminators share: the text path, the logit heads and the forward pass.
 
-How the text reaches the discriminator (``text_embedding_dim``):
-
-* an int (the default in training): the discriminator owns a compression of the *raw* text embedding, a
-  fully connected layer + LeakyReLU(0.2) to ``condition_dim`` (the paper, section 3.2, and the TF original's
-  ``context_embedding``). ``forward`` then takes the text embedding itself.
-* ``None``: it takes the generator's CA mean ``mu`` (StackGAN-Pytorch's choice, kept for parity). When the
-  generator's CA collapses, such a discriminator goes blind to the text.
-
-The conditional head (``conditional_head_type``):
-
-* ``"concat"`` (the paper): the code is tiled over the 4x4 features, concatenated, mixed by a 3x3 conv,
-  and a 4x4 conv gives the logit.
-* ``"projection"`` (Miyato and Koyama, 2018): ``logit = psi(features) + <embed(code), sum_xy features>``,
-  an unconditional term plus an inner product between the text code and the pooled image features.
-* ``"concat_projection"``: the concat head's logit plus the projection term. The concat head can check
-  *where* each color is (it convolves the features with the tiled code); the projection term gives the
-  generator a direct gradient towards the text's colors.
+The text reaches the heads through the discriminator's own compression of the raw embedding
+(``text_embedding_dim`` an int, the paper) or as the generator's CA mean (``None``, StackGAN-Pytorch).
+Heads (``conditional_head_type``): ``"concat"`` (the paper), ``"projection"`` (Miyato and Koyama, 2018), or
+both summed (``"concat_projection"``).
 """
 
 from __future__ import annotations
@@ -72,11 +58,11 @@ def conv_block(in_channels: int, out_channels: int, batch_norm: bool = True) -> 
 
 
 class DiscriminatorLogits(nn.Module):
-    """One logit per image from a ``[B, C, 4, 4]`` feature map, optionally conditioned on a text code.
+    """One ``[B]`` logit per image from ``[B, C, 4, 4]`` features, optionally conditioned on a text code.
 
-    Conditional: the ``[B, condition_dim]`` code is tiled to 4x4, concatenated with the features, mixed by
-    a 3x3 conv (+ BN) + LeakyReLU, then a 4x4 conv gives ``[B]`` logits. Unconditional: the 4x4 conv alone.
-    Logits are returned without a sigmoid: losses use ``BCEWithLogits``, which is safe under mixed precision.
+    Conditional: the ``[B, condition_dim]`` code is tiled to 4x4, concatenated with the features and mixed by
+    a 3x3 conv (+ BN) + LeakyReLU; a 4x4 conv gives the logits, without a sigmoid (the losses use
+    ``BCEWithLogits``).
     """
 
     def __init__(self, feature_channels: int, condition_dim: int = 0):
@@ -217,8 +203,19 @@ class StackGANDiscriminatorMixin:
         condition: torch.Tensor | None = None,
         return_dict: bool = True,
     ) -> StackGANDiscriminatorOutput | tuple:
-        """Scores images. ``condition``: the matching text's embedding ``[B, text_embedding_dim]`` when the
-        model has its own text projection, else the generator's CA mean ``mu`` ``[B, condition_dim]``."""
+        """Scores images, and (image, text) pairs when a ``condition`` is given.
+
+        Args:
+            images: ``[B, 3, S, S]`` in ``[-1, 1]``, ``S`` the model's ``image_size``.
+            condition: the matching text's embedding ``[B, text_embedding_dim]`` when the model has its own
+                text projection, else the generator's CA mean ``mu`` ``[B, condition_dim]``; ``None`` for
+                features only.
+            return_dict: return a :class:`StackGANDiscriminatorOutput` rather than a tuple.
+
+        Returns:
+            :class:`StackGANDiscriminatorOutput`, or the tuple ``(features, conditional_logits)``: features
+            ``[B, 8 Nd, 4, 4]`` and ``[B]`` logits (``None`` without a condition).
+        """
         features = self.encode(images)
         conditional = None
         if condition is not None:

@@ -24,11 +24,9 @@ def check_upsample_mode(upsample_mode: str) -> None:
 class PixelShuffleUpsample(nn.Module):
     """Sub-pixel convolution (Shi et al., 2016): a 3x3 conv to ``4 * out_channels``, then ``PixelShuffle(2)``.
 
-    ``[B, in_channels, H, W] -> [B, out_channels, 2H, 2W]``.
-
-    Initialised with ICNR (Aitken et al., 2017): the four sub-pixel filters of every output channel start as
-    copies of one filter, so at initialization the block equals "3x3 conv, then nearest-neighbor upsampling"
-    and produces no checkerboard pattern. Call :meth:`icnr_init_` after any generic re-initialization.
+    ``[B, in_channels, H, W] -> [B, out_channels, 2H, 2W]``. ICNR-initialized (Aitken et al., 2017), so it
+    starts as "3x3 conv, then nearest-neighbor upsampling", without checkerboard patterns; call
+    :meth:`icnr_init_` after any generic re-initialization.
     """
 
     def __init__(self, in_channels: int, out_channels: int):
@@ -99,7 +97,7 @@ class ResidualBlock(nn.Module):
 def init_stackgan_weights_(model: nn.Module, std: float = 0.02) -> None:
     """StackGAN's initialization: conv/linear weights ~ N(0, std), biases 0, BatchNorm scale ~ N(1, std).
 
-    Sub-pixel convolutions are then re-initialised with ICNR so they start free of checkerboard artifacts.
+    Sub-pixel convolutions are then re-initialized with ICNR so they start free of checkerboard artifacts.
     """
     for module in model.modules():
         if isinstance(module, (nn.Conv2d, nn.Linear)):

@@ -88,7 +88,18 @@ class StackGANStage1Generator(ModelMixin, ConfigMixin):
         generator: torch.Generator | list[torch.Generator] | None = None,
         return_dict: bool = True,
     ) -> StackGANGeneratorOutput | tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        """``generator`` seeds the conditioning-augmentation noise; ``noise`` is the GAN's ``z``."""
+        """Generates 64x64 images from text embeddings and noise.
+
+        Args:
+            text_embeddings: ``[B, D]`` text embeddings.
+            noise: ``[B, noise_dim]``, the GAN's ``z``.
+            generator: seeds the conditioning-augmentation noise (one ``torch.Generator`` or one per row).
+            return_dict: return a :class:`StackGANGeneratorOutput` rather than a tuple.
+
+        Returns:
+            :class:`StackGANGeneratorOutput`, or the tuple ``(images, mu, logvar)``: images ``[B, 3, 64, 64]``
+            in ``[-1, 1]``, ``mu`` and ``logvar`` ``[B, condition_dim]``.
+        """
         if noise.ndim != 2 or noise.shape[1] != self.config.noise_dim:
             raise ValueError(f"noise must have shape [B, {self.config.noise_dim}], got {list(noise.shape)}.")
         condition, mu, logvar = self.conditioning(text_embeddings, generator=generator, return_dict=False)
@@ -111,7 +122,8 @@ class StackGANStage1Discriminator(StackGANDiscriminatorMixin, ModelMixin, Config
         base_channels: discriminator width ``Nd`` (64).
         text_embedding_dim: ``D`` to own a text projection (FC + LeakyReLU to ``condition_dim``) and take
             the raw text embedding; ``None`` to take the generator's CA mean instead (StackGAN-Pytorch).
-        conditional_head_type: ``"concat"`` (the paper) or ``"projection"`` (Miyato and Koyama, 2018).
+        conditional_head_type: ``"concat"`` (the paper), ``"projection"`` (Miyato and Koyama, 2018) or
+            ``"concat_projection"`` (their sum).
 
     Shapes: ``images [B, 3, 64, 64]``, ``condition [B, D]`` (or ``[B, condition_dim]``) -> ``features
     [B, 8 Nd, 4, 4]``, ``conditional_logits [B]``.

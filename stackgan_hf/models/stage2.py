@@ -16,10 +16,8 @@ from .stage1 import StackGANGeneratorOutput
 class StackGANStage2Generator(ModelMixin, ConfigMixin):
     """Stage-II generator: corrects Stage-I's defects and adds detail, conditioned on the text again.
 
-    The 64x64 Stage-I image is encoded to ``[B, 4 * base_channels, 16, 16]``; this generator's own
-    conditioning augmentation gives a code that is tiled to 16x16 and concatenated; a 3x3 conv joins them,
-    ``num_residual_blocks`` residual blocks refine the joint map, and four up-blocks go to 256x256.
-    Stage-II takes no noise: the randomness comes from Stage-I and the CA.
+    The Stage-I image is encoded to 16x16, joined with this generator's own tiled CA code, refined by residual
+    blocks and upsampled to 256x256. It takes no noise: the randomness comes from Stage-I and the CA.
 
     Args:
         text_embedding_dim: ``D``, width of the text embedding (same as Stage-I's).
@@ -28,13 +26,11 @@ class StackGANStage2Generator(ModelMixin, ConfigMixin):
         num_residual_blocks: residual blocks at 16x16 (4 in the official birds configuration).
         upsample_mode: ``"nearest"`` (the paper), ``"bilinear"`` or ``"pixel_shuffle"``.
         ca_activation: ``"leaky_relu"`` (TF StackGAN) or ``"relu"`` (StackGAN-Pytorch).
-        image_skip: not in StackGAN-v1 (off by default): the network predicts a change to the bilinearly
-            upsampled Stage-I image instead of the image itself, ``tanh(atanh(up(stage1)) + out)``, so it
-            starts (its last conv zero) as exactly Stage-I's picture, with its caption-following colors,
-            and learns to add detail.
+        image_skip: not in StackGAN-v1 (off by default): predict a change to the bilinearly upsampled Stage-I
+            image, ``tanh(atanh(up(stage1)) + out)``, starting from exactly that image.
 
-    Shapes: ``stage1_images [B, 3, 64, 64]`` in ``[-1, 1]``, ``text_embeddings [B, D]`` ->
-    ``images [B, 3, 256, 256]`` in ``[-1, 1]``, ``mu, logvar [B, condition_dim]``.
+    Shapes: ``stage1_images [B, 3, 64, 64]`` in ``[-1, 1]``, ``text_embeddings [B, D]`` -> ``images [B, 3,
+    256, 256]`` in ``[-1, 1]``, ``mu, logvar [B, condition_dim]``.
     """
 
     @register_to_config
@@ -88,7 +84,18 @@ class StackGANStage2Generator(ModelMixin, ConfigMixin):
         generator: torch.Generator | list[torch.Generator] | None = None,
         return_dict: bool = True,
     ) -> StackGANGeneratorOutput | tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        """``generator`` seeds this stage's conditioning-augmentation noise."""
+        """Refines Stage-I images into 256x256 images.
+
+        Args:
+            stage1_images: ``[B, 3, 64, 64]`` in ``[-1, 1]``.
+            text_embeddings: ``[B, D]`` text embeddings.
+            generator: seeds this stage's conditioning-augmentation noise.
+            return_dict: return a :class:`StackGANGeneratorOutput` rather than a tuple.
+
+        Returns:
+            :class:`StackGANGeneratorOutput`, or the tuple ``(images, mu, logvar)``: images ``[B, 3, 256,
+            256]`` in ``[-1, 1]``, ``mu`` and ``logvar`` ``[B, condition_dim]``.
+        """
         if stage1_images.ndim != 4 or tuple(stage1_images.shape[1:]) != (3, 64, 64):
             raise ValueError(
                 f"stage1_images must have shape [B, 3, 64, 64], got {list(stage1_images.shape)}."

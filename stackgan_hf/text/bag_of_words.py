@@ -22,35 +22,19 @@ def tokenize_caption(caption: str) -> list[str]:
 
 
 class HashedBagOfWordsEncoder(ModelMixin, ConfigMixin):
-    """Turns captions into ``[B, embedding_dim]`` vectors with no download and no training.
+    """Turns captions into ``[B, embedding_dim]`` vectors offline, with no training.
 
-    A caption's features are its words and its runs of adjacent words (pairs such as ``"red crown"`` and
-    ``"wings are"``; with ``max_ngram=3`` also triples). Every entry of ``vocabulary`` (a word, or a run
-    written as its words joined by one space) owns one row of a fixed random table (``N(0, 1)``, drawn from
-    ``seed``); any other feature is hashed (CRC-32, stable across runs and machines) into
-    ``num_hash_buckets`` shared rows, where two features may collide: over the quickstart's captions, 42 of
-    the 2,048 buckets hold two of its 477 word pairs, ``"red winged"`` with ``"red crowned"`` among them.
-    :meth:`build_vocabulary` with ``max_ngram`` gives every run seen in the training captions its own row.
-    A caption's embedding is the sum of its features' rows divided by the square root of their count, so
-    whatever the caption's length each dimension has about unit variance (norm about
-    ``sqrt(embedding_dim)``), the scale of pretrained sentence embeddings that conditioning augmentation's
-    initialization expects. The table is stored with the model
-    (``save_pretrained``), so a saved pipeline encodes exactly as it did in training.
-
-    What it cannot do: it knows no meaning (``"crimson"`` and ``"red"`` are unrelated, as are unseen
-    synonyms), it sees word order only through its n-grams (``"a red bird with a blue crown"`` and ``"a
-    blue bird with a red crown"`` differ only in those), hashed features collide, negation and
-    counting are invisible, and it has no length limit, so nothing is truncated. It is a baseline for
-    offline work and tests; use CLIP or a sentence encoder for real text understanding.
+    Each word and run of adjacent words owns a row of a fixed random table if in ``vocabulary``, else is
+    hashed (CRC-32) into shared rows; the embedding is the rows' sum / sqrt(count), about unit variance per
+    dimension. It knows no meaning: an offline baseline. Design: docs/theory.md, "The bag-of-words encoder".
 
     Args:
-        vocabulary: words (and runs of words) with their own rows, e.g. from :meth:`build_vocabulary` over
-            the training captions.
+        vocabulary: words (and runs of words joined by one space) with their own rows, e.g. from
+            :meth:`build_vocabulary` over the training captions.
         embedding_dim: ``D``, the output width.
-        num_hash_buckets: shared rows for out-of-vocabulary words and word pairs.
+        num_hash_buckets: shared rows for out-of-vocabulary words and word runs.
         use_word_pairs: also embed runs of adjacent words (n-grams, 2 <= n <= ``max_ngram``).
-        max_ngram: the longest run embedded; 3 adds triples such as ``"crown is red"``, which tie a color
-            to its part where no adjacent pair does.
+        max_ngram: the longest run embedded; 3 adds triples such as ``"crown is red"``.
         seed: seed of the random table.
 
     Shapes: ``list[str]`` of length ``B`` -> ``[B, embedding_dim]`` float32.
@@ -86,8 +70,17 @@ class HashedBagOfWordsEncoder(ModelMixin, ConfigMixin):
     def build_vocabulary(
         captions: Iterable[str], min_count: int = 1, max_size: int | None = None, max_ngram: int = 1
     ) -> list[str]:
-        """Words, and with ``max_ngram`` >= 2 runs of 2 to ``max_ngram`` adjacent words (``"red crown"``),
-        seen at least ``min_count`` times, most frequent first (ties alphabetical)."""
+        """A vocabulary for the encoder.
+
+        Args:
+            captions: the training captions.
+            min_count: the fewest occurrences an entry needs.
+            max_size: keep at most this many entries.
+            max_ngram: with 2 or more, also runs of 2 to ``max_ngram`` adjacent words (``"red crown"``).
+
+        Returns:
+            The entries, most frequent first (ties alphabetical).
+        """
         counts: Counter = Counter()
         for caption in captions:
             words = tokenize_caption(caption)
@@ -113,6 +106,14 @@ class HashedBagOfWordsEncoder(ModelMixin, ConfigMixin):
         return rows
 
     def forward(self, prompts: str | Sequence[str]) -> torch.Tensor:
+        """Embeds prompts.
+
+        Args:
+            prompts: a caption or a list of ``B`` captions, each with at least one word (letters or digits).
+
+        Returns:
+            ``[B, embedding_dim]`` float embeddings.
+        """
         if isinstance(prompts, str):
             prompts = [prompts]
         rows, offsets = [], []

@@ -1,33 +1,8 @@
-"""A char-CNN-RNN text encoder (Reed et al., "Learning Deep Representations of Fine-Grained Visual
-Descriptions", CVPR 2016): the encoder behind StackGAN's text embeddings, as a component you can train on
-your own captioned images and save inside a pipeline.
+"""A char-CNN-RNN text encoder (Reed et al., CVPR 2016), the encoder behind StackGAN's text embeddings.
 
-Reed's hybrid (``HybridCNNLong`` in reedscot/cvpr2016) reads a caption as a fixed-length sequence of
-characters (201), applies temporal convolutions with max-pooling over characters, runs a recurrent layer
-over the remaining positions, averages its hidden states over time and maps the average linearly to the
-embedding (1024-d for StackGAN). This module keeps that shape:
-
-* characters: the caption's UTF-8 bytes (``transformers.ByT5Tokenizer`` with no extra ids is the
-  tokenizer: a character vocabulary that needs no file and covers any text), padded to ``max_length``;
-  padding embeds to zero, as Reed's all-zero one-hot does;
-* three convolutions (kernel 4, ReLU) with max-pooling (3) after the first two: 201 -> 66 -> 21 -> 18
-  positions, as Reed's;
-* a ReLU RNN (Reed's ``FixedRNN``) over those positions, the mean of its states, and a linear layer;
-* after training, each output dimension is standardised over the training captions (mean 0, standard
-  deviation 1), the input scale the generator's conditioning augmentation expects; the joint text-image
-  space stays available (``standardized=False``).
-
-Reed feeds one-hot characters to the first convolution; a learned character embedding followed by the
-same convolution is that convolution factorised (``char_embedding_dim`` < the alphabet), a little smaller.
-
-Example::
-
-    from stackgan_hf.text.char_cnn_rnn import CharCNNRNNEncoder, char_tokenizer
-
-    encoder, tokenizer = CharCNNRNNEncoder(), char_tokenizer()
-    ids = tokenizer(["a small red bird"], padding="max_length", max_length=201, truncation=True,
-                    return_tensors="pt")["input_ids"]
-    encoder(ids).shape  # [1, 1024]
+It reads a caption's UTF-8 bytes (201) through three temporal convolutions with max-pooling, a ReLU RNN,
+the mean of its states and a linear layer, as Reed's ``HybridCNNLong``; trainable on your own captions and
+saved inside a pipeline. Design: docs/theory.md, "The char-CNN-RNN in code".
 """
 
 from __future__ import annotations
@@ -60,7 +35,7 @@ def char_ids(tokenizer, prompts, max_length: int, device=None) -> torch.Tensor:
 
 
 class CharCNNRNNEncoder(ModelMixin, ConfigMixin):
-    """Character ids ``[B, L]`` -> text embeddings ``[B, embedding_dim]`` (see the module docstring).
+    """Character ids ``[B, L]`` -> standardized text embeddings ``[B, embedding_dim]``.
 
     Args:
         vocab_size: number of character ids (259 for :func:`char_tokenizer`).
@@ -104,7 +79,7 @@ class CharCNNRNNEncoder(ModelMixin, ConfigMixin):
         self.convolutions = nn.Sequential(*layers)
         self.rnn = nn.RNN(conv_channels[-1], rnn_hidden_dim, nonlinearity="relu", batch_first=True)
         self.projection = nn.Linear(rnn_hidden_dim, embedding_dim)
-        # Output standardisation (identity until :meth:`standardize_` sets it from training captions).
+        # Output standardization (identity until :meth:`standardize_` sets it from training captions).
         self.register_buffer("output_shift", torch.zeros(embedding_dim))
         self.register_buffer("output_scale", torch.ones(embedding_dim))
 
@@ -119,10 +94,9 @@ class CharCNNRNNEncoder(ModelMixin, ConfigMixin):
 
     @torch.no_grad()
     def standardize_(self, input_ids: torch.Tensor, batch_size: int = 256) -> None:
-        """Sets the output standardisation from a sample of (training) captions' ids: each dimension of the
-        embeddings then has mean 0 and standard deviation 1 over them, the scale conditioning augmentation
-        expects (as the bag-of-words encoder's). Inner products between these and image embeddings are
-        no longer the trained ones: the joint space is ``forward(ids, standardized=False)``."""
+        """Sets the output standardization from (training) captions' ids: each embedding dimension gets
+        mean 0 and standard deviation 1 over them, the scale conditioning augmentation expects. The joint
+        text-image space stays available as ``forward(ids, standardized=False)``."""
         raw = torch.cat(
             [
                 self(input_ids[i : i + batch_size], standardized=False)
@@ -133,8 +107,16 @@ class CharCNNRNNEncoder(ModelMixin, ConfigMixin):
         self.output_scale.copy_(raw.std(dim=0).clamp(min=1e-6))
 
     def forward(self, input_ids: torch.Tensor, standardized: bool = True) -> torch.Tensor:
-        """``input_ids [B, L]`` (padded or cut to ``max_length`` here) -> ``[B, embedding_dim]``, standardised
-        (see :meth:`standardize_`) unless ``standardized=False`` (the joint text-image space)."""
+        """Encodes character ids.
+
+        Args:
+            input_ids: ``[B, L]`` character ids, padded or cut to ``max_length`` here.
+            standardized: apply the standardization of :meth:`standardize_`; ``False`` gives the joint
+                text-image space.
+
+        Returns:
+            ``[B, embedding_dim]`` float embeddings.
+        """
         if input_ids.ndim != 2:
             raise ValueError(f"input_ids must have shape [B, L], got {list(input_ids.shape)}.")
         length = self.config.max_length

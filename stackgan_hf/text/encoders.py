@@ -1,11 +1,8 @@
 """Prompt -> ``[B, D]`` text embeddings, for every kind of text encoder the pipeline accepts.
 
-* precomputed (char-CNN-RNN): no encoder; callers pass ``prompt_embeds`` themselves;
-* any transformers text model with its tokenizer: CLIP (pooled output) or a sentence encoder (mean of the
-  token states over the attention mask), e.g. ``sentence-transformers/all-MiniLM-L6-v2``;
-* :class:`~stackgan_hf.text.HashedBagOfWordsEncoder`, the offline encoder;
-* :class:`~stackgan_hf.text.CharCNNRNNEncoder` with its character tokenizer, a char-CNN-RNN (Reed et al.
-  2016) trained with ``scripts/train_text_encoder.py``.
+A transformers text model with its tokenizer (CLIP's pooled output, or a sentence encoder's masked mean),
+:class:`~stackgan_hf.text.HashedBagOfWordsEncoder`, :class:`~stackgan_hf.text.CharCNNRNNEncoder` with its
+character tokenizer, or none: precomputed embeddings passed as ``prompt_embeds``.
 """
 
 from __future__ import annotations
@@ -69,9 +66,20 @@ def encode_prompts(
     pooling: str = "auto",
     device: torch.device | str | None = None,
 ) -> torch.Tensor:
-    """Encodes ``B`` prompts to a float tensor ``[B, D]``.
+    """Encodes ``B`` prompts with any text encoder the pipeline accepts.
 
     Prompts longer than a transformers encoder's limit are truncated, with a warning naming them.
+
+    Args:
+        prompts: the captions.
+        text_encoder: a transformers text model, a :class:`HashedBagOfWordsEncoder` or a
+            :class:`CharCNNRNNEncoder`.
+        tokenizer: the encoder's tokenizer (not needed by the bag-of-words encoder).
+        pooling: ``"auto"``, ``"pooled"`` or ``"mean"`` (see :func:`resolve_pooling`).
+        device: the embeddings' device (default: the encoder's).
+
+    Returns:
+        A float tensor ``[B, D]``.
     """
     prompts = list(prompts)
     if isinstance(text_encoder, HashedBagOfWordsEncoder):
@@ -113,12 +121,17 @@ def encode_prompts(
 
 
 def load_text_encoder(name_or_path: str, **kwargs):
-    """Loads ``(text_encoder, tokenizer)`` from a local path or a Hub id.
+    """Loads a text encoder and its tokenizer from a local path or a Hub id.
 
-    A local folder written by ``scripts/train_text_encoder.py`` (a :class:`CharCNNRNNEncoder` and its
-    character tokenizer) loads as that encoder.
-    CLIP checkpoints (``openai/clip-vit-base-patch32``) load as ``CLIPTextModel``; anything else with
-    ``AutoModel``. Extra keyword arguments go to both ``from_pretrained`` calls.
+    A folder written by ``scripts/train_text_encoder.py`` loads as a :class:`CharCNNRNNEncoder`, CLIP
+    checkpoints as ``CLIPTextModel``, anything else with ``AutoModel``.
+
+    Args:
+        name_or_path: a local folder or a Hub id such as ``openai/clip-vit-base-patch32``.
+        **kwargs: passed to both ``from_pretrained`` calls.
+
+    Returns:
+        ``(text_encoder, tokenizer)``.
     """
     from transformers import AutoConfig, AutoModel, AutoTokenizer, CLIPTextModel
 

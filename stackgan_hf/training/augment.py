@@ -1,18 +1,9 @@
 """Differentiable augmentation of everything the discriminator sees (DiffAugment, Zhao et al., NeurIPS 2020).
 
-The same random transformations are applied to real, mismatched and generated images, in the
-discriminator's and in the generator's step; they are differentiable, so the generator learns through
-them. With few training images the discriminator then cannot memorise the real set, which keeps its
-gradients informative. Policies (DiffAugment's):
-
-* ``color``: random brightness (+U(-0.5, 0.5)), saturation (x U(0, 2) around each pixel's mean) and
-  contrast (x U(0.5, 1.5) around the image mean). It changes colors, so a color-conditioned model may
-  not want it.
-* ``translation``: a random integer shift of up to 1/8 of the side, zeros where the image moved away.
-* ``cutout``: a random square of half the side set to zero.
-
-All randomness comes from the ``torch.Generator`` given, so a step is reproducible (and resumable).
-Images are ``[B, C, H, W]`` in ``[-1, 1]``.
+The same random ``color``, ``translation`` and ``cutout`` transformations are applied to real, mismatched and
+generated images in both steps; the generator learns through them. Randomness comes only from the given
+``torch.Generator``. Images are ``[B, C, H, W]`` in ``[-1, 1]``. Details: docs/theory.md, "DiffAugment in
+code".
 """
 
 from __future__ import annotations
@@ -69,7 +60,7 @@ def _translation(images: torch.Tensor, generator, ratio: float = 0.125) -> torch
 def _cutout(images: torch.Tensor, generator, ratio: float = 0.5) -> torch.Tensor:
     batch, _, height, width = images.shape
     size_y, size_x = int(height * ratio + 0.5), int(width * ratio + 0.5)
-    # The square's centre anywhere in the image (it may be cut by the border), as DiffAugment.
+    # The square's center anywhere in the image (it may be cut by the border), as DiffAugment.
     unit = torch.rand((batch, 2), generator=generator, device=images.device)
     centre_y = (unit[:, 0] * (height + 1 - size_y % 2)).floor()
     centre_x = (unit[:, 1] * (width + 1 - size_x % 2)).floor()

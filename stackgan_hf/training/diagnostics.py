@@ -1,19 +1,9 @@
-"""Is the text getting through? Diagnostics of the conditioning path, logged during training.
+"""Is the text getting through? Conditioning diagnostics logged during training on a fixed held-out batch.
 
-* ``ca_dead_units``: the share of the CA mean's units that carry no text information on a fixed held-out
-  batch (standard deviation over the batch below 1e-3; with the ReLU CA these are units stuck at 0);
-* ``mu_norm``: the mean L2 norm of the CA mean ``mu`` on that batch;
-* ``heldout_acc_real`` / ``heldout_acc_mismatched``: the discriminator's accuracy on the held-out batch's
-  real images with their own captions (scored real) and with the caption of a held-out image of another
-  class (scored fake). A discriminator that ignores the text sits at about 0.5 on the second or trades one
-  for the other; a text-aware one gets both.
-
-The held-out batch is a seeded random subset of another split of the training dataset
-(``diagnostics_split``, default ``test``), through the training view at epoch 0 (one fixed crop and caption
-per image); mismatched pairs are (image i, caption of image i + 1) where the two differ in class.
-Scoring uses the discriminator as training does (BatchNorm on batch statistics) without changing its
-state: its buffers (BatchNorm running statistics, spectral-norm vectors) are restored afterwards, so the
-run's arithmetic is the same with or without diagnostics.
+``ca_dead_units`` (share of the CA mean's units with batch standard deviation below 1e-3), ``mu_norm``
+(mean L2 norm of ``mu``), ``heldout_acc_real`` / ``heldout_acc_mismatched`` (the discriminator's accuracy
+on matching and mismatched pairs); its state is restored afterwards. Details: docs/theory.md,
+"Conditioning diagnostics".
 """
 
 from __future__ import annotations

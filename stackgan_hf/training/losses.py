@@ -54,18 +54,13 @@ def text_image_contrastive_loss(
     hard_negative_embeds: torch.Tensor | None = None,
     hard_negative_mask: torch.Tensor | None = None,
 ) -> torch.Tensor:
-    """XMC-GAN's image-sentence contrastive loss (Zhang et al., CVPR 2021, eq. 3), symmetric: the cosine
-    similarities of every image ``[B, C]`` with every caption ``[B, C]`` of the batch, divided by
-    ``temperature``, scored by cross-entropy with each image's own caption as the answer (and each
-    caption's own image), averaged over both directions. Unlike the matching-aware loss's one mismatched
-    pair per image, every other caption of the batch is a negative, including those that differ from the
-    image's in one part only. With ``class_ids`` ``[B]``, the other rows of an image's own class are left
-    out of its negatives (a caption of the same species describes the image too; ``-1``: no class). A
-    batch of one has no negatives: zero. Under DDP each process scores its own batch (no all-gather), so
-    the negatives are the local batch's. ``hard_negative_embeds`` ``[B, K, C]`` (or ``[B, C]``: K = 1) adds
-    K more captions to each image's negatives (row ``i``'s to image ``i``'s, where ``hard_negative_mask``
-    ``[B, K]`` is True; all of them without a mask): NegCLIP's hard negatives (:mod:`.negatives`). The
-    caption-to-image direction is unchanged."""
+    """XMC-GAN's symmetric image-sentence contrastive loss (Zhang et al., CVPR 2021, eq. 3).
+
+    Cross-entropy over cosine similarities / ``temperature`` of every image ``[B, C]`` with every caption
+    ``[B, C]`` of the local batch, each row's own as the answer. ``class_ids`` ``[B]`` removes same-class
+    negatives (``-1``: none); ``hard_negative_embeds`` ``[B, K, C]`` joins image-to-text negatives where
+    ``hard_negative_mask`` allows. One row gives zero.
+    """
     if image_embeds.shape[0] < 2:
         return image_embeds.float().sum() * 0.0
     image_embeds = F.normalize(image_embeds.float(), dim=1)

@@ -1,16 +1,8 @@
-"""Hard negative captions that name the true one's colors on the wrong parts.
+"""Hard negative captions that name the true one's colors on the wrong parts (after NegCLIP, ICLR 2023).
 
-A discriminator trained with in-batch negatives (the contrastive option) learns to reject captions of other
-images, almost all of which name other colors; it seldom meets a caption with the same colors on other
-parts, so nothing teaches it, or the generator it trains, which color belongs where. NegCLIP (Yuksekgonul
-et al., "When and why vision-language models behave like bags-of-words", ICLR 2023) adds, per caption, a
-negative made by swapping two of its words. Here two kinds, both built from the caption's own color words:
-
-* ``swap``: two different color words exchanged, the same colors on other parts ("a red crown and blue
-  wings" -> "a blue crown and red wings");
-* ``copy``: one color word replaced by another of the caption's, one part's color put on a second part and
-  one color dropped ("a red crown and blue wings" -> "a red crown and red wings"), the error a generator
-  makes when a color spreads over its neighbor.
+Two kinds, built from the caption's own color words: ``swap`` exchanges two different colors ("a red crown and
+blue wings" -> "a blue crown and red wings"); ``copy`` puts one part's color on another ("... red wings").
+Why: docs/theory.md, section 1.
 """
 
 from __future__ import annotations

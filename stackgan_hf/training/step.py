@@ -83,8 +83,8 @@ class StepBatch:
         real: the real images ``[B, 3, S, S]``.
         mismatched: other classes' images ``[B, 3, S, S]`` (``mismatched_pairs="images"``).
         class_ids: the rows' classes ``[B]``, kept out of each other's contrastive negatives.
-        hard_negative_text: ``[B, K, D]`` embeddings of K hard negative captions per row
-            (:mod:`.negatives`), with ``hard_negative_mask`` ``[B, K]`` saying which exist.
+        hard_negative_text: ``[B, K, D]`` hard negative captions' embeddings (:mod:`.negatives`);
+            ``hard_negative_mask`` ``[B, K]`` says which exist.
     """
 
     text: torch.Tensor
@@ -331,15 +331,13 @@ def stackgan_step(
     rng: torch.Generator,
     hooks: StepHooks = PLAIN_HOOKS,
 ) -> StepOutputs:
-    """One update of each network on ``batch``: :func:`discriminator_step`, then :func:`generator_step` on
-    the same fakes. ``rng`` draws the noise, the CA samples and the augmentations.
+    """One update of each network: :func:`discriminator_step`, then :func:`generator_step` on the same fakes.
 
     Args:
         game: the networks and loss settings.
-        g_optimizer: the generator's optimizer.
-        d_optimizer: the discriminator's optimizer.
+        g_optimizer, d_optimizer: the two optimizers.
         batch: the batch.
-        rng: the step's random generator.
+        rng: draws the noise, the CA samples and the augmentations.
         hooks: accelerate's autocast, backward and no_sync.
 
     Returns:
@@ -419,17 +417,12 @@ def accumulated_stackgan_step(
     rng: torch.Generator,
     hooks: StepHooks = PLAIN_HOOKS,
 ) -> StepOutputs:
-    """:func:`stackgan_step` with gradient accumulation: one update of each network from the micro-batches
-    ``batches``, for a batch that does not fit in memory.
+    """:func:`stackgan_step` with gradient accumulation over the micro-batches ``batches``.
 
-    The discriminator accumulates over every micro-batch and steps; then the generator accumulates against
-    the updated discriminator and steps (accelerate's ``accumulate`` would interleave D, G, D, G). Each
-    micro-batch's loss is weighted by its share of the rows. The update equals :func:`stackgan_step` on all
-    rows at once, up to float rounding, when no term couples a batch's rows (BatchNorm, the contrastive
-    loss and ``mismatched_pairs="captions"`` do). Arguments as :func:`stackgan_step`.
-
-    Returns:
-        The losses as means over the update's rows; the logits and CA means of all its rows.
+    The discriminator accumulates over all of them and steps, then the generator against the updated
+    discriminator; losses are weighted by their share of rows. Equal to one big step up to rounding unless a
+    term couples rows (BatchNorm, the contrastive loss, ``mismatched_pairs="captions"``). Returns mean losses,
+    all rows' logits and CA means.
     """
     rows = [batch.real.shape[0] for batch in batches]
     weights = [size / sum(rows) for size in rows]
