@@ -88,12 +88,34 @@ def load_mnist(
     """
     if dataset_dir is not None:
         data_files = find_parquet_files(dataset_dir, split)
+        for path in data_files:
+            _check_parquet_file(path)
         loaded = load_dataset("parquet", data_files={split: data_files}, split=split, cache_dir=cache_dir)
         source = str(dataset_dir)
     else:
-        loaded = load_dataset(dataset, split=split, cache_dir=cache_dir)
+        try:
+            loaded = load_dataset(dataset, split=split, cache_dir=cache_dir)
+        except (OSError, ValueError) as error:  # offline, no such repo, no such split
+            message = " ".join(str(error).split())
+            raise MnistDataError(
+                f"`dataset` {dataset!r}, split {split!r}: could not be loaded ({message}); pass "
+                "--dataset_dir with a local copy (parquet files) to train without the Hub."
+            ) from None
         source = dataset
-    return _check_schema(loaded, source)
+    loaded = _check_schema(loaded, source)
+    if len(loaded) == 0:
+        raise MnistDataError(f"MNIST source {source} has no images in split {split!r}; {_expected()}.")
+    return loaded
+
+
+def _check_parquet_file(path: str) -> None:
+    """Refuses an empty or unreadable parquet file by name, before ``datasets`` logs its own error."""
+    import pyarrow.parquet as pq
+
+    try:
+        pq.read_metadata(path)
+    except (OSError, ValueError) as error:  # pyarrow's ArrowInvalid is a ValueError
+        raise MnistDataError(f"{path}: not a readable parquet file ({error}); {_expected()}.") from None
 
 
 def images_to_tensor(images: Sequence, pad_to_32: bool = True) -> torch.Tensor:
@@ -149,14 +171,42 @@ def load_mnist_for_training(
     """``load_mnist`` decoded into memory: each item is ``{"pixel_values": [1, S, S]}`` in [-1, 1], S = 32
     with ``pad_to_32`` (the background extended into the padding), else 28."""
     mnist = load_mnist(dataset, dataset_dir, split, cache_dir)
+    source = dataset_dir or dataset
     if max_samples is not None:
         mnist = mnist.select(range(min(max_samples, len(mnist))))
-    pixels = torch.from_numpy(
-        np.stack([np.asarray(image.convert("L")) for image in mnist["image"]])
-    ).unsqueeze(1)
+    pixels = torch.from_numpy(np.stack(_decode_images(mnist, source))).unsqueeze(1)
     if pad_to_32:
         pixels = pad_border(pixels, background=0)
-    return MnistTensors(pixels.contiguous(), torch.tensor(mnist["label"]))
+    labels = torch.tensor(mnist["label"])
+    if labels.min() < 0 or labels.max() > 9:
+        raise MnistDataError(
+            f"MNIST source {source} has labels outside 0-9 ({labels.min()} to {labels.max()}); {_expected()}."
+        )
+    return MnistTensors(pixels.contiguous(), labels)
+
+
+def _decode_images(mnist: Dataset, source: str | Path) -> list[np.ndarray]:
+    """Each image as a uint8 ``[28, 28]`` array; ``MnistDataError`` naming the first one that does not
+    decode or has another size."""
+    from PIL import UnidentifiedImageError
+
+    arrays: list[np.ndarray] = []
+    images = iter(mnist["image"])  # decoded one at a time
+    while len(arrays) < len(mnist):
+        index = len(arrays)
+        try:
+            array = np.asarray(next(images).convert("L"))
+        except (OSError, UnidentifiedImageError, ValueError) as error:
+            raise MnistDataError(
+                f"MNIST source {source}: image #{index} does not decode ({error})."
+            ) from None
+        if array.shape != (MNIST_SIZE, MNIST_SIZE):
+            raise MnistDataError(
+                f"MNIST source {source}: image #{index} is {array.shape[1]}x{array.shape[0]}, not "
+                f"{MNIST_SIZE}x{MNIST_SIZE}; {_expected()}."
+            )
+        arrays.append(array)
+    return arrays
 
 
 def write_mnist_parquet(

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import inspect
 import json
+import math
 import os
 import shutil
 
@@ -69,14 +70,87 @@ class _CodeInFolder:
         add_pipeline_code(save_directory, type(self).__name__)
 
     @classmethod
-    def _dict_from_json_file(cls, json_file: str | os.PathLike) -> dict:
+    def _dict_from_json_file(cls, json_file: str | os.PathLike, **kwargs) -> dict:
         # The index read by ClassConditionalDDPMPipeline.from_pretrained & co. (not by DiffusionPipeline's):
         # ["pipeline", name] as the plain name, so that diffusers builds this installed class and neither
         # needs trust_remote_code nor runs the folder's copy of it.
-        config = super()._dict_from_json_file(json_file)
+        config = super()._dict_from_json_file(json_file, **kwargs)  # diffusers 0.32-0.40: dduf_entries
         if isinstance(config.get("_class_name"), list):
             config["_class_name"] = config["_class_name"][1]
         return config
+
+
+OUTPUT_TYPES = ("pil", "np", "pt")
+
+
+def _is_number(value) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def _check_int(name: str, value, minimum: int = 1, maximum: int | None = None) -> None:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise TypeError(f"`{name}` must be an int, got {type(value).__name__} {value!r}.")
+    if value < minimum or (maximum is not None and value > maximum):
+        bounds = f"at least {minimum}" if maximum is None else f"in [{minimum}, {maximum}]"
+        raise ValueError(f"`{name}` must be {bounds}, got {value}.")
+
+
+def check_inputs(
+    pipeline: DiffusionPipeline,
+    batch_size: int,
+    guidance_scale: float,
+    num_inference_steps: int,
+    generator,
+    eta: float,
+    output_type: str,
+) -> None:
+    """The arguments the DDPM pipelines of this file share, checked before any step (diffusers'
+    ``check_inputs``): ``TypeError`` for a wrong type, ``ValueError`` for a value out of range, each naming
+    the argument and what it expects."""
+    for name, value in (("guidance_scale", guidance_scale), ("eta", eta)):
+        if not _is_number(value):
+            raise TypeError(f"`{name}` must be a float, got {type(value).__name__} {value!r}.")
+        if not (math.isfinite(value) and value >= 0):
+            raise ValueError(f"`{name}` must be a number >= 0, got {value}.")
+    steps = pipeline.scheduler.config.num_train_timesteps
+    _check_int("num_inference_steps", num_inference_steps, 1, steps)
+    generators = generator if isinstance(generator, list) else [generator]
+    if generator is not None and not all(isinstance(item, torch.Generator) for item in generators):
+        raise TypeError(
+            f"`generator` must be a torch.Generator, a list of them or None, got {type(generator).__name__}."
+        )
+    if isinstance(generator, list) and len(generator) != batch_size:
+        raise ValueError(
+            f"`generator` is a list of {len(generator)} generators; expected one per image ({batch_size})."
+        )
+    if output_type not in OUTPUT_TYPES:
+        raise ValueError(f"`output_type` must be one of {list(OUTPUT_TYPES)}, got {output_type!r}.")
+
+
+def check_class_labels(class_labels) -> torch.Tensor:
+    """``class_labels`` (an int, a list of ints or an integer tensor or array of digits 0-9) as a 1-D long
+    tensor; ``TypeError`` for anything but integers, ``ValueError`` for an empty list or a label outside
+    0-9."""
+    if isinstance(class_labels, (list, tuple)):
+        bad = [label for label in class_labels if isinstance(label, bool) or not isinstance(label, int)]
+        if bad:
+            raise TypeError(f"`class_labels` must be ints (digits 0-{NUM_DIGITS - 1}), got {bad[0]!r}.")
+    elif isinstance(class_labels, int) and not isinstance(class_labels, bool):
+        class_labels = [class_labels]
+    elif hasattr(class_labels, "dtype") and hasattr(class_labels, "shape"):  # a tensor or a numpy array
+        labels = torch.as_tensor(class_labels)
+        if labels.is_floating_point() or labels.is_complex() or labels.dtype == torch.bool:
+            raise TypeError(f"`class_labels` must hold integers, got a tensor of {labels.dtype}.")
+        class_labels = labels.reshape(-1).tolist()
+    else:
+        raise TypeError(
+            f"`class_labels` must be an int, a list of ints or an integer tensor, got "
+            f"{type(class_labels).__name__}."
+        )
+    labels = torch.tensor(class_labels, dtype=torch.long).reshape(-1)
+    if labels.numel() == 0 or labels.min() < 0 or labels.max() >= NUM_DIGITS:
+        raise ValueError(f"class_labels must be digits 0-{NUM_DIGITS - 1}; got {labels.tolist()}.")
+    return labels
 
 
 def drop_labels(labels: torch.Tensor, probability: float, generator: torch.Generator) -> torch.Tensor:
@@ -156,10 +230,8 @@ class ClassConditionalDDPMPipeline(_CodeInFolder, DiffusionPipeline):
         unlike in diffusers' ``DDIMPipeline``, because a DDIM step that pairs the clipped x_0 with the
         unclipped noise draws broken digits under guidance, which enlarges the class-dependent part of the
         noise (``results/ddpm_mnist/class_conditional/``)."""
-        device = self._execution_device
-        labels = torch.as_tensor(class_labels, dtype=torch.long, device=device).reshape(-1)
-        if labels.numel() == 0 or labels.min() < 0 or labels.max() >= NUM_DIGITS:
-            raise ValueError(f"class_labels must be digits 0-{NUM_DIGITS - 1}; got {labels.tolist()}.")
+        labels = check_class_labels(class_labels).to(self._execution_device)
+        check_inputs(self, len(labels), guidance_scale, num_inference_steps, generator, eta, output_type)
         image = denoise(
             self,
             lambda sample, t: guided_prediction(self.unet, sample, t, labels, guidance_scale),
@@ -211,8 +283,19 @@ def finish(
 
 
 def check_guidance_interval(guidance_interval: tuple[float, float] | None) -> None:
-    """Refuses an interval ``(low, high)`` that holds no timestep because ``low >= high``."""
-    if guidance_interval is not None and not guidance_interval[0] < guidance_interval[1]:
+    """Refuses an interval that is not two numbers ``(low, high)`` (``TypeError``) or holds no timestep
+    because ``low >= high`` (``ValueError``)."""
+    if guidance_interval is None:
+        return
+    if not (
+        isinstance(guidance_interval, (list, tuple))
+        and len(guidance_interval) == 2
+        and all(_is_number(value) for value in guidance_interval)
+    ):
+        raise TypeError(
+            f"guidance_interval must be a tuple (low, high) of two numbers; got {guidance_interval!r}."
+        )
+    if not guidance_interval[0] < guidance_interval[1]:
         raise ValueError(f"guidance_interval must be (low, high) with low < high; got {guidance_interval}.")
 
 
@@ -281,6 +364,14 @@ class AutoGuidedDDPMPipeline(_CodeInFolder, DiffusionPipeline):
     def from_pipelines(cls, main: DiffusionPipeline, guide: DiffusionPipeline) -> AutoGuidedDDPMPipeline:
         """The main pipeline's UNet and scheduler guided by ``guide``'s UNet (two ``DDPMPipeline``s trained
         with the same noise schedule)."""
+        for name, pipeline in (("main", main), ("guide", guide)):
+            if not (
+                isinstance(getattr(pipeline, "unet", None), UNet2DModel) and hasattr(pipeline, "scheduler")
+            ):
+                raise TypeError(
+                    f"`{name}` must be a DDPMPipeline (with a UNet2DModel `unet` and a `scheduler`), got "
+                    f"{type(pipeline).__name__}."
+                )
         different = [
             key for key in SCHEDULE_KEYS if main.scheduler.config[key] != guide.scheduler.config[key]
         ]
@@ -314,6 +405,8 @@ class AutoGuidedDDPMPipeline(_CodeInFolder, DiffusionPipeline):
         ``eta`` and ``use_clipped_model_output`` are used by a DDIM scheduler only (the latter on, as in
         ``ClassConditionalDDPMPipeline``: guidance enlarges the mismatch between diffusers' clipped x_0 and
         its unclipped noise)."""
+        _check_int("batch_size", batch_size)
+        check_inputs(self, batch_size, guidance_scale, num_inference_steps, generator, eta, output_type)
         check_guidance_interval(guidance_interval)
         image = denoise(
             self,

@@ -16,7 +16,9 @@ from typing import Literal
 import numpy as np
 import torch
 from diffusers import DDIMPipeline, DDIMScheduler, DDPMPipeline, DiffusionPipeline
+from safetensors import SafetensorError
 
+from stackgan_hf.config import ConfigError
 from stackgan_hf.hub import check_model_path
 
 from .data import tensor_to_uint8
@@ -34,10 +36,25 @@ def load_pipeline(path: str | Path, sampler: Sampler = "ddpm") -> DigitPipeline:
     """The pipeline in ``path`` (a local folder or a Hub id: a ``DDPMPipeline``, a
     ``ClassConditionalDDPMPipeline`` or an ``AutoGuidedDDPMPipeline``), with DDPM or DDIM sampling."""
     path = check_model_path(path)
-    class_name = DiffusionPipeline.load_config(path)["_class_name"]
+    if Path(path).is_dir() and not (Path(path) / "model_index.json").is_file():
+        raise FileNotFoundError(
+            f"{path} has no model_index.json: not a saved pipeline folder (a training run that did not "
+            "finish? Resume it with --resume_from_checkpoint latest)."
+        )
+    try:
+        class_name = DiffusionPipeline.load_config(path).get("_class_name")
+    except OSError as error:  # diffusers' "not a valid JSON file"
+        raise ConfigError(f"{path}: {' '.join(str(error).split())}") from None
     if isinstance(class_name, list):  # ["pipeline", name]: the pipeline's code is in the folder too
-        class_name = class_name[1]
-    pipeline = PIPELINE_CLASSES.get(class_name, DDPMPipeline).from_pretrained(path)
+        class_name = class_name[-1]
+    if class_name not in PIPELINE_CLASSES:
+        raise ConfigError(f"{path} holds a {class_name}; expected one of {', '.join(PIPELINE_CLASSES)}.")
+    try:
+        pipeline = PIPELINE_CLASSES[class_name].from_pretrained(path)
+    except (OSError, ValueError, RuntimeError, SafetensorError) as error:
+        raise ConfigError(
+            f"{path}: the pipeline could not be loaded ({' '.join(str(error).split())})."
+        ) from None
     if sampler == "ddpm":
         return pipeline
     if sampler == "ddim":

@@ -23,7 +23,7 @@ import platform
 import shlex
 import sys
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Literal
 
@@ -39,7 +39,7 @@ from diffusers.training_utils import EMAModel, compute_snr
 from diffusers.utils import make_image_grid
 from tqdm.auto import tqdm
 
-from stackgan_hf.config import at_least, check_bounds, config_to_dict, option
+from stackgan_hf.config import ConfigError, at_least, check_bounds, config_to_dict, option
 from stackgan_hf.hub import (
     check_model_path,
     model_card_template,
@@ -47,10 +47,12 @@ from stackgan_hf.hub import (
     upload_output_dir,
     write_model_card,
 )
+from stackgan_hf.training import TrainingDivergedError
 from stackgan_hf.training import utils as train_utils
 
 from .data import MNIST_HUB_ID, load_mnist_for_training
 from .pipeline import NUM_DIGITS, ClassConditionalDDPMPipeline, add_class_embedding, drop_labels
+from .run_dir import check_output_dir, remove_previous_runs, set_aside_previous_run
 
 logger = get_logger(__name__, log_level="INFO")  # accelerate's: logs on the main process only
 
@@ -94,15 +96,15 @@ class DDPMTrainingConfig:
     up_block_types: tuple[str, ...] | None = option(
         None, "The UNet's up blocks, comma-separated; None: attention only at the lowest resolution."
     )
-    norm_num_groups: int = at_least(1, 8, "GroupNorm groups.")
-    attention_head_dim: int = option(8, "Width of an attention head.")
+    norm_num_groups: int = at_least(1, 8, "GroupNorm groups; must divide every width of block_out_channels.")
+    attention_head_dim: int = at_least(1, 8, "Width of an attention head.")
     # Noise schedule (the paper's: 1000 steps, linear betas 1e-4 -> 0.02) and target
     num_train_timesteps: int = at_least(1, 1000, "Diffusion steps T.")
     beta_schedule: Literal["linear", "scaled_linear", "squaredcos_cap_v2"] = option(
         "linear", "The noise schedule: linear (the paper), scaled_linear, or squaredcos_cap_v2 (cosine)."
     )
-    beta_start: float = option(1e-4, "The first beta of the schedule.")
-    beta_end: float = option(0.02, "The last beta of the schedule.")
+    beta_start: float = option(1e-4, "The first beta of the schedule, in (0, 1) and below beta_end.")
+    beta_end: float = option(0.02, "The last beta of the schedule, in (0, 1).")
     prediction_type: Literal["epsilon", "sample", "v_prediction"] = option(
         "epsilon", "What the UNet predicts: the noise (the paper), the clean image, or v."
     )
@@ -113,16 +115,16 @@ class DDPMTrainingConfig:
     gradient_accumulation_steps: int = at_least(
         1, 1, "Micro-batches whose gradients are summed before each optimizer step (accelerate's)."
     )
-    learning_rate: float = option(1e-3, "Peak learning rate of AdamW.")
-    lr_scheduler: str = option(
-        "cosine", "diffusers' learning-rate schedule after the warmup: cosine, linear, constant, ..."
-    )
+    learning_rate: float = option(1e-3, "Peak learning rate of AdamW (>= 0; 0 trains nothing).")
+    lr_scheduler: Literal[
+        "linear", "cosine", "cosine_with_restarts", "polynomial", "constant", "constant_with_warmup"
+    ] = option("cosine", "diffusers' learning-rate schedule after the warmup (constant has no warmup).")
     lr_warmup_steps: int = at_least(0, 200, "Steps of linear learning-rate warmup.")
-    adam_beta1: float = option(0.9, "AdamW's beta1.")
-    adam_beta2: float = option(0.999, "AdamW's beta2.")
-    adam_weight_decay: float = option(0.0, "AdamW's weight decay.")
-    adam_epsilon: float = option(1e-8, "AdamW's epsilon.")
-    max_grad_norm: float = option(1.0, "Clip the gradients' norm to this.")
+    adam_beta1: float = option(0.9, "AdamW's beta1, in [0, 1).")
+    adam_beta2: float = option(0.999, "AdamW's beta2, in [0, 1).")
+    adam_weight_decay: float = option(0.0, "AdamW's weight decay (>= 0).")
+    adam_epsilon: float = option(1e-8, "AdamW's epsilon (> 0).")
+    max_grad_norm: float = option(1.0, "Clip the gradients' norm to this (> 0).")
     snr_gamma: float | None = option(
         None,
         "Min-SNR-gamma loss weighting (Hang et al. 2023): weight min(SNR_t, gamma) / SNR_t for epsilon "
@@ -135,23 +137,30 @@ class DDPMTrainingConfig:
         "ClassConditionalDDPMPipeline (diffusion.pipeline).",
     )
     class_dropout_prob: float = option(
-        0.1, "Class-conditional: the share of labels dropped to the null class in training."
+        0.1, "Class-conditional: the share of labels dropped to the null class in training, in [0, 1)."
     )
     guidance_scale: float = option(
-        2.0, "Class-conditional: the guidance scale of the validation grids and the saved pipeline."
+        2.0, "Class-conditional: the guidance scale (>= 0) of the validation grids and the saved pipeline."
     )
     use_ema: bool = option(
         True, "Keep an exponential moving average of the UNet and save it as the pipeline."
     )
-    ema_max_decay: float = option(0.9999, "The moving average's largest decay.")
-    ema_inv_gamma: float = option(1.0, "The EMA warmup's inverse gamma (diffusers' EMAModel).")
-    ema_power: float = option(0.75, "The EMA warmup's power (diffusers' EMAModel).")
+    ema_max_decay: float = option(0.9999, "The moving average's largest decay, in (0, 1].")
+    ema_inv_gamma: float = option(1.0, "The EMA warmup's inverse gamma (> 0; diffusers' EMAModel).")
+    ema_power: float = option(0.75, "The EMA warmup's power (> 0; diffusers' EMAModel).")
     mixed_precision: Literal["auto", "no", "fp16", "bf16"] = option(
         "auto", "auto: bf16 on a GPU that supports it (or what `accelerate config` chose), fp32 otherwise."
     )
-    seed: int = option(0, "Seed of the weights, the data order, the noise and the timesteps.")
+    seed: int = option(
+        0, "Seed of the weights, the data order, the noise and the timesteps (0 to 2**32 - 1)."
+    )
     # Output, logging, checkpoints
     output_dir: str = option("outputs/ddpm_mnist", "Where the pipeline, model card, checkpoints and logs go.")
+    overwrite_output_dir: bool = option(
+        False,
+        "Start a new run in an output_dir that holds another run (a saved pipeline, checkpoints): its "
+        "checkpoints and logs are moved aside and removed once the new pipeline is saved.",
+    )
     logging_dir: str = option("logs", "The trackers' folder, relative to output_dir.")
     report_to: str = option(
         "tensorboard",
@@ -159,17 +168,19 @@ class DDPMTrainingConfig:
         "comma-separated, all (every installed one), or none. The tracker's package must be installed.",
     )
     checkpointing_steps: int = at_least(1, 500, "Save a checkpoint every this many steps (and at the end).")
-    checkpoints_total_limit: int | None = option(
-        None, "Keep only the newest this many checkpoints; None: all."
+    checkpoints_total_limit: int | None = at_least(
+        1, None, "Keep only the newest this many checkpoints; None: all."
     )
     resume_from_checkpoint: str | None = option(None, '"latest" or a checkpoint folder to resume from.')
     sample_steps: int | None = at_least(
         1, None, "Log a grid of DDIM samples to tensorboard every this many steps; None: never."
     )
     num_validation_images: int = at_least(0, 16, "Images in that grid and in the final grid.")
-    validation_inference_steps: int = option(50, "DDIM steps for the sample grids.")
+    validation_inference_steps: int = at_least(
+        1, 50, "DDIM steps for the sample grids, at most num_train_timesteps."
+    )
     validation_eta: float = option(
-        1.0, "DDIM eta of the sample grids (stochastic; eta=0 is grainy until the model is good)."
+        1.0, "DDIM eta (>= 0) of the sample grids (stochastic; eta=0 is grainy until the model is good)."
     )
     # Hub
     push_to_hub: bool = option(
@@ -186,9 +197,181 @@ class DDPMTrainingConfig:
 
     def __post_init__(self):
         check_bounds(self)
+        _check_ranges(self)
         train_utils.report_to_trackers(self.report_to)  # an unknown or uninstalled tracker fails now
-        if not 0.0 <= self.class_dropout_prob < 1.0:
-            raise ValueError(f"class_dropout_prob must be in [0, 1); got {self.class_dropout_prob}.")
+
+
+def _require(name: str, ok: bool, expected: str, value) -> None:
+    if not ok:
+        raise ConfigError(f"`{name}` must be {expected}, got {value!r}.")
+
+
+def _check_ranges(config: DDPMTrainingConfig) -> None:
+    """The bounds of single options that ``at_least`` cannot say (open intervals, shares, finite numbers);
+    ``ConfigError`` naming the first option out of range. NaN fails every check."""
+    positive = ("adam_epsilon", "max_grad_norm", "ema_inv_gamma", "ema_power")
+    for name in positive:
+        value = getattr(config, name)
+        _require(name, math.isfinite(value) and value > 0, "a number > 0", value)
+    # learning_rate 0 trains nothing; it is allowed as a check that a run keeps its starting weights.
+    for name in ("learning_rate", "adam_weight_decay", "guidance_scale", "validation_eta"):
+        value = getattr(config, name)
+        _require(name, math.isfinite(value) and value >= 0, "a number >= 0", value)
+    for name in ("beta_start", "beta_end"):
+        value = getattr(config, name)
+        _require(name, 0 < value < 1, "in (0, 1) (a variance per step)", value)
+    for name in ("adam_beta1", "adam_beta2", "class_dropout_prob"):
+        value = getattr(config, name)
+        _require(name, 0 <= value < 1, "in [0, 1)", value)
+    _require("ema_max_decay", 0 < config.ema_max_decay <= 1, "in (0, 1]", config.ema_max_decay)
+    if config.snr_gamma is not None:
+        _require(
+            "snr_gamma",
+            math.isfinite(config.snr_gamma) and config.snr_gamma > 0,
+            "> 0 or none",
+            config.snr_gamma,
+        )
+    _require("seed", 0 <= config.seed < 2**32, "in [0, 2**32)", config.seed)
+    _require(
+        "dataset_split",
+        bool(config.dataset_split.strip()),
+        "a split name such as train",
+        config.dataset_split,
+    )
+
+
+def _defaults(config_cls: type) -> dict:
+    return {item.name: item.default for item in fields(config_cls)}
+
+
+def _check_unet_options(config: DDPMTrainingConfig) -> None:
+    """The UNet's options fit each other: GroupNorm groups divide the widths, the resolution halves at each
+    level, one block type per level, attention heads no wider than their blocks."""
+    widths = list(config.block_out_channels)
+    groups = config.norm_num_groups
+    bad = [width for width in widths if width % groups]
+    if bad:
+        raise ConfigError(
+            f"`norm_num_groups` {groups} must divide every width of `block_out_channels` {widths} "
+            f"(GroupNorm splits the channels into equal groups); {bad} are not multiples of {groups}."
+        )
+    factor = 2 ** (len(widths) - 1)
+    if config.resolution % factor:
+        raise ConfigError(
+            f"`resolution` {config.resolution} must be divisible by {factor}: the UNet halves the image "
+            f"between each of its {len(widths)} levels (`block_out_channels` {widths}); use resolution 32 "
+            "or fewer levels."
+        )
+    down, up = default_block_types(len(widths))
+    for name, types in (
+        ("down_block_types", config.down_block_types),
+        ("up_block_types", config.up_block_types),
+    ):
+        if types is not None and len(types) != len(widths):
+            raise ConfigError(
+                f"`{name}` must name one block per level of `block_out_channels` ({len(widths)}), got "
+                f"{len(types)}: {list(types)}."
+            )
+    down = config.down_block_types or down
+    attention = [width for width, kind in zip(widths, down) if "Attn" in kind] + [widths[-1]]  # + mid block
+    if config.attention_head_dim > min(attention):
+        raise ConfigError(
+            f"`attention_head_dim` {config.attention_head_dim} must be at most {min(attention)}, the width "
+            "of the narrowest block with attention (it would get no head)."
+        )
+
+
+def check_training_config(config: DDPMTrainingConfig) -> None:
+    """The checks of ``config`` that span several options, run by ``train`` before anything is read or built
+    (a YAML file and the flags that complete it are checked together).
+
+    Raises:
+        ConfigError: naming the options that do not fit, or one set for a mode that does not use it.
+    """
+    if config.beta_schedule != "squaredcos_cap_v2" and not config.beta_start < config.beta_end:
+        raise ConfigError(
+            f"`beta_start` {config.beta_start} must be below `beta_end` {config.beta_end}: the noise added "
+            "per step grows with t (the paper: 1e-4 to 0.02)."
+        )
+    if config.validation_inference_steps > config.num_train_timesteps:
+        raise ConfigError(
+            f"`validation_inference_steps` {config.validation_inference_steps} must be at most "
+            f"`num_train_timesteps` {config.num_train_timesteps}."
+        )
+    if config.pretrained_model_name_or_path is None:
+        _check_unet_options(config)
+    _check_mode_options(config)
+
+
+def _check_mode_options(config: DDPMTrainingConfig) -> None:
+    """Refuses an option set away from its default in a mode that does not use it."""
+    defaults = _defaults(type(config))
+
+    def changed(*names: str) -> list[str]:
+        return [f"`{name}`" for name in names if getattr(config, name) != defaults[name]]
+
+    unused = []
+    if not config.class_conditional:
+        unused.append((changed("class_dropout_prob", "guidance_scale"), "class_conditional is false"))
+    if not config.use_ema:
+        unused.append((changed("ema_max_decay", "ema_inv_gamma", "ema_power"), "use_ema is false"))
+    if config.beta_schedule == "squaredcos_cap_v2":
+        unused.append((changed("beta_start", "beta_end"), "beta_schedule squaredcos_cap_v2 (the cosine)"))
+    if not config.push_to_hub:
+        unused.append((changed("hub_token", "hub_private"), "push_to_hub is false"))
+    trackers = train_utils.report_to_trackers(config.report_to) or []
+    if "tensorboard" not in trackers:
+        unused.append((changed("sample_steps"), f"report_to {config.report_to!r} has no tensorboard"))
+    for names, reason in unused:
+        if names:
+            verb = "does" if len(names) == 1 else "do"
+            raise ConfigError(
+                f"{', '.join(names)} {verb} not apply: {reason}. Leave it out or change the mode."
+            )
+    if config.class_conditional and config.class_dropout_prob == 0 and config.guidance_scale != 1:
+        raise ConfigError(
+            f"`guidance_scale` {config.guidance_scale} needs the unconditional model, which "
+            "`class_dropout_prob` 0 never trains: set class_dropout_prob > 0 (e.g. 0.1) or guidance_scale 1."
+        )
+    if config.push_to_hub and not config.hub_model_id:
+        raise ConfigError("--push_to_hub needs --hub_model_id (e.g. your-name/ddpm-mnist).")
+
+
+def ignored_options(config: DDPMTrainingConfig) -> list[str]:
+    """Warnings for options set away from their defaults that this run does not use (it still trains)."""
+    defaults = _defaults(type(config))
+    warnings = []
+    architecture = (
+        "block_out_channels",
+        "layers_per_block",
+        "down_block_types",
+        "up_block_types",
+        "norm_num_groups",
+        "attention_head_dim",
+    )
+    if config.pretrained_model_name_or_path:
+        names = [name for name in architecture if getattr(config, name) != defaults[name]]
+        if names:
+            warnings.append(
+                f"{', '.join(names)} ignored: the UNet of pretrained_model_name_or_path "
+                f"{config.pretrained_model_name_or_path} keeps its own architecture."
+            )
+    if config.max_train_steps and config.num_train_epochs != defaults["num_train_epochs"]:
+        warnings.append("num_train_epochs ignored: max_train_steps sets the length of the run.")
+    if config.lr_scheduler == "constant" and config.lr_warmup_steps:
+        warnings.append(
+            f"lr_warmup_steps {config.lr_warmup_steps} ignored: lr_scheduler constant has no warmup "
+            "(use constant_with_warmup)."
+        )
+    if not config.num_validation_images and not config.sample_steps:
+        names = [
+            name
+            for name in ("validation_inference_steps", "validation_eta")
+            if getattr(config, name) != defaults[name]
+        ]
+        if names:
+            warnings.append(f"{', '.join(names)} ignored: num_validation_images is 0 and sample_steps none.")
+    return warnings
 
 
 @dataclass
@@ -216,7 +399,7 @@ def build_unet(config: DDPMTrainingConfig) -> UNet2DModel:
     up_block_types = config.up_block_types or up
     downsamples = len(config.block_out_channels) - 1
     if config.resolution % (2**downsamples):
-        raise ValueError(
+        raise ConfigError(
             f"resolution {config.resolution} is not divisible by 2**{downsamples} "
             f"({len(config.block_out_channels)} blocks); use resolution 32 or fewer blocks."
         )
@@ -236,20 +419,33 @@ def build_unet(config: DDPMTrainingConfig) -> UNet2DModel:
 
 def load_pretrained_unet(config: DDPMTrainingConfig) -> UNet2DModel:
     """The fp32 UNet of the DDPMPipeline ``config.pretrained_model_name_or_path``, which must be a grayscale
-    model of ``config.resolution``; ``ValueError`` naming the field otherwise. With ``class_conditional``,
+    model of ``config.resolution``; ``ConfigError`` naming the field otherwise. With ``class_conditional``,
     an unconditional UNet gets a zero-initialised class embedding (``add_class_embedding``)."""
+    from safetensors import SafetensorError
+
     path = check_model_path(config.pretrained_model_name_or_path)
-    unet = UNet2DModel.from_pretrained(path, subfolder="unet", torch_dtype=torch.float32)
+    if Path(path).is_dir() and not (Path(path) / "unet" / "config.json").is_file():
+        raise ConfigError(
+            f"pretrained_model_name_or_path: {path} has no unet/config.json; expected a saved DDPMPipeline "
+            "folder (model_index.json, unet/, scheduler/)."
+        )
+    try:
+        unet = UNet2DModel.from_pretrained(path, subfolder="unet", torch_dtype=torch.float32)
+    except (OSError, ValueError, RuntimeError, SafetensorError) as error:
+        message = " ".join(str(error).split())
+        raise ConfigError(
+            f"pretrained_model_name_or_path: {path}: its UNet could not be loaded ({message})."
+        ) from None
     found = (unet.config.sample_size, unet.config.in_channels, unet.config.out_channels)
     if found != (config.resolution, 1, 1):
-        raise ValueError(
+        raise ConfigError(
             f"pretrained_model_name_or_path: {path} holds a UNet for {found[0]} px images with "
             f"{found[1]} -> {found[2]} channels; expected {config.resolution} px grayscale (1 -> 1)."
         )
     if config.class_conditional:
         return add_class_embedding(unet)
     if unet.config.num_class_embeds is not None:
-        raise ValueError(
+        raise ConfigError(
             f"pretrained_model_name_or_path: {path} holds a class-conditional UNet; "
             "set class_conditional: true."
         )
@@ -342,7 +538,17 @@ class _Run:
 
 
 def train(config: DDPMTrainingConfig) -> DDPMTrainingResult:
-    """Trains the DDPM described by ``config``; see the module docstring."""
+    """Trains the DDPM described by ``config``; see the module docstring.
+
+    Before anything is read or built: the options are checked together (``check_training_config``), and a
+    folder that holds another run is refused unless the run resumes it or ``overwrite_output_dir`` is set
+    (``diffusion.run_dir.check_output_dir``). A NaN or infinite loss stops the run with
+    ``TrainingDivergedError`` before that step's checkpoint; the final pipeline is saved only at the end.
+    """
+    check_training_config(config)
+    if config.pretrained_model_name_or_path:
+        check_model_path(config.pretrained_model_name_or_path)  # a missing model is named first
+    check_output_dir(config.output_dir, config.resume_from_checkpoint, config.overwrite_output_dir)
     hub_token = _check_push_to_hub(config)  # fail now, not after hours of training
     run = _build(config)
     # Resume: every state from the newest complete, verified checkpoint ("latest") or the named one.
@@ -366,10 +572,7 @@ def train(config: DDPMTrainingConfig) -> DDPMTrainingResult:
 def _check_push_to_hub(config: DDPMTrainingConfig) -> str | None:
     if not config.push_to_hub:
         return None
-    token = require_hub_token(config.hub_token)
-    if not config.hub_model_id:
-        raise ValueError("--push_to_hub needs --hub_model_id (e.g. your-name/ddpm-mnist).")
-    return token
+    return require_hub_token(config.hub_token)
 
 
 def _build(config: DDPMTrainingConfig) -> _Run:
@@ -385,34 +588,15 @@ def _build(config: DDPMTrainingConfig) -> _Run:
         ),
     )
     logging.basicConfig(format="%(asctime)s %(levelname)s %(name)s: %(message)s", level=logging.INFO)
-    if accelerator.is_main_process:
-        output_dir.mkdir(parents=True, exist_ok=True)
+    for warning in ignored_options(config):
+        logger.warning(warning)
     set_seed(config.seed)  # the initial weights
     train_utils.set_cpu_threads(accelerator, config.cpu_threads)
-
-    # Data: [-1, 1] images, in an order that depends only on (seed, epoch).
-    dataset = load_mnist_for_training(
-        config.dataset,
-        config.dataset_dir,
-        split=config.dataset_split,
-        pad_to_32=config.resolution == 32,
-        max_samples=config.max_train_samples,
-        cache_dir=config.cache_dir,
-    )
-    if len(dataset) < config.train_batch_size:
-        raise ValueError(
-            f"The dataset has {len(dataset)} images, fewer than one batch ({config.train_batch_size})."
-        )
-    train_dataloader = torch.utils.data.DataLoader(
-        dataset,
-        batch_size=config.train_batch_size,
-        shuffle=True,  # accelerate's SeedableRandomSampler: the order of epoch e depends on (seed, e) only
-        drop_last=True,
-        num_workers=config.dataloader_num_workers,
-    )
+    unet = _build_unet(config)  # before the data: a bad architecture fails without reading it
+    dataset, train_dataloader = _load_data(config)
+    _prepare_output_dir(config, accelerator)  # only now: a bad option or bad data leaves no folder
 
     # Model, noise schedule, EMA, optimiser, LR schedule (linear warmup, then cosine decay by default).
-    unet = load_pretrained_unet(config) if config.pretrained_model_name_or_path else build_unet(config)
     ema_unet = None
     if config.use_ema:
         ema_unet = EMAModel(
@@ -466,6 +650,63 @@ def _build(config: DDPMTrainingConfig) -> _Run:
     )
 
 
+def _load_data(config: DDPMTrainingConfig) -> tuple[torch.utils.data.Dataset, torch.utils.data.DataLoader]:
+    """The [-1, 1] images and their loader, in an order that depends only on (seed, epoch)."""
+    dataset = load_mnist_for_training(
+        config.dataset,
+        config.dataset_dir,
+        split=config.dataset_split,
+        pad_to_32=config.resolution == 32,
+        max_samples=config.max_train_samples,
+        cache_dir=config.cache_dir,
+    )
+    if len(dataset) < config.train_batch_size:
+        raise ConfigError(
+            f"`train_batch_size` {config.train_batch_size} is larger than the {len(dataset)} images of "
+            f"{config.dataset_dir or config.dataset} ({config.dataset_split!r}"
+            + (f", max_train_samples {config.max_train_samples})." if config.max_train_samples else ").")
+        )
+    train_dataloader = torch.utils.data.DataLoader(
+        dataset,
+        batch_size=config.train_batch_size,
+        shuffle=True,  # accelerate's SeedableRandomSampler: the order of epoch e depends on (seed, e) only
+        drop_last=True,
+        num_workers=config.dataloader_num_workers,
+    )
+    return dataset, train_dataloader
+
+
+def _prepare_output_dir(config: DDPMTrainingConfig, accelerator: Accelerator) -> None:
+    """Creates ``output_dir``; with ``overwrite_output_dir`` moves the earlier run's checkpoints and logs
+    aside (removed once this run's pipeline is saved)."""
+    output_dir = Path(config.output_dir)
+    if accelerator.is_main_process:
+        output_dir.mkdir(parents=True, exist_ok=True)
+        if config.overwrite_output_dir:
+            aside = set_aside_previous_run(output_dir, config.logging_dir)
+            if aside is not None:
+                logger.warning(
+                    "--overwrite_output_dir: the earlier run's checkpoints and logs are in %s until this run "
+                    "saves its pipeline, which replaces the earlier one.",
+                    aside,
+                )
+    accelerator.wait_for_everyone()
+
+
+def _build_unet(config: DDPMTrainingConfig) -> UNet2DModel:
+    """The pretrained UNet or a new one; diffusers' refusal of the options is a ``ConfigError``."""
+    if config.pretrained_model_name_or_path:
+        return load_pretrained_unet(config)
+    try:
+        return build_unet(config)
+    except (ValueError, ZeroDivisionError) as error:
+        raise ConfigError(
+            f"diffusers' UNet2DModel refused the options (down_block_types {config.down_block_types}, "
+            f"up_block_types {config.up_block_types}, block_out_channels {config.block_out_channels}): "
+            f"{error}"
+        ) from None
+
+
 def _public_config(config: DDPMTrainingConfig) -> dict:
     return config_to_dict(config)  # without hub_token, a secret field
 
@@ -505,10 +746,12 @@ def _loop(config: DDPMTrainingConfig, run: _Run, global_step: int) -> tuple[int,
         step_loss = 0.0
         for batch_index, batch in enumerate(dataloader, start=skip):
             generator = batch_generator(config.seed, epoch, batch_index, accelerator.process_index)
-            step_loss += _training_step(config, run, batch, generator)
+            loss_share, grad_norm = _training_step(config, run, batch, generator)
+            step_loss += loss_share
             if not accelerator.sync_gradients:
                 continue
             # One optimiser step done.
+            _check_finite(config, run, global_step + 1, step_loss, grad_norm)
             if run.ema_unet is not None:
                 run.ema_unet.step(run.unet.parameters())
             global_step += 1
@@ -534,11 +777,31 @@ def _loop(config: DDPMTrainingConfig, run: _Run, global_step: int) -> tuple[int,
     return global_step, losses
 
 
+def _check_finite(
+    config: DDPMTrainingConfig, run: _Run, step: int, loss: float, grad_norm: float | None
+) -> None:
+    """``TrainingDivergedError`` when the step's loss, or its gradients' norm before clipping (not under fp16,
+    whose loss scaler skips such steps by design), is NaN or infinite: nothing of this step is saved."""
+    grad_ok = grad_norm is None or run.accelerator.scaler is not None or math.isfinite(grad_norm)
+    if math.isfinite(loss) and grad_ok:
+        return
+    checkpoints = train_utils.list_checkpoints(config.output_dir)
+    kept = (
+        f"the last good checkpoint is {checkpoints[-1]}" if checkpoints else "no checkpoint was written yet"
+    )
+    raise TrainingDivergedError(
+        f"The DDPM diverged at step {step}: a NaN or infinite loss ({loss:.4g}) or gradient norm "
+        f"({'n/a' if grad_norm is None else f'{grad_norm:.4g}'}); {kept}, and no pipeline was saved. Lower "
+        f"--learning_rate (now {config.learning_rate:g}) or try --mixed_precision no."
+    )
+
+
 def _training_step(
     config: DDPMTrainingConfig, run: _Run, batch: dict[str, torch.Tensor], generator: torch.Generator
-) -> float:
+) -> tuple[float, float | None]:
     """Forward diffusion in closed form, x_t = sqrt(abar_t) x_0 + sqrt(1 - abar_t) eps, then one
-    (accumulated) step on the prediction loss; returns this micro-batch's share of the step's loss."""
+    (accumulated) step on the prediction loss; returns this micro-batch's share of the step's loss and, at the
+    step's last micro-batch, the gradients' norm before clipping."""
     accelerator, noise_scheduler = run.accelerator, run.noise_scheduler
     clean_images = batch["pixel_values"]
     noise = torch.randn(clean_images.shape, generator=generator).to(clean_images.device)
@@ -559,12 +822,15 @@ def _training_step(
             target = noise_scheduler.get_velocity(clean_images, noise, timesteps)
         loss = diffusion_loss(prediction, target, timesteps, noise_scheduler, config.snr_gamma)
         accelerator.backward(loss)
+        grad_norm = None
         if accelerator.sync_gradients:
-            accelerator.clip_grad_norm_(run.unet.parameters(), config.max_grad_norm)
+            grad_norm = accelerator.clip_grad_norm_(run.unet.parameters(), config.max_grad_norm)
+            grad_norm = None if grad_norm is None else float(grad_norm)
         run.optimizer.step()
         run.lr_scheduler.step()
         run.optimizer.zero_grad()
-    return accelerator.reduce(loss.detach(), reduction="mean").item() / config.gradient_accumulation_steps
+    share = accelerator.reduce(loss.detach(), reduction="mean").item() / config.gradient_accumulation_steps
+    return share, grad_norm
 
 
 def _log_sample_grid(config: DDPMTrainingConfig, run: _Run, global_step: int) -> None:
@@ -605,6 +871,8 @@ def _finish(
     pipeline_class = ClassConditionalDDPMPipeline if config.class_conditional else DDPMPipeline
     pipeline = pipeline_class(unet=unet, scheduler=run.noise_scheduler)
     train_utils.save_pretrained_atomically(pipeline.save_pretrained, output_dir, "model_index.json")
+    for previous in remove_previous_runs(output_dir):  # --overwrite_output_dir: replaced now
+        logger.info("Removed %s, the earlier run's checkpoints and logs.", previous)
     if config.num_validation_images > 0:
         sample_grid(unet, run.noise_scheduler, config, seed=config.seed).save(output_dir / "samples.png")
     summary = {

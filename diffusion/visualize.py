@@ -20,10 +20,11 @@
 from __future__ import annotations
 
 import json
+import math
 import shlex
 import sys
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Literal
 
@@ -32,7 +33,7 @@ import torch
 from diffusers import DDPMScheduler, UNet2DModel
 from matplotlib.figure import Figure  # no pyplot: the caller's matplotlib backend is left alone
 
-from stackgan_hf.config import ConfigError
+from stackgan_hf.config import ConfigError, at_least, check_bounds, option
 
 from .data import MNIST_HUB_ID, images_to_tensor, load_mnist, tensor_to_uint8
 from .pipeline import (
@@ -56,31 +57,85 @@ REPORT_TIMESTEPS = (0, 100, 200, 300, 400, 500, 600, 700, 800, 900, 999)
 
 @dataclass
 class DDPMReportConfig:
-    """Every field is a ``--flag`` of ``scripts/ddpm_figures.py``."""
+    """Every field is a ``--flag`` of ``scripts/ddpm_figures.py``; its ``help`` is the flag's description in
+    ``--help``."""
 
-    pipeline_dir: str = "outputs/ddpm_mnist"
-    output_dir: str = "results/ddpm_mnist"
-    # The training run's output folder (training_summary.json, logs/), when pipeline_dir is an exported copy
-    training_dir: str | None = None
-    dataset: str = MNIST_HUB_ID
-    dataset_dir: str | None = None
-    dataset_split: str = "test"
-    test_index: int = 0
-    sampler: Literal["ddpm", "ddim"] = "ddim"  # for samples_1000.npy and the grids
-    num_inference_steps: int = 100
-    eta: float = 0.0
-    num_samples: int = 1000
-    batch_size: int = 250
-    seed: int = 0
-    # Also sample the same seeds with DDIM and this many steps (samples_ddim{N}_{num_samples}.npy)
-    ddim_comparison_steps: int | None = None
-    hardware_note: str | None = None  # free text for metrics.json (budget, sharing, ...)
-    guidance_scale: float = 2.0  # class-conditional and autoguided pipelines only (1: no guidance)
-    # Autoguided pipelines only: guide the timesteps low < t <= high alone ("--guidance_interval 80,580")
-    guidance_interval: tuple[float, float] | None = None
-    # DDIM only: re-derive the noise from the clipped x_0 in each step (diffusers' use_clipped_model_output);
-    # unset: the pipeline's default (off for DDPMPipeline checkpoints, on for the guided pipelines)
-    use_clipped_model_output: bool | None = None
+    pipeline_dir: str = option("outputs/ddpm_mnist", "The trained pipeline: a folder or a Hub repo id.")
+    output_dir: str = option("results/ddpm_mnist", "Where the figures, samples and metrics.json go.")
+    training_dir: str | None = option(
+        None,
+        "The training run's output folder (training_summary.json, logs/) when pipeline_dir is an exported "
+        "copy; None: pipeline_dir.",
+    )
+    dataset: str = option(MNIST_HUB_ID, "The Hub dataset of the forward-process figure's digit.")
+    dataset_dir: str | None = option(None, "A local copy of MNIST (parquet files) to read instead.")
+    dataset_split: str = option("test", "The split of that digit.")
+    test_index: int = at_least(0, 0, "The index of that digit in the split.")
+    sampler: Literal["ddpm", "ddim"] = option("ddim", "The sampler of samples_N.npy and the grids.")
+    num_inference_steps: int = at_least(1, 100, "Sampling steps, at most the model's training timesteps.")
+    eta: float = option(0.0, "DDIM's noise scale (>= 0; sampler ddim only).")
+    num_samples: int = at_least(1, 1000, "Digits to draw.")
+    batch_size: int = at_least(1, 250, "Digits drawn at once.")
+    seed: int = at_least(0, 0, "Seed of the samples and of the figures' noise.")
+    ddim_comparison_steps: int | None = at_least(
+        1,
+        None,
+        "Also sample the same seeds with DDIM and this many steps (samples_ddim{N}_{num_samples}.npy).",
+    )
+    hardware_note: str | None = option(None, "Free text for metrics.json (budget, sharing, ...).")
+    guidance_scale: float = option(
+        2.0, "Class-conditional and autoguided pipelines only: the guidance scale (>= 0; 1: no guidance)."
+    )
+    guidance_interval: tuple[float, float] | None = option(
+        None, "Autoguided pipelines only: guide the timesteps low < t <= high alone, e.g. 80,580."
+    )
+    use_clipped_model_output: bool | None = option(
+        None,
+        "DDIM only: re-derive the noise from the clipped x_0 in each step; None: the pipeline's default (off "
+        "for DDPMPipeline, on for the guided pipelines).",
+    )
+
+    def __post_init__(self):
+        check_bounds(self)
+        if not (math.isfinite(self.guidance_scale) and self.guidance_scale >= 0):
+            raise ConfigError(f"`guidance_scale` must be a number >= 0, got {self.guidance_scale!r}.")
+        if not (math.isfinite(self.eta) and self.eta >= 0):
+            raise ConfigError(f"`eta` must be a number >= 0, got {self.eta!r}.")
+        try:
+            check_guidance_interval(self.guidance_interval)
+        except ValueError as error:
+            raise ConfigError(f"`guidance_interval`: {error}") from None
+
+
+def check_report_config(config: DDPMReportConfig, pipeline: DigitPipeline) -> None:
+    """The options that depend on the loaded ``pipeline`` or on each other; ``ConfigError`` naming them."""
+    defaults = {item.name: item.default for item in fields(DDPMReportConfig)}
+    guided = isinstance(pipeline, ClassConditionalDDPMPipeline | AutoGuidedDDPMPipeline)
+    kind = type(pipeline).__name__
+    if not guided and config.guidance_scale != defaults["guidance_scale"]:
+        raise ConfigError(
+            f"`guidance_scale` does not apply: {config.pipeline_dir} holds a {kind}, which has no guidance."
+        )
+    if config.guidance_interval is not None and not isinstance(pipeline, AutoGuidedDDPMPipeline):
+        raise ConfigError(
+            f"`guidance_interval` is for an AutoGuidedDDPMPipeline; {config.pipeline_dir} holds a {kind}."
+        )
+    uses_ddim = config.sampler == "ddim" or config.ddim_comparison_steps
+    if not uses_ddim and config.use_clipped_model_output is not None:
+        raise ConfigError(
+            "`use_clipped_model_output` does not apply: sampler ddpm and no ddim_comparison_steps."
+        )
+    if config.sampler == "ddpm" and config.eta != defaults["eta"]:
+        raise ConfigError("`eta` does not apply: it is DDIM's; the sampler is ddpm.")
+    steps = pipeline.scheduler.config.num_train_timesteps
+    for name in ("num_inference_steps", "ddim_comparison_steps"):
+        value = getattr(config, name)
+        if value is not None and value > steps:
+            raise ConfigError(f"`{name}` {value} must be at most the model's {steps} training timesteps.")
+    if config.training_dir is not None and not Path(config.training_dir).is_dir():
+        raise ConfigError(
+            f"`training_dir` {config.training_dir}: no such folder (a training run's output_dir)."
+        )
 
 
 def count_parameters(model: UNet2DModel) -> dict[str, int]:
@@ -307,20 +362,30 @@ def write_samples(
     return samples, sampling
 
 
+def _read_summary(path: Path) -> dict:
+    try:
+        summary = json.loads(path.read_text())
+    except (OSError, ValueError) as error:
+        raise ConfigError(
+            f"{path}: unreadable ({error}); expected the training run's JSON summary."
+        ) from None
+    if not isinstance(summary, dict):
+        raise ConfigError(f"{path}: expected a JSON object (the training run's summary).")
+    return summary
+
+
 def make_report(config: DDPMReportConfig) -> dict:
     """Writes the figures, ``samples_1000.npy`` and ``metrics.json`` (see the module docstring)."""
     pipeline = load_pipeline(config.pipeline_dir, "ddpm")
+    check_report_config(config, pipeline)
     conditional = isinstance(pipeline, ClassConditionalDDPMPipeline)
     guide_unet = pipeline.guide_unet.eval() if isinstance(pipeline, AutoGuidedDDPMPipeline) else None
-    if config.guidance_interval is not None and guide_unet is None:
+    test_set = load_mnist(config.dataset, config.dataset_dir, split=config.dataset_split)
+    if config.test_index >= len(test_set):
         raise ConfigError(
-            f"guidance_interval is for an AutoGuidedDDPMPipeline; {config.pipeline_dir} holds a "
-            f"{type(pipeline).__name__}."
+            f"`test_index` {config.test_index} is past the end of {config.dataset_dir or config.dataset}'s "
+            f"{config.dataset_split!r} split ({len(test_set)} images)."
         )
-    try:
-        check_guidance_interval(config.guidance_interval)
-    except ValueError as error:
-        raise ConfigError(str(error)) from None
     output_dir = Path(config.output_dir)
     output_dir.mkdir(parents=True, exist_ok=True)
     unet, scheduler = pipeline.unet.eval(), pipeline.scheduler
@@ -329,7 +394,6 @@ def make_report(config: DDPMReportConfig) -> dict:
     titles = [f"t={t}\n$\\bar\\alpha$={alphas_cumprod[t]:.3f}" for t in REPORT_TIMESTEPS]
 
     # Forward process of one test digit.
-    test_set = load_mnist(config.dataset, config.dataset_dir, split=config.dataset_split)
     example = test_set[config.test_index]
     clean = images_to_tensor([example["image"]], pad_to_32=pad_to_32)
     noisy = forward_process(clean, scheduler, REPORT_TIMESTEPS, torch.Generator().manual_seed(config.seed))
@@ -381,7 +445,7 @@ def make_report(config: DDPMReportConfig) -> dict:
     # Training figures and the parameter count.
     training_dir = Path(config.training_dir or config.pipeline_dir)
     summary_path = training_dir / "training_summary.json"
-    training = json.loads(summary_path.read_text()) if summary_path.is_file() else {}
+    training = _read_summary(summary_path) if summary_path.is_file() else {}
     losses = training.pop("losses_this_run", [])
     loss_steps = np.arange(1, len(losses) + 1)
     history = logged_losses(training_dir) if training_dir.is_dir() else None
