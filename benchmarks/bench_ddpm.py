@@ -25,7 +25,7 @@ from common import emit, fast_autocast_dtype, hardware, time_per_call
 from diffusion.data import images_to_tensor, load_mnist, load_mnist_for_training
 from diffusion.sampling import as_ddim, generate_digits
 from diffusion.train import DDPMTrainingConfig, build_noise_scheduler, build_unet
-from stackgan_hf.config import config_from_dict, load_yaml
+from stackgan_hf.utils.config import config_from_dict, load_yaml
 
 ROOT = Path(__file__).resolve().parents[1]
 

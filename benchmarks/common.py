@@ -14,7 +14,7 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from stackgan_hf.training.utils import cpu_has_native_bf16  # noqa: E402
+from stackgan_hf.utils.training_utils import cpu_has_native_bf16  # noqa: E402
 
 
 def hardware(device: str) -> dict:

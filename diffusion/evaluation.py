@@ -12,8 +12,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from stackgan_hf.evaluation import classifier as judges
-from stackgan_hf.evaluation.metrics import frechet_distance, inception_score
+from stackgan_hf.utils import judge as judges
+from stackgan_hf.utils.metrics import frechet_distance, inception_score
 
 from .data import MNIST_HUB_ID, load_mnist
 

@@ -18,8 +18,8 @@ import torch
 from diffusers import DDIMPipeline, DDIMScheduler, DDPMPipeline, DiffusionPipeline
 from safetensors import SafetensorError
 
-from stackgan_hf.config import ConfigError
-from stackgan_hf.hub import check_model_path
+from stackgan_hf.utils.config import ConfigError
+from stackgan_hf.utils.hub import check_model_path
 
 from .data import tensor_to_uint8
 from .pipeline import AutoGuidedDDPMPipeline, ClassConditionalDDPMPipeline, digit_labels

@@ -9,8 +9,9 @@ Exact resume: the sample order depends only on ``(seed, epoch)`` (accelerate's s
 noise and timesteps of each batch only on ``(seed, epoch, batch, process)``, and ``accelerator.save_state``
 stores the model, optimiser, LR schedule, grad scaler and EMA; a run resumed from ``checkpoint-N`` therefore
 computes the same losses, step for step, as one that was never interrupted. Checkpoints and the final
-pipeline are written crash-safe and checkpoints are verified before loading (``stackgan_hf.training.utils``),
-so a run killed at any moment resumes with ``--resume_from_checkpoint latest``.
+pipeline are written crash-safe and checkpoints are verified before loading
+(``stackgan_hf.utils.training_utils``), so a run killed at any moment resumes with
+``--resume_from_checkpoint latest``.
 """
 
 from __future__ import annotations
@@ -39,16 +40,16 @@ from diffusers.training_utils import EMAModel, compute_snr
 from diffusers.utils import make_image_grid
 from tqdm.auto import tqdm
 
-from stackgan_hf.config import ConfigError, at_least, check_bounds, config_to_dict, option
-from stackgan_hf.hub import (
+from stackgan_hf.utils import training_utils as train_utils
+from stackgan_hf.utils.config import ConfigError, at_least, check_bounds, config_to_dict, option
+from stackgan_hf.utils.hub import (
     check_model_path,
     model_card_template,
     require_hub_token,
     upload_output_dir,
     write_model_card,
 )
-from stackgan_hf.training import TrainingDivergedError
-from stackgan_hf.training import utils as train_utils
+from stackgan_hf.utils.training_utils import TrainingDivergedError
 
 from .data import MNIST_HUB_ID, load_mnist_for_training
 from .pipeline import NUM_DIGITS, ClassConditionalDDPMPipeline, add_class_embedding, drop_labels

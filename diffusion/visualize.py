@@ -33,7 +33,7 @@ import torch
 from diffusers import DDPMScheduler, UNet2DModel
 from matplotlib.figure import Figure  # no pyplot: the caller's matplotlib backend is left alone
 
-from stackgan_hf.config import ConfigError, at_least, check_bounds, option
+from stackgan_hf.utils.config import ConfigError, at_least, check_bounds, option
 
 from .data import MNIST_HUB_ID, images_to_tensor, load_mnist, tensor_to_uint8
 from .pipeline import (

@@ -24,13 +24,9 @@ import json
 import sys
 from pathlib import Path
 
-from stackgan_hf.cli import USER_ERRORS, run_script
-from stackgan_hf.cli_options import positive_int
-from stackgan_hf.config import parse_config
 from stackgan_hf.data import load_stackgan_dataset
 from stackgan_hf.data.loading import UnknownSplitError
 from stackgan_hf.evaluation import train_dataset_classifier
-from stackgan_hf.evaluation.classifier import load_or_train
 from stackgan_hf.evaluation.compare import (
     Variant,
     collect_record,
@@ -43,6 +39,9 @@ from stackgan_hf.evaluation.compare import (
     upsampling_variants,
 )
 from stackgan_hf.training import StackGANTrainingConfig
+from stackgan_hf.utils.cli import USER_ERRORS, positive_int, run_script
+from stackgan_hf.utils.config import parse_config
+from stackgan_hf.utils.judge import load_or_train
 
 QUICKSTART = Path(__file__).resolve().parents[1] / "configs" / "stackgan" / "quickstart.yaml"
 

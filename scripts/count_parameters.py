@@ -7,8 +7,8 @@ from __future__ import annotations
 
 import argparse
 
-from stackgan_hf.cli_options import positive_int
 from stackgan_hf.models import architecture_table
+from stackgan_hf.utils.cli import positive_int
 
 
 def main(argv=None) -> None:

@@ -12,14 +12,14 @@ code 2, before anything is sampled.
 
 from __future__ import annotations
 
-from diffusion.cli import parse_script_config
 from diffusion.data import MnistDataError
 from diffusion.visualize import DDPMReportConfig, make_report
-from stackgan_hf.cli import USER_ERRORS, run_script
+from stackgan_hf.utils.cli import USER_ERRORS, run_script
+from stackgan_hf.utils.config import parse_config
 
 
 def main(argv: list[str] | None = None) -> None:
-    metrics = make_report(parse_script_config(DDPMReportConfig, argv, description=__doc__))
+    metrics = make_report(parse_config(DDPMReportConfig, argv, description=__doc__))
     print(
         f"UNet parameters: {metrics['parameters']['total']:,}; samples: {metrics['sampling']['samples_file']}"
     )

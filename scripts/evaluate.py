@@ -24,12 +24,11 @@ from pathlib import Path
 
 from diffusion.data import MnistDataError
 from diffusion.evaluation import DigitSamplesError, evaluate_ddpm_samples
-from stackgan_hf.cli import USER_ERRORS, run_script
-from stackgan_hf.cli_options import non_negative_int, positive_int
 from stackgan_hf.data.loading import UnknownSplitError
 from stackgan_hf.evaluation import PromptError, evaluate_stackgan_model
 from stackgan_hf.evaluation.checks import EvaluationInputError
-from stackgan_hf.hub import check_model_path
+from stackgan_hf.utils.cli import USER_ERRORS, non_negative_int, positive_int, run_script
+from stackgan_hf.utils.hub import check_model_path
 
 
 def check_paths(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:

@@ -13,9 +13,8 @@ from __future__ import annotations
 
 import argparse
 
-from stackgan_hf.cli import run_script
-from stackgan_hf.cli_options import bounded_int, positive_int
 from stackgan_hf.generation import MAX_SEED, generate_to_folder, read_prompts
+from stackgan_hf.utils.cli import bounded_int, positive_int, run_script
 
 
 def main(argv=None) -> None:

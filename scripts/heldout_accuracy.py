@@ -11,13 +11,12 @@ import json
 from pathlib import Path
 
 from stackgan_hf import StackGANPipeline
-from stackgan_hf.cli import USER_ERRORS, run_script
-from stackgan_hf.cli_options import non_negative_int
 from stackgan_hf.data import load_stackgan_dataset
 from stackgan_hf.data.loading import UnknownSplitError
-from stackgan_hf.hub import check_model_path
 from stackgan_hf.models import StackGANStage1Discriminator
 from stackgan_hf.training.diagnostics import heldout_matching_accuracy
+from stackgan_hf.utils.cli import USER_ERRORS, non_negative_int, run_script
+from stackgan_hf.utils.hub import check_model_path
 
 
 def main(argv=None) -> dict:

@@ -17,9 +17,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from stackgan_hf.cli import USER_ERRORS, run_script
-from stackgan_hf.cli_options import non_negative_int, positive_int
 from stackgan_hf.report import build_report
+from stackgan_hf.utils.cli import USER_ERRORS, non_negative_int, positive_int, run_script
 
 
 def main(argv=None) -> Path:

@@ -9,8 +9,8 @@ import argparse
 import json
 from pathlib import Path
 
-from stackgan_hf.cli import run_script
 from stackgan_hf.training.trainer import read_history
+from stackgan_hf.utils.cli import run_script
 from stackgan_hf.visualization import plot_training_history
 
 

@@ -19,10 +19,10 @@ import logging
 import sys
 from pathlib import Path
 
-from stackgan_hf.cli_options import bounded_int
 from stackgan_hf.data import CubFormatError, UnsafePickleError, prepare_cub
 from stackgan_hf.data.cub import EMBEDDINGS_FILE, MAX_IMAGE_SIZE, check_cub_inputs
-from stackgan_hf.hub import HubTokenError, require_hub_token
+from stackgan_hf.utils.cli import bounded_int
+from stackgan_hf.utils.hub import HubTokenError, require_hub_token
 
 
 def check_output_dir(output_dir: Path, overwrite: bool) -> None:

@@ -13,9 +13,9 @@ import numpy as np
 import torch
 from PIL import Image
 
-from stackgan_hf.cli import run_script
 from stackgan_hf.data.synthetic_birds import draw_bird
-from stackgan_hf.hub import check_model_path
+from stackgan_hf.utils.cli import run_script
+from stackgan_hf.utils.hub import check_model_path
 
 CAPTIONS = {
     "this bird has a red crown, blue wings and a yellow breast": ("red", "blue", "yellow"),

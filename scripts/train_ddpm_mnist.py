@@ -17,14 +17,14 @@ exit code 2, before anything is trained or saved.
 
 from __future__ import annotations
 
-from diffusion.cli import parse_script_config
 from diffusion.data import MnistDataError
 from diffusion.train import DDPMTrainingConfig, train
-from stackgan_hf.cli import USER_ERRORS, run_script
+from stackgan_hf.utils.cli import USER_ERRORS, run_script
+from stackgan_hf.utils.config import parse_config
 
 
 def main(argv: list[str] | None = None) -> None:
-    train(parse_script_config(DDPMTrainingConfig, argv, description=__doc__))
+    train(parse_config(DDPMTrainingConfig, argv, description=__doc__))
 
 
 if __name__ == "__main__":

@@ -14,10 +14,10 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from stackgan_hf.cli import run_script
-from stackgan_hf.config import ConfigError, parse_config
 from stackgan_hf.training import StackGANTrainingConfig, train
 from stackgan_hf.training.config import STAGE2_OF_BOTH
+from stackgan_hf.utils.cli import run_script
+from stackgan_hf.utils.config import ConfigError, parse_config
 
 QUICKSTART = Path(__file__).resolve().parents[1] / "configs" / "stackgan" / "quickstart.yaml"
 

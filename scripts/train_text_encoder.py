@@ -3,7 +3,7 @@
     python scripts/train_text_encoder.py [--config FILE.yaml] [--key value ...]
     accelerate launch scripts/train_text_encoder.py --dataset .data/cub50 --output_dir outputs/char_cnn_rnn
 
-Every field of `stackgan_hf.text.training.TextEncoderTrainingConfig` is a flag (`--help` lists them).
+Every field of `stackgan_hf.training.text_encoder.TextEncoderTrainingConfig` is a flag (`--help` lists them).
 `--dataset` takes `synthetic-birds`, a `prepare_cub.py` folder or any `datasets` image + caption set
 (`--image_column`, `--caption_column`, `--class_column`); `--loss ds-sje` (Reed's, needs class labels) or
 `infonce` (CLIP's). The output folder is the text encoder and its tokenizer (use it as `--text_encoder` in
@@ -22,12 +22,11 @@ import math
 from dataclasses import dataclass, fields
 from pathlib import Path
 
-from diffusion.cli import parse_script_config
 from diffusion.run_dir import check_output_dir, remove_previous_runs, set_aside_previous_run
-from stackgan_hf.cli import USER_ERRORS, run_script
-from stackgan_hf.config import ConfigError, option
 from stackgan_hf.data.loading import UnknownSplitError
-from stackgan_hf.text.training import TextEncoderTrainingConfig, train_text_encoder
+from stackgan_hf.training.text_encoder import TextEncoderTrainingConfig, train_text_encoder
+from stackgan_hf.utils.cli import USER_ERRORS, run_script
+from stackgan_hf.utils.config import ConfigError, option, parse_config
 
 SYNTHETIC_SPLITS = ("train", "test")
 
@@ -94,7 +93,7 @@ def check_config(config: TextEncoderScriptConfig) -> None:
 
 
 def main(argv: list[str] | None = None) -> None:
-    config = parse_script_config(TextEncoderScriptConfig, argv, description=__doc__)
+    config = parse_config(TextEncoderScriptConfig, argv, description=__doc__)
     check_config(config)
     check_output_dir(config.output_dir, config.resume_from_checkpoint, config.overwrite_output_dir)
     from accelerate import PartialState

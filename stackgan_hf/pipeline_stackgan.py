@@ -21,10 +21,10 @@ from diffusers.image_processor import VaeImageProcessor
 from diffusers.utils import BaseOutput
 from diffusers.utils.torch_utils import randn_tensor
 
-from .hub import check_model_path
 from .models import StackGANStage1Generator, StackGANStage2Generator
 from .text import encode_prompts, text_embedding_dim
 from .text.encoders import POOLING_MODES
+from .utils.hub import check_model_path
 
 # Weights are loaded from safetensors only: pickled checkpoints in a repository are never downloaded.
 _PICKLED_WEIGHTS = ["*.bin", "*.pt", "*.pth", "*.ckpt", "*.pkl", "*.msgpack", "*.h5", "*.onnx"]

@@ -30,6 +30,7 @@ from .models import (
 )
 from .pipeline_stackgan import StackGANPipeline
 from .training.trainer import read_history
+from .utils.markdown import markdown_table
 from .visualization import captioned_grid, plot_training_history
 
 # ----------------------------------------------------------------------------------------------------------
@@ -167,12 +168,6 @@ def plot_confusion_matrices(matrices: dict[str, np.ndarray], path: Path, title: 
 # ----------------------------------------------------------------------------------------------------------
 # Markdown -> HTML -> PDF
 # ----------------------------------------------------------------------------------------------------------
-
-
-def markdown_table(header: Sequence[str], rows: Sequence[Sequence]) -> str:
-    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-    lines += ["| " + " | ".join(str(cell) for cell in row) + " |" for row in rows]
-    return "\n".join(lines) + "\n"
 
 
 def table_of_contents(markdown_text: str) -> str:

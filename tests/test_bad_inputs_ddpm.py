@@ -23,7 +23,7 @@ import torch
 from mnist_fixture import synthetic_digits
 
 from diffusion.data import write_mnist_parquet
-from stackgan_hf.training.utils import write_checkpoint_marker
+from stackgan_hf.utils.training_utils import write_checkpoint_marker
 
 REPO = Path(__file__).resolve().parents[1]
 DOCS = REPO / "docs" / "troubleshooting.md"

@@ -10,13 +10,13 @@ from conftest import TINY_TRAINING
 
 from stackgan_hf import StackGANPipeline
 from stackgan_hf.text import CharCNNRNNEncoder, char_tokenizer, encode_prompts, load_text_encoder
-from stackgan_hf.text.training import (
+from stackgan_hf.training import StackGANTrainingConfig, train
+from stackgan_hf.training.text_encoder import (
     TextEncoderTrainingConfig,
     ds_sje_loss,
     info_nce_loss,
     train_text_encoder,
 )
-from stackgan_hf.training import StackGANTrainingConfig, train
 
 TINY_ENCODER = dict(
     conv_channels=(8, 8, 8),
@@ -183,7 +183,7 @@ def test_prepare_cub_writes_embeddings_with_a_trained_encoder(tmp_path):
 
 
 def test_r_precision_ranks_the_generating_caption_first_only_when_image_and_text_agree():
-    from stackgan_hf.text.training import r_precision
+    from stackgan_hf.training.text_encoder import r_precision
 
     torch.manual_seed(0)
     text_encoder, tokenizer = (
@@ -222,7 +222,7 @@ def test_any_local_image_model_can_be_the_image_side(tmp_path, kind):
     evaluation."""
     from transformers import ResNetConfig, ResNetModel, ViTConfig, ViTImageProcessor, ViTModel
 
-    from stackgan_hf.text.training import PretrainedImageEncoder, load_joint_encoders
+    from stackgan_hf.training.text_encoder import PretrainedImageEncoder, load_joint_encoders
 
     torch.manual_seed(0)
     vit_dir = tmp_path / f"tiny-{kind}"

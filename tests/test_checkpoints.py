@@ -1,5 +1,5 @@
-"""Crash-safe checkpoints (``stackgan_hf.training.utils``): a run killed at any moment resumes to the same
-weights, bit for bit, and a bad checkpoint is detected, not loaded.
+"""Crash-safe checkpoints (``stackgan_hf.utils.training_utils``): a run killed at any moment resumes to the
+same weights, bit for bit, and a bad checkpoint is detected, not loaded.
 
 The kill tests run the real training scripts as subprocesses and SIGKILL them: between checkpoints, inside a
 checkpoint save and inside the final ``save_pretrained`` (the last two held open by the test-only pauses
@@ -28,9 +28,9 @@ from mnist_fixture import synthetic_digits
 
 from diffusion.data import write_mnist_parquet
 from stackgan_hf import StackGANPipeline
-from stackgan_hf.cli import run_script
 from stackgan_hf.training.trainer import read_history
-from stackgan_hf.training.utils import (
+from stackgan_hf.utils.cli import run_script
+from stackgan_hf.utils.training_utils import (
     CHECKPOINT_MARKER,
     TEST_PAUSE_IN_CHECKPOINT,
     TEST_PAUSE_IN_SAVE_PRETRAINED,
@@ -270,7 +270,7 @@ def test_latest_falls_back_to_the_newest_complete_checkpoint(tmp_path, caplog):
             parameter.add_(1.0)
     newest = save_checkpoint(accelerator, tmp_path, 4, None)
     (newest / "optimizer.bin").write_bytes(b"")  # the observed failure: a 0-byte optimizer file
-    with caplog.at_level(logging.WARNING, logger="stackgan_hf.training.utils"):
+    with caplog.at_level(logging.WARNING, logger="stackgan_hf.utils.training_utils"):
         assert restore_checkpoint(accelerator, tmp_path, "latest") == 2
     assert "optimizer.bin is truncated (0 bytes" in caplog.text
     assert f"Falling back to {tmp_path / 'checkpoint-2'}" in caplog.text
@@ -287,7 +287,7 @@ def test_unfinished_folders_are_skipped_by_latest_and_temporary_ones_removed(tmp
     shutil.copytree(tmp_path / "checkpoint-2", unmarked)
     (unmarked / CHECKPOINT_MARKER).unlink()
     shutil.copytree(unmarked, tmp_path / ".tmp-checkpoint-4")
-    with caplog.at_level(logging.WARNING, logger="stackgan_hf.training.utils"):
+    with caplog.at_level(logging.WARNING, logger="stackgan_hf.utils.training_utils"):
         assert restore_checkpoint(accelerator, tmp_path, "latest") == 2
     assert f"Skipping {unmarked}: no {CHECKPOINT_MARKER}" in caplog.text
     assert ".tmp-checkpoint-4: an unfinished checkpoint" in caplog.text
@@ -308,7 +308,7 @@ def test_unfinished_folders_are_skipped_by_latest_and_temporary_ones_removed(tmp
 
 
 def test_the_total_limit_removes_old_checkpoints_only_after_the_new_one_is_complete(tmp_path, monkeypatch):
-    import stackgan_hf.training.utils as training_utils
+    import stackgan_hf.utils.training_utils as training_utils
 
     accelerator, _ = _tiny_state()
     save_checkpoint(accelerator, tmp_path, 1, 1)

@@ -207,8 +207,8 @@ def test_contrastive_option_trains_both_networks_through_the_projection_space():
 
 
 def test_contrastive_option_needs_a_projection_head_and_is_named_beyond_stackgan_v1():
-    from stackgan_hf.config import ConfigError
     from stackgan_hf.training.config import options_beyond_stackgan_v1
+    from stackgan_hf.utils.config import ConfigError
 
     with pytest.raises(ConfigError, match="`contrastive_coefficient` needs a projection head"):
         StackGANTrainingConfig(contrastive_coefficient=1.0)
@@ -314,8 +314,8 @@ def test_ablation_variants_are_the_paper_plus_one_option():
 def test_the_paper_configs_stay_stackgan_v1(name):
     from pathlib import Path
 
-    from stackgan_hf.config import parse_config
     from stackgan_hf.training.config import options_beyond_stackgan_v1
+    from stackgan_hf.utils.config import parse_config
 
     path = Path(__file__).resolve().parents[1] / "configs" / "stackgan" / name
     config = parse_config(StackGANTrainingConfig, ["--config", str(path)])
@@ -325,8 +325,8 @@ def test_the_paper_configs_stay_stackgan_v1(name):
 def test_the_quickstart_names_its_options_beyond_stackgan_v1():
     from pathlib import Path
 
-    from stackgan_hf.config import parse_config
     from stackgan_hf.training.config import options_beyond_stackgan_v1
+    from stackgan_hf.utils.config import parse_config
 
     path = Path(__file__).resolve().parents[1] / "configs" / "stackgan" / "quickstart.yaml"
     notes = options_beyond_stackgan_v1(parse_config(StackGANTrainingConfig, ["--config", str(path)]))
@@ -530,8 +530,8 @@ def test_more_captions_for_encoded_images_score_as_a_forward_pass_of_the_repeate
 
 
 def test_color_negatives_train_and_need_their_requirements(tmp_path):
-    from stackgan_hf.config import ConfigError
     from stackgan_hf.training.config import options_beyond_stackgan_v1
+    from stackgan_hf.utils.config import ConfigError
 
     projection = dict(contrastive_coefficient=1.0, discriminator_head="projection")
     with pytest.raises(ConfigError, match="`color_negatives` needs the contrastive loss"):

@@ -7,7 +7,7 @@ from typing import Literal
 
 import pytest
 
-from stackgan_hf.config import ConfigError, config_to_dict, parse_config
+from stackgan_hf.utils.config import ConfigError, config_to_dict, parse_config
 
 
 @dataclass
@@ -115,8 +115,8 @@ def test_scripts_report_bad_input_in_one_line_with_exit_code_2(tmp_path, script,
 
 def _trainer_configs():
     from diffusion.train import DDPMTrainingConfig
-    from stackgan_hf.text.training import TextEncoderTrainingConfig
     from stackgan_hf.training import StackGANTrainingConfig
+    from stackgan_hf.training.text_encoder import TextEncoderTrainingConfig
 
     return [StackGANTrainingConfig, DDPMTrainingConfig, TextEncoderTrainingConfig]
 
@@ -128,7 +128,7 @@ def test_trainer_help_describes_every_flag_with_its_choices(config_cls):
     import dataclasses
     import typing
 
-    from stackgan_hf.config import config_parser
+    from stackgan_hf.utils.config import config_parser
 
     help_text = " ".join(config_parser(config_cls, "DESCRIPTION").format_help().split())
     assert "DESCRIPTION" in help_text
@@ -147,8 +147,8 @@ def test_trainer_help_describes_every_flag_with_its_choices(config_cls):
 
 
 def test_help_shows_choices_and_a_bad_choice_is_named_as_in_a_file():
-    from stackgan_hf.config import config_parser
     from stackgan_hf.training import StackGANTrainingConfig
+    from stackgan_hf.utils.config import config_parser
 
     help_text = config_parser(StackGANTrainingConfig).format_help()
     assert "--discriminator_head {concat,projection,concat_projection}" in help_text
@@ -162,7 +162,7 @@ def test_report_to_takes_accelerates_trackers_and_names_a_missing_package(monkey
     from accelerate.utils import LoggerType
 
     from stackgan_hf.training import StackGANTrainingConfig
-    from stackgan_hf.training.utils import report_to_trackers
+    from stackgan_hf.utils.training_utils import report_to_trackers
 
     assert report_to_trackers("none") is None
     assert report_to_trackers("all") == ["all"]
@@ -218,12 +218,12 @@ def test_the_hub_token_message_names_flags_the_pushing_trainers_have(monkeypatch
     import dataclasses
     import re
 
-    import stackgan_hf.hub
+    import stackgan_hf.utils.hub
     from diffusion.train import DDPMTrainingConfig
-    from stackgan_hf.hub import HubTokenError, require_hub_token
     from stackgan_hf.training import StackGANTrainingConfig
+    from stackgan_hf.utils.hub import HubTokenError, require_hub_token
 
-    monkeypatch.setattr(stackgan_hf.hub, "get_token", lambda: None)
+    monkeypatch.setattr(stackgan_hf.utils.hub, "get_token", lambda: None)
     with pytest.raises(HubTokenError) as error:
         require_hub_token()
     flags = set(re.findall(r"--(\w+)", str(error.value)))

@@ -24,7 +24,7 @@ from diffusers import DDIMPipeline, DDIMScheduler, DDPMPipeline, DDPMScheduler, 
 from huggingface_hub import ModelCard
 from mnist_fixture import synthetic_digits
 
-import stackgan_hf.hub
+import stackgan_hf.utils.hub
 from diffusion.data import MnistDataError, write_mnist_parquet
 from diffusion.pipeline import (
     NULL_CLASS,
@@ -46,8 +46,8 @@ from diffusion.visualize import (
     logged_losses,
     make_report,
 )
-from stackgan_hf.config import ConfigError, parse_config
-from stackgan_hf.hub import HubTokenError
+from stackgan_hf.utils.config import ConfigError, parse_config
+from stackgan_hf.utils.hub import HubTokenError
 
 REPO = Path(__file__).resolve().parents[1]
 TINY_UNET = dict(block_out_channels=(8, 16), layers_per_block=1, norm_num_groups=8, attention_head_dim=4)
@@ -243,7 +243,7 @@ def test_bad_dataset_path_is_a_clear_error(tmp_path):
 
 
 def test_push_to_hub_without_token_fails_before_training(tmp_path, monkeypatch):
-    monkeypatch.setattr(stackgan_hf.hub, "get_token", lambda: None)
+    monkeypatch.setattr(stackgan_hf.utils.hub, "get_token", lambda: None)
     config = tiny_config(tmp_path / "not-read", tmp_path / "run", push_to_hub=True, hub_model_id="me/ddpm")
     with pytest.raises(HubTokenError, match="HF_TOKEN"):
         train(config)  # not MnistDataError: the data is never touched

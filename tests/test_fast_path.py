@@ -13,7 +13,7 @@ from test_train_stackgan import _config, tiny_dataset  # noqa: F401  (the module
 from stackgan_hf.training import train
 from stackgan_hf.training.losses import color_consistency_loss
 from stackgan_hf.training.trainer import read_history
-from stackgan_hf.training.utils import (
+from stackgan_hf.utils.training_utils import (
     adam_kwargs,
     cpu_has_native_bf16,
     resolve_mixed_precision,

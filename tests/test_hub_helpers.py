@@ -1,4 +1,4 @@
-"""``stackgan_hf.hub``: token check, model cards from templates, uploads (to the loopback ``FakeHub``)."""
+"""``stackgan_hf.utils.hub``: token check, model cards from templates, uploads (to the loopback FakeHub)."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ import pytest
 from fake_hub import FakeHub
 from huggingface_hub import ModelCard
 
-import stackgan_hf.hub
-from stackgan_hf.hub import (
+import stackgan_hf.utils.hub
+from stackgan_hf.utils.hub import (
     HubTokenError,
     model_card_template,
     require_hub_token,
@@ -18,13 +18,13 @@ from stackgan_hf.hub import (
 
 
 def test_require_hub_token_prefers_the_explicit_token(monkeypatch):
-    monkeypatch.setattr(stackgan_hf.hub, "get_token", lambda: "hf_from_login")
+    monkeypatch.setattr(stackgan_hf.utils.hub, "get_token", lambda: "hf_from_login")
     assert require_hub_token("hf_explicit") == "hf_explicit"
     assert require_hub_token() == "hf_from_login"
 
 
 def test_require_hub_token_without_token_says_what_to_do(monkeypatch):
-    monkeypatch.setattr(stackgan_hf.hub, "get_token", lambda: None)
+    monkeypatch.setattr(stackgan_hf.utils.hub, "get_token", lambda: None)
     with pytest.raises(HubTokenError) as error:
         require_hub_token()
     message = str(error.value)

@@ -76,7 +76,7 @@ def test_an_installed_wheel_finds_its_model_card_templates(wheel, tmp_path):
     site = tmp_path / "site"
     zipfile.ZipFile(wheel).extractall(site)
     code = (
-        "import stackgan_hf.hub as hub; path = hub.model_card_template('stackgan'); "
+        "import stackgan_hf.utils.hub as hub; path = hub.model_card_template('stackgan'); "
         "assert path.is_file(), path; print(path)"
     )
     env = {**os.environ, "PYTHONPATH": str(site), "HF_HUB_OFFLINE": "1"}

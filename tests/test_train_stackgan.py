@@ -18,10 +18,10 @@ from cub_fixture import make_cub_tree
 import stackgan_hf.training.step as step_module
 import stackgan_hf.training.trainer as train_module
 from stackgan_hf import StackGANPipeline, StackGANStage2Generator
-from stackgan_hf.config import ConfigError
 from stackgan_hf.data import prepare_cub
 from stackgan_hf.training import StackGANTrainingConfig, TrainingDivergedError, train
 from stackgan_hf.training.trainer import read_history
+from stackgan_hf.utils.config import ConfigError
 from stackgan_hf.visualization import plot_training_history
 
 REPO = Path(__file__).resolve().parents[1]
@@ -110,7 +110,7 @@ def test_precomputed_embeddings_and_ema(tmp_path, tiny_dataset):
 
 
 def test_batch_norm_statistics_are_re_estimated_for_the_weights_a_model_has_now():
-    from stackgan_hf.training.utils import recalibrate_batch_norm
+    from stackgan_hf.utils.training_utils import recalibrate_batch_norm
 
     torch.manual_seed(0)
     model = torch.nn.Sequential(torch.nn.Conv2d(3, 8, 3), torch.nn.BatchNorm2d(8), torch.nn.ReLU())
@@ -253,7 +253,7 @@ def test_push_to_hub_without_a_token_fails_before_training(tmp_path, tiny_datase
 
     monkeypatch.setattr(constants, "HF_TOKEN_PATH", str(tmp_path / "hf-home" / "token"))
     monkeypatch.setattr(constants, "HF_STORED_TOKENS_PATH", str(tmp_path / "hf-home" / "stored_tokens"))
-    from stackgan_hf.hub import HubTokenError
+    from stackgan_hf.utils.hub import HubTokenError
 
     config = _config(tmp_path, tiny_dataset, push_to_hub=True, hub_model_id="me/stackgan")
     with pytest.raises(HubTokenError, match="needs a Hugging Face token"):

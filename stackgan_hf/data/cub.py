@@ -24,6 +24,7 @@ import numpy as np
 import PIL.Image
 from tqdm.auto import tqdm
 
+from ..utils.config import InputError
 from .safe_pickle import load_pickle
 
 logger = logging.getLogger(__name__)
@@ -40,7 +41,7 @@ CUB_METADATA_FILES = {
 }
 
 
-class CubFormatError(ValueError):
+class CubFormatError(InputError):
     """A CUB / StackGAN input file is missing or not in the expected format; the message names the file."""
 
 
@@ -444,8 +445,8 @@ def prepare_cub(
     """
     encoder = None
     if text_encoder is not None:  # loaded first: a wrong name fails before the images are read
-        from ..hub import check_model_path
         from ..text import load_text_encoder
+        from ..utils.hub import check_model_path
 
         try:
             check_model_path(text_encoder, index_file="config.json")

@@ -6,13 +6,15 @@ from pathlib import Path
 
 import datasets
 
+from ..utils.config import InputError
+
 SYNTHETIC_BIRDS = "synthetic-birds"
 # Synthetic birds whose `embeddings` are their attribute one-hots: a development diagnostic that separates
 # what the GAN cannot draw from what a text encoder cannot say (train with --text_encoder precomputed).
 SYNTHETIC_BIRDS_ORACLE = "synthetic-birds-oracle"
 
 
-class UnknownSplitError(ValueError):
+class UnknownSplitError(InputError):
     """The dataset has no split of the name asked for; the message lists the splits it has."""
 
 

@@ -13,6 +13,8 @@ import pickle
 from pathlib import Path
 from typing import Any
 
+from ..utils.config import InputError
+
 # (module, name) pairs that the official files use, under numpy 1 and numpy 2 spellings. Pickled numpy
 # arrays name _reconstruct, ndarray and dtype; numpy scalars name scalar and dtype; Python-3 protocol-2
 # pickles of bytes name _codecs.encode (which only encodes a string).
@@ -29,7 +31,7 @@ ALLOWED_GLOBALS = frozenset(
 )
 
 
-class UnsafePickleError(pickle.UnpicklingError):
+class UnsafePickleError(pickle.UnpicklingError, InputError):
     """A pickle named a global outside :data:`ALLOWED_GLOBALS`."""
 
 

@@ -8,6 +8,7 @@ randomness is seeded by ``(seed, epoch, row key)``; call :meth:`~StackGANTrainin
 from __future__ import annotations
 
 import zlib
+from collections.abc import Sequence
 from typing import Literal
 
 import datasets
@@ -257,3 +258,20 @@ def collate_training_batch(rows: list[dict]) -> dict:
     if "embedding" in rows[0]:
         batch["embedding"] = torch.stack([row["embedding"] for row in rows])
     return batch
+
+
+def center_crops(images: Sequence[PIL.Image.Image], size: int, as_training: bool = True) -> torch.Tensor:
+    """``[N, 3, size, size]`` in ``[-1, 1]``: each image resized to the training view's load size (76 for
+    64, 304 for 256) and center-cropped to ``size`` (what the GAN was shown, without the random offset);
+    ``as_training=False`` keeps the load size (for random-crop augmentation)."""
+    load = load_size_for(size)
+    crops = []
+    for image in images:
+        image = image.convert("RGB")
+        if image.size != (load, load):
+            image = image.resize((load, load), PIL.Image.BICUBIC)
+        if as_training:
+            offset = (load - size) // 2
+            image = image.crop((offset, offset, offset + size, offset + size))
+        crops.append(image_to_tensor(image))
+    return torch.stack(crops)

@@ -2,8 +2,8 @@
 features, and conditioning fidelity and attribute coverage on synthetic birds. (The DDPM's MNIST metrics,
 built on the same classifier and metrics, are in ``diffusion.evaluation``.)"""
 
-from .classifier import ClassifierFeatures, ClassifierLogits, ImageClassifier, accuracy, fit_classifier
-from .metrics import clip_score, frechet_distance, inception_network, inception_score
+from ..utils.judge import ClassifierFeatures, ClassifierLogits, ImageClassifier, accuracy, fit_classifier
+from ..utils.metrics import clip_score, frechet_distance, inception_network, inception_score
 from .stackgan import (
     HEADLINE_COLUMNS,
     PromptError,

@@ -10,6 +10,7 @@ from pathlib import Path
 import datasets
 
 from ..data.loading import SYNTHETIC_BIRDS, SYNTHETIC_BIRDS_ORACLE
+from ..utils.config import InputError
 
 #: The fewest real images (and generated samples) an FID is computed from; far more are needed for a
 #: stable value, which the metrics JSON reports beside it (``num_real``).
@@ -17,7 +18,7 @@ MIN_FID_IMAGES = 8
 _SYNTHETIC = (SYNTHETIC_BIRDS, SYNTHETIC_BIRDS_ORACLE)
 
 
-class EvaluationInputError(ValueError):
+class EvaluationInputError(InputError):
     """A model, dataset, judge or count that cannot give a meaningful evaluation; the message names it."""
 
 

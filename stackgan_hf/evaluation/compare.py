@@ -13,9 +13,9 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from ..pipeline_stackgan import StackGANPipeline
-from ..report import markdown_table
 from ..training import StackGANTrainingConfig, train
-from .classifier import ImageClassifier
+from ..utils.judge import ImageClassifier
+from ..utils.markdown import markdown_table
 from .stackgan import evaluate_stackgan
 
 

@@ -28,14 +28,12 @@ from pathlib import Path
 
 import datasets
 import numpy as np
-import PIL.Image
 import torch
 
 from ..data import load_stackgan_dataset
-from ..data.transforms import image_to_tensor, load_size_for
+from ..data.transforms import center_crops
 from ..pipeline_stackgan import StackGANPipeline
-from .checks import check_evaluation_inputs, check_judge
-from .classifier import (
+from ..utils.judge import (
     ClassifierFeatures,
     ClassifierLogits,
     ImageClassifier,
@@ -43,7 +41,8 @@ from .classifier import (
     fit_classifier,
     load_or_train,
 )
-from .metrics import clip_score, frechet_distance, inception_network, inception_score
+from ..utils.metrics import clip_score, frechet_distance, inception_network, inception_score
+from .checks import check_evaluation_inputs, check_judge
 
 COLOR_HEADS = ("crown_color", "wing_color", "breast_color")
 STAGE_SIZE = {"stage1": 64, "stage2": 256, "stage1_bicubic": 256}
@@ -70,23 +69,6 @@ def attribute_heads(dataset: datasets.Dataset) -> dict[str, int]:
             f"The dataset has no labels to train a classifier on (columns {dataset.column_names})."
         )
     return {"class_id": int(max(dataset["class_id"])) + 1}
-
-
-def center_crops(images: Sequence[PIL.Image.Image], size: int, as_training: bool = True) -> torch.Tensor:
-    """``[N, 3, size, size]`` in ``[-1, 1]``: each image resized to the training view's load size (76 for
-    64, 304 for 256) and centre-cropped to ``size`` (what the GAN was shown, without the random offset);
-    ``as_training=False`` keeps the load size (for random-crop augmentation)."""
-    load = load_size_for(size)
-    crops = []
-    for image in images:
-        image = image.convert("RGB")
-        if image.size != (load, load):
-            image = image.resize((load, load), PIL.Image.BICUBIC)
-        if as_training:
-            offset = (load - size) // 2
-            image = image.crop((offset, offset, offset + size, offset + size))
-        crops.append(image_to_tensor(image))
-    return torch.stack(crops)
 
 
 def train_dataset_classifier(
@@ -242,7 +224,7 @@ def evaluate_stackgan(
         if clip_model is not None:
             metrics["clip_score"] = clip_score(images, captions, clip_model)
         if r_precision_encoders is not None:
-            from ..text.training import r_precision
+            from ..training.text_encoder import r_precision
 
             metrics["r_precision"] = r_precision(images, captions, r_precision_encoders, seed=seed)
         if birds:
@@ -458,7 +440,7 @@ def evaluate_stackgan_model(
         prompts = _validation_prompts(Path(model))
     encoders = None
     if r_precision_encoder is not None:
-        from ..text.training import load_joint_encoders
+        from ..training.text_encoder import load_joint_encoders
 
         encoders = load_joint_encoders(r_precision_encoder)
 
@@ -473,23 +455,12 @@ def evaluate_stackgan_model(
 
     train, test = load("train"), load(split)
     check_evaluation_inputs(pipeline, model, dataset, test, num_samples)  # before the slow parts
-    if prompts is not None:  # checked before the slow parts
-        if not all(name in train.features for name in COLOR_HEADS):
-            raise PromptError(f"--prompts needs bird color labels (synthetic birds); {dataset!r} has none.")
-        color_names = train.features[COLOR_HEADS[0]].names
-        for prompt in prompts:
-            asked_colors(prompt, color_names)
+    color_names = _check_prompts(prompts, train, dataset) if prompts is not None else None
     judge_dir = default_classifier_dir(
         dataset, synthetic_num_images, data_seed, classifier_steps, judge_image_size
     )
     classifier_dir = Path(classifier or judge_dir)
-
-    def train_judge():
-        print(f"Training the evaluation classifier on {len(train)} real images -> {classifier_dir}")
-        return train_dataset_classifier(train, steps=classifier_steps, seed=seed, image_size=judge_image_size)
-
-    judge = load_or_train(classifier_dir, train_judge)
-    check_judge(judge, attribute_heads(train), classifier_dir)
+    judge = _judge(classifier_dir, train, classifier_steps, seed, judge_image_size)
     feature_net = logits_net = None
     if feature == "inception":
         feature_net = inception_network(inception_weights, "2048")
@@ -512,6 +483,28 @@ def evaluate_stackgan_model(
         metrics["r_precision_encoder"] = str(r_precision_encoder)
     metrics.update(model=model, dataset=dataset, split=split, feature=feature, classifier=str(classifier_dir))
     return metrics
+
+
+def _check_prompts(prompts: Sequence[str], train, dataset: str) -> list[str]:
+    """The dataset's color names, once every prompt is checked to name colors of them (before any compute)."""
+    if not all(name in train.features for name in COLOR_HEADS):
+        raise PromptError(f"--prompts needs bird color labels (synthetic birds); {dataset!r} has none.")
+    color_names = train.features[COLOR_HEADS[0]].names
+    for prompt in prompts:
+        asked_colors(prompt, color_names)
+    return color_names
+
+
+def _judge(classifier_dir: Path, train, steps: int, seed: int, image_size: int) -> ImageClassifier:
+    """The judge saved in ``classifier_dir``, or one trained on ``train`` and saved there."""
+
+    def train_judge():
+        print(f"Training the evaluation classifier on {len(train)} real images -> {classifier_dir}")
+        return train_dataset_classifier(train, steps=steps, seed=seed, image_size=image_size)
+
+    judge = load_or_train(classifier_dir, train_judge)
+    check_judge(judge, attribute_heads(train), classifier_dir)
+    return judge
 
 
 def _validation_prompts(model: Path) -> list[str]:

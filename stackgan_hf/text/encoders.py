@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
+from pathlib import Path
 
 import torch
 
@@ -138,6 +139,13 @@ def load_text_encoder(name_or_path: str, **kwargs):
     if _is_char_cnn_rnn_folder(name_or_path):
         text_encoder = CharCNNRNNEncoder.from_pretrained(name_or_path).eval()
         return text_encoder, AutoTokenizer.from_pretrained(name_or_path)
+    path = Path(name_or_path).expanduser()
+    if not path.exists() and (
+        path.is_absolute() or name_or_path.startswith((".", "~")) or name_or_path.count("/") > 1
+    ):
+        raise FileNotFoundError(
+            f"text encoder {name_or_path}: no such folder (nor a Hub id such as user/name)"
+        )
     try:
         config = AutoConfig.from_pretrained(name_or_path, **kwargs)
     except (OSError, ValueError) as error:

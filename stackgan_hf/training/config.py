@@ -6,7 +6,8 @@ import dataclasses
 from dataclasses import dataclass
 from typing import Literal
 
-from ..config import ConfigError, at_least, check_bounds, option
+from ..utils.config import ConfigError, at_least, check_bounds, option
+from .augment import parse_policy
 from .negatives import parse_negative_kinds
 
 
@@ -30,7 +31,7 @@ class StackGANTrainingConfig:
     stage1_model: str | None = option(
         None, "Stage-II: a Stage-I pipeline folder (or Hub id), loaded and frozen."
     )
-    seed: int = option(0, "Seed of the weights, the data order, the noise and the augmentations.")
+    seed: int = at_least(0, 0, "Seed of the weights, the data order, the noise and the augmentations.")
 
     # Data
     dataset: str = option(
@@ -182,7 +183,7 @@ class StackGANTrainingConfig:
 
     def __post_init__(self):
         check_bounds(self)
-        from .utils import report_to_trackers  # imports accelerate: not at module level
+        from ..utils.training_utils import report_to_trackers  # imports accelerate: not at module level
 
         report_to_trackers(self.report_to)  # an unknown or uninstalled tracker fails now
         _check_options(self)
@@ -198,6 +199,14 @@ def _check_options(config: StackGANTrainingConfig) -> None:
             raise ConfigError(f"`{name}` must be a positive learning rate, got {getattr(config, name)}.")
     if not all(0.0 <= float(beta) < 1.0 for beta in config.adam_betas):
         raise ConfigError(f"`adam_betas` must both be in [0, 1), got {tuple(config.adam_betas)}.")
+    if config.stage == "2" and not config.stage1_model:
+        raise ConfigError("--stage 2 needs --stage1_model: a trained Stage-I pipeline folder or Hub id.")
+    if config.push_to_hub and not config.hub_model_id:
+        raise ConfigError("--push_to_hub needs --hub_model_id (e.g. your-name/stackgan-birds).")
+    try:
+        parse_policy(config.diffaugment)
+    except ValueError as error:
+        raise ConfigError(f"`diffaugment`: {error}") from None
     if float(config.contrastive_coefficient) > 0 and config.discriminator_head == "concat":
         raise ConfigError(
             "`contrastive_coefficient` needs a projection head: set discriminator_head to 'projection' or "

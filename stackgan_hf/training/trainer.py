@@ -34,7 +34,6 @@ from accelerate.utils import (
 from diffusers.training_utils import EMAModel
 from tqdm.auto import tqdm
 
-from ..config import ConfigError, config_from_dict, config_to_dict
 from ..data import StackGANTrainingView, collate_training_batch, preresize_images
 from ..data.loading import embed_caption_lists, uniform_caption_count
 from ..models import (
@@ -45,6 +44,24 @@ from ..models import (
 )
 from ..pipeline_stackgan import StackGANPipeline
 from ..text import HashedBagOfWordsEncoder, encode_prompts, load_text_encoder, text_embedding_dim
+from ..utils.config import ConfigError, config_from_dict, config_to_dict
+from ..utils.training_utils import (
+    CHECKPOINT_PREFIX,
+    TEMP_PREFIX,
+    TrainingDivergedError,
+    adam_kwargs,
+    list_checkpoints,
+    recalibrate_batch_norm,
+    register_pretrained_checkpoint_hooks,
+    report_to_trackers,
+    resolve_mixed_precision,
+    restore_checkpoint,
+    save_checkpoint,
+    save_pretrained_atomically,
+    seeded_generator,
+    set_cpu_threads,
+    tensorboard_hparams,
+)
 from ..visualization import captioned_grid
 from .augment import parse_policy
 from .config import STAGE2_OF_BOTH, StackGANTrainingConfig, load_config_split, options_beyond_stackgan_v1
@@ -60,22 +77,6 @@ from .step import (
     accumulated_stackgan_step,
     stackgan_step,
 )
-from .utils import (
-    CHECKPOINT_PREFIX,
-    TEMP_PREFIX,
-    adam_kwargs,
-    list_checkpoints,
-    recalibrate_batch_norm,
-    register_pretrained_checkpoint_hooks,
-    report_to_trackers,
-    resolve_mixed_precision,
-    restore_checkpoint,
-    save_checkpoint,
-    save_pretrained_atomically,
-    seeded_generator,
-    set_cpu_threads,
-    tensorboard_hparams,
-)
 
 logger = get_logger(__name__, log_level="INFO")  # accelerate's: logs on the main process only
 
@@ -84,20 +85,15 @@ TEXT_POOLING = "auto"  # a transformers encoder's caption vector: pooled for CLI
 BAG_OF_WORDS = {"embedding_dim": 256, "num_hash_buckets": 2048, "max_ngram": 2}
 
 
-class TrainingDivergedError(RuntimeError):
-    """A loss became NaN or infinite; the last good checkpoint is kept."""
-
-
 def train(config: StackGANTrainingConfig) -> Path:
     """Trains the stage(s) of ``config`` and returns the folder of the final pipeline."""
     if config.push_to_hub:
-        from ..hub import require_hub_token
+        from ..utils.hub import require_hub_token
 
-        if not config.hub_model_id:
-            raise ValueError("--push_to_hub needs --hub_model_id (e.g. your-name/stackgan-birds).")
         require_hub_token(config.hub_token)
     output_dir = Path(config.output_dir)
     _check_output_dir(config, output_dir)
+    _check_stage1_dataset(config)
     ignored = [name for name in STAGE2_OF_BOTH if getattr(config, name) is not None]
     if ignored and config.stage != "both":
         PartialState()  # accelerate's logger needs the process state
@@ -107,8 +103,6 @@ def train(config: StackGANTrainingConfig) -> Path:
     if config.stage == "1":
         return train_stage(config, stage=1, run_dir=output_dir)
     if config.stage == "2":
-        if not config.stage1_model:
-            raise ValueError("--stage 2 needs --stage1_model: a trained Stage-I pipeline folder or Hub id.")
         return train_stage(config, stage=2, run_dir=output_dir, stage1_model=config.stage1_model)
     stage1_dir = output_dir / "stage1"
     if config.resume_from_checkpoint and (stage1_dir / "model_index.json").is_file():
@@ -123,6 +117,28 @@ def train(config: StackGANTrainingConfig) -> Path:
     }
     stage2_config = dataclasses.replace(config, **{k: v for k, v in stage2_values.items() if v is not None})
     return train_stage(stage2_config, stage=2, run_dir=output_dir, stage1_model=str(stage1_dir))
+
+
+def _check_stage1_dataset(config: StackGANTrainingConfig) -> None:
+    """Stage-II over a local Stage-I trains on that Stage-I's dataset (its summary names it)."""
+    summary = _stage1_summary(config.stage1_model) if config.stage == "2" else None
+    trained_on = (summary or {}).get("config", {}).get("dataset")
+    if trained_on is not None and _same_dataset(trained_on, config.dataset) is False:
+        raise ConfigError(
+            f"--stage1_model {config.stage1_model} was trained on {trained_on}, but --dataset is "
+            f"{config.dataset}: Stage-II must train on its Stage-I's dataset."
+        )
+
+
+def _same_dataset(a: str, b: str) -> bool | None:
+    """Whether two dataset values name the same data (None when that cannot be told: a Hub id)."""
+    if a == b:
+        return True
+    if "synthetic-birds" in (a, b):
+        return False
+    if Path(a).exists() and Path(b).exists():
+        return Path(a).resolve() == Path(b).resolve()
+    return None
 
 
 def _holds_a_run(folder: Path) -> list[str]:
@@ -162,13 +178,14 @@ def _build_text_encoder(config: StackGANTrainingConfig, dataset, stage1_pipeline
     if stage1_pipeline is not None:
         encoder, tokenizer = stage1_pipeline.text_encoder, stage1_pipeline.tokenizer
         if encoder is None and "embeddings" not in dataset.column_names:
-            raise ValueError(
-                "The Stage-I model uses precomputed embeddings, but the dataset has no `embeddings`."
+            raise ConfigError(
+                f"--stage1_model {config.stage1_model} uses precomputed embeddings, but --dataset "
+                f"{config.dataset} has no `embeddings` column."
             )
         return encoder, tokenizer, stage1_pipeline.stage1_generator.config.text_embedding_dim
     if config.text_encoder == "precomputed":
         if "embeddings" not in dataset.column_names:
-            raise ValueError(
+            raise ConfigError(
                 f"--text_encoder precomputed needs an `embeddings` column; {config.dataset} has "
                 f"{dataset.column_names}. Use --text_encoder bag-of-words or a transformers model instead."
             )
@@ -659,7 +676,7 @@ def _finish(
     _write_card(run_dir, config, stage, summary, stage1_summary)
     accelerator.print(f"Saved the Stage-{'I' * stage} pipeline to {run_dir}")
     if config.push_to_hub:
-        from ..hub import upload_output_dir
+        from ..utils.hub import upload_output_dir
 
         url = upload_output_dir(run_dir, config.hub_model_id, token=config.hub_token)
         accelerator.print(f"Pushed to {url}")
@@ -773,7 +790,7 @@ def _beyond_v1(config: StackGANTrainingConfig, stage: int, stage1_summary: dict 
 def _write_card(
     run_dir: Path, config: StackGANTrainingConfig, stage: int, summary: dict, stage1_summary: dict | None
 ) -> None:
-    from ..hub import model_card_template, write_model_card
+    from ..utils.hub import model_card_template, write_model_card
 
     samples = sorted((run_dir / "samples").glob(f"stage{stage}_step*.png"))
     dataset_ids = (

@@ -1,13 +1,8 @@
 """A small multi-head image classifier: the offline feature network and judge of the evaluation.
 
-Without Inception weights (torch-fidelity, a download) there is no ImageNet network to compute FID with.
-A classifier trained on the *real* images of the dataset being evaluated is the next best thing: its
-penultimate features describe what matters in that data (the birds' colors, an MNIST digit's shape), its
-logits give an Inception-style score, and, on synthetic birds, its attribute heads say whether a generated
-bird has the colors its caption asked for. Scores from it compare runs of this project with each other; they
-are not comparable with published Inception FIDs.
-
-The classifier is a diffusers ``ModelMixin``: ``save_pretrained`` / ``from_pretrained`` like the generators.
+Trained on the real images of the dataset evaluated, it stands in for Inception (FID and IS features) and, on
+synthetic birds, reads the generated birds' colors. Its scores compare this project's runs with each other,
+not with published FIDs. Why: docs/theory.md, "The offline judge".
 """
 
 from __future__ import annotations
@@ -114,12 +109,23 @@ def fit_classifier(
     degrade: bool = False,
     seed: int = 0,
 ) -> list[float]:
-    """Trains ``classifier`` on ``images`` (``[N, C, H, W]`` in ``[-1, 1]``) with the sum of the heads'
-    cross-entropies (Adam, cosine decay). Augmentation: ``horizontal_flips``; ``crop_size`` random crops
-    (one offset per batch) of larger images, as the GAN's training view does; ``degrade``: each image
-    blurred (down- and up-sampled by up to 4x) and noised (sigma up to 0.3) at random, so that a judge of
-    generated images reads their colors, not their artifacts. Returns the loss per step. Deterministic
-    for a given ``seed``."""
+    """Trains ``classifier`` with the sum of its heads' cross-entropies (Adam, cosine decay),
+    deterministically.
+
+    Args:
+        classifier: the :class:`ImageClassifier` to train.
+        images: ``[N, C, H, W]`` in ``[-1, 1]``.
+        labels: head name -> ``[N]`` integer labels.
+        steps, batch_size, learning_rate: the optimization.
+        horizontal_flips: augment with random flips.
+        crop_size: random crops of larger images (one offset per batch), as the GAN's training view takes.
+        degrade: randomly blur (down- and up-sample by up to 4x) and noise (sigma up to 0.3) each image, so
+            that a judge of generated images reads their colors, not their artifacts.
+        seed: seeds the batches and augmentations.
+
+    Returns:
+        The training loss per step.
+    """
     missing = set(classifier.config.heads) - set(labels)
     if missing:
         raise ValueError(f"labels lacks the heads {sorted(missing)}; it has {sorted(labels)}.")

@@ -1,15 +1,9 @@
-"""Pieces both trainers (StackGAN and the DDPM) share: crash-safe checkpoints and final saves,
-position-seeded random generators and the fast-path switches.
+"""Pieces both trainers (StackGAN and the DDPM) share: crash-safe checkpoints and final saves, position-seeded
+random generators and the fast-path switches.
 
-Checkpoints survive a kill at any moment. ``save_checkpoint`` writes ``run_dir/.tmp-checkpoint-<step>``,
-adds ``checkpoint_complete.json`` (the step and every file's size and SHA-256) last, and only then renames
-the folder to ``checkpoint-<step>`` and removes the oldest checkpoints beyond the limit, so a complete
-checkpoint exists at every instant. ``restore_checkpoint`` checks those sizes and checksums before loading:
-``latest`` skips unfinished or corrupt folders (with a warning) and falls back to the newest complete one; a
-checkpoint named explicitly that fails the check is refused with a ``CorruptCheckpointError`` naming the
-file. ``save_pretrained_atomically`` does the same for the final pipeline: its index file
-(``model_index.json``) is removed first and put back last, so a killed save never leaves a folder that
-``from_pretrained`` half-loads.
+Checkpoints and final pipelines are written to a temporary folder, marked complete (sizes and SHA-256) and
+renamed into place last, so a kill at any moment leaves a complete one. Design: docs/theory.md, "Crash-safe
+checkpoints".
 """
 
 from __future__ import annotations
@@ -59,6 +53,10 @@ class CorruptCheckpointError(ValueError):
 
 class IncompleteCheckpointError(CorruptCheckpointError):
     """A ``checkpoint-<step>`` folder without ``checkpoint_complete.json``: its save never finished."""
+
+
+class TrainingDivergedError(RuntimeError):
+    """A loss became NaN or infinite; the last good checkpoint is kept."""
 
 
 class SaveFailedError(OSError):
@@ -118,12 +116,9 @@ def resolve_mixed_precision(value: str) -> str:
 
 
 def set_cpu_threads(accelerator, threads: int | None = None) -> int | None:
-    """On CPU, uses ``threads`` intra-op threads per process (default: the cores available to this
-    process divided by the local processes). ``accelerate launch`` exports ``OMP_NUM_THREADS=1`` for CPU
-    runs, which halves a 2-core machine's speed. Also flushes subnormal floats to zero: weights and
-    activations decaying towards 0 make CPU kernels 10-100x slower (a StackGAN Stage-I step went from
-    0.08 s to 3.9 s mid-run), and flushing them costs nothing measurable. Returns the thread count set
-    (None on accelerators)."""
+    """On CPU, sets ``threads`` intra-op threads per process (default: the available cores divided by the
+    local processes, overriding ``accelerate launch``'s ``OMP_NUM_THREADS=1``) and flushes subnormal floats to
+    zero, which slow CPU kernels down. Returns the thread count set (None on accelerators)."""
     if accelerator.device.type != "cpu":
         return None
     torch.set_flush_denormal(True)
@@ -149,7 +144,7 @@ def report_to_trackers(report_to: str) -> list[str] | None:
     several comma-separated, or ``"all"``: every installed one). Raises ``ConfigError`` (one line, exit code
     2 in the scripts) for a name accelerate does not know, or one whose package is not installed, which
     accelerate would otherwise drop silently."""
-    from ..config import ConfigError
+    from .config import ConfigError
 
     names = [name.strip() for name in str(report_to).split(",") if name.strip()]
     if names == ["none"] or not names:
@@ -332,11 +327,10 @@ def find_checkpoint(
 ) -> Path | None:
     """The checkpoint to resume from, verified (``verify_checkpoint``).
 
-    ``"latest"``: the newest complete checkpoint of ``run_dir`` that passes the check (None when there is
-    none); folders without a marker, corrupt ones and temporary folders of interrupted saves are skipped,
-    each with a warning through ``warn``. Else that folder, which must exist and pass the check (one without
-    a marker, from before checkpoints were verified, gets the structural check): ``CorruptCheckpointError``
-    otherwise."""
+    ``"latest"``: the newest complete checkpoint of ``run_dir`` that passes the check, skipping others with a
+    warning through ``warn`` (None when there is none). Else that folder, which must exist and pass the check
+    (a marker-less one gets the structural check): ``CorruptCheckpointError`` otherwise.
+    """
     warn = warn or (lambda *args, **kwargs: None)
     run_dir = Path(run_dir)
     if resume_from_checkpoint == "latest":
@@ -371,11 +365,10 @@ def find_checkpoint(
 
 
 def restore_checkpoint(accelerator, run_dir: str | Path, resume_from_checkpoint: str | None) -> int:
-    """Finds (``find_checkpoint``: ``latest`` or a folder), verifies and loads the checkpoint to resume from
-    with ``accelerator.load_state``; returns its step, 0 for a new run (no ``resume_from_checkpoint``, or no
-    checkpoint folder yet). Raises ``CorruptCheckpointError`` for a named checkpoint that fails the check,
-    and for ``latest`` when checkpoint folders exist but none is usable. Warnings come from the main process
-    only; it also removes the temporary folders of interrupted saves."""
+    """Finds (:func:`find_checkpoint`), verifies and loads the checkpoint to resume from with
+    ``accelerator.load_state``; returns its step, 0 for a new run. Raises ``CorruptCheckpointError`` for a
+    named checkpoint that fails the check, or for ``latest`` when no existing folder is usable. Removes
+    interrupted saves' temporary folders."""
     if not resume_from_checkpoint:
         return 0
     run_dir = Path(run_dir)
@@ -419,12 +412,10 @@ def _test_pause(variable: str, label: str, key: str) -> None:
 def save_checkpoint(accelerator, run_dir: str | Path, step: int, total_limit: int | None) -> Path:
     """``accelerator.save_state`` to ``run_dir/checkpoint-<step>``, crash-safe; called on every process.
 
-    The state goes to ``.tmp-checkpoint-<step>`` first (model, optimiser and registered objects from the main
-    process, each process's RNG file from that process); once every process is done, the main process writes
-    ``checkpoint_complete.json`` into it, renames it into place and only then removes the oldest checkpoints
-    so that at most ``total_limit`` remain. A kill at any moment therefore leaves the previous complete
-    checkpoint (plus a temporary folder that ``latest`` skips and the next save or resume removes). A write
-    that fails (disk full) removes the temporary folder and raises ``SaveFailedError``."""
+    Writes ``.tmp-checkpoint-<step>``, adds ``checkpoint_complete.json``, renames it into place, then keeps at
+    most ``total_limit`` checkpoints. A failed write (disk full) removes the temporary folder and raises
+    ``SaveFailedError``.
+    """
     run_dir = Path(run_dir)
     final = run_dir / f"{CHECKPOINT_PREFIX}{step}"
     temp = run_dir / f"{TEMP_PREFIX}{final.name}"
@@ -486,12 +477,10 @@ def save_pretrained_atomically(save: Callable[[str], object], target: str | Path
     """Runs ``save(folder)`` (a ``save_pretrained``) on ``target`` so that a kill or a failed write never
     leaves a folder that ``from_pretrained`` half-loads.
 
-    ``save`` writes into ``target/.tmp-save_pretrained``; then ``target/index_file`` (``model_index.json`` for
-    a pipeline, ``config.json`` for a model: what ``from_pretrained`` reads first) is removed, each component
-    is moved into ``target`` and ``index_file`` is moved in last. Everything else in ``target`` (checkpoints,
-    samples, logs) stays. A failed write (disk full) removes the temporary folder and raises
-    ``SaveFailedError``; the checkpoints are untouched, so ``--resume_from_checkpoint latest`` redoes the
-    save."""
+    Saves into ``target/.tmp-save_pretrained``, removes ``target/index_file``, moves the components in and
+    ``index_file`` last; other files in ``target`` stay. A failed write removes the temporary folder and
+    raises ``SaveFailedError``.
+    """
     target = Path(target)
     target.mkdir(parents=True, exist_ok=True)
     temp = target / f"{TEMP_PREFIX}save_pretrained"
@@ -530,12 +519,10 @@ def _fsync_file(path: Path) -> None:
 
 
 def register_pretrained_checkpoint_hooks(accelerator, subfolder: Callable[[torch.nn.Module], str]) -> None:
-    """Checkpoints hold each prepared model as a ``save_pretrained`` folder, ``checkpoint-N/<subfolder>/``
-    (config + safetensors), as in diffusers' training examples, so that a checkpoint opens with
-    ``Model.from_pretrained(checkpoint / subfolder)`` without knowing the order of ``prepare``.
-    ``subfolder(model)`` names a model's folder. Optimisers, LR schedules, EMA and RNG states stay in
-    accelerate's own files. A checkpoint without these folders (written before this change) loads the
-    accelerate way."""
+    """Makes checkpoints hold each prepared model as a ``save_pretrained`` folder,
+    ``checkpoint-N/<subfolder>/`` (``subfolder(model)`` names it), as diffusers' training examples do, so that
+    ``Model.from_pretrained(checkpoint / subfolder)`` opens it. Optimizers, schedules, EMA and RNG states stay
+    in accelerate's files; older checkpoints without these folders load the accelerate way."""
 
     def save_models(models, weights, output_dir):
         for model in models:

@@ -1,12 +1,8 @@
 """Training configuration as plain dataclasses: YAML file + ``--key value`` flags, CLI wins.
 
-Every field of the dataclass is a flag of the same name. Values are checked and cast by the field's type
-(YAML reads ``1e-4`` as a string: it becomes a float here), unknown keys and values of the wrong type are
-rejected with the key's name, and ``Literal`` fields only take their listed values.
-
-Fields are declared with :func:`option` (or :func:`at_least`), whose ``help`` is the flag's one-line
-description in ``--help``, as ``metadata={"help": ...}`` is for transformers' ``HfArgumentParser``; ``--help``
-also lists a ``Literal`` field's choices and every default.
+Every field is a flag of the same name, cast and checked by its type (YAML's ``1e-4`` string becomes a float);
+unknown keys, wrong types and values outside a ``Literal`` are rejected by name. Fields come from
+:func:`option` or :func:`at_least`, whose ``help`` is the ``--help`` line.
 """
 
 from __future__ import annotations
@@ -24,7 +20,12 @@ import yaml
 ConfigT = TypeVar("ConfigT")
 
 
-class ConfigError(ValueError):
+class InputError(ValueError):
+    """Input the user can fix (a value, file or folder that cannot work): scripts report it as one
+    ``error:`` line and exit code 2 (:func:`stackgan_hf.utils.cli.run_script`)."""
+
+
+class ConfigError(InputError):
     """A configuration key is unknown or its value does not fit the field's type."""
 
 
@@ -229,11 +230,10 @@ def option(
     secret: bool = False,
     default_factory: Callable[[], Any] | Any = dataclasses.MISSING,
 ) -> Any:
-    """A config dataclass field: its ``default`` (or ``default_factory``) and ``help``, the flag's one-line
-    description in ``--help``. ``minimum``: the value (a number, each number of a list, or None: not set) must
-    be at least this, checked by :func:`check_bounds` in the config's ``__post_init__``. ``secret`` (a
-    token): :func:`config_to_dict` leaves it out, so it is never written to a summary, a model card or the
-    trackers."""
+    """A config dataclass field with its ``default`` (or ``default_factory``) and ``help`` (the flag's
+    ``--help`` line). ``minimum``: a lower bound for the value (or each number of a list), checked by
+    :func:`check_bounds` in ``__post_init__``. ``secret`` (a token): :func:`config_to_dict` leaves it out of
+    summaries, model cards and trackers."""
     metadata: dict[str, Any] = {"help": help}
     if minimum is not None:
         metadata["at_least"] = minimum

@@ -1,13 +1,8 @@
 """FID, Inception Score and CLIP score through torchmetrics, with any feature network.
 
-Images are float tensors ``[N, 3, H, W]`` in ``[0, 1]`` throughout (what ``StackGANPipeline(...,
-output_type="pt")`` returns).
-
-* ``inception_network(weights_path)``: torchmetrics' Inception-v3 (the FID network of Heusel et al.), which
-  needs ``torch-fidelity`` (``pip install stackgan-hf[metrics]``); on a machine without internet give
-  ``weights_path``, the ``pt_inception-2015-12-05`` file torch-fidelity would download.
-* Anything else: an ``nn.Module`` mapping images to features (FID) or logits (IS), e.g.
-  :class:`~stackgan_hf.evaluation.classifier.ClassifierFeatures`.
+Images are float ``[N, 3, H, W]`` in ``[0, 1]`` (``StackGANPipeline(..., output_type="pt")``). The network is
+:func:`inception_network` (needs ``torch-fidelity``; offline, give ``weights_path``) or any ``nn.Module``
+mapping images to features (FID) or logits (IS), e.g. :class:`~stackgan_hf.utils.judge.ClassifierFeatures`.
 """
 
 from __future__ import annotations

@@ -1,12 +1,6 @@
 """Generic Hugging Face Hub helpers for the trainers: token check, model cards from templates, uploads.
 
-Nothing here imports torch, and only ``upload_output_dir`` touches the network.
-
-- ``require_hub_token``: fail *before* training when ``--push_to_hub`` cannot work.
-- ``write_model_card``: ``README.md`` from a Jinja template in ``model_cards/`` with YAML metadata
-  (``library_name``, ``pipeline_tag``, ``datasets``, ``tags``...) through ``huggingface_hub.ModelCard``.
-- ``upload_output_dir``: create the repo if needed and upload a training output folder, leaving out
-  checkpoints and logs.
+Nothing here imports torch, and only :func:`upload_output_dir` touches the network.
 """
 
 from __future__ import annotations
@@ -18,10 +12,10 @@ from typing import Any
 
 from huggingface_hub import HfApi, ModelCard, ModelCardData, get_token
 
-_PACKAGED_CARDS = Path(__file__).resolve().parent / "model_cards"  # in a wheel
+_PACKAGED_CARDS = Path(__file__).resolve().parents[1] / "model_cards"  # in a wheel
 # An editable install or a checkout reads the repository's folder.
 MODEL_CARDS_DIR = (
-    _PACKAGED_CARDS if _PACKAGED_CARDS.is_dir() else Path(__file__).resolve().parents[1] / "model_cards"
+    _PACKAGED_CARDS if _PACKAGED_CARDS.is_dir() else Path(__file__).resolve().parents[2] / "model_cards"
 )
 DEFAULT_UPLOAD_IGNORE = ("checkpoint-*", "checkpoint-*/**", "logs/**", "*.tmp")
 
@@ -84,15 +78,17 @@ def write_model_card(
     extra_metadata: dict[str, Any] | None = None,
     **template_vars: Any,
 ) -> Path:
-    """Renders ``template_path`` (Jinja; ``{{ card_data }}`` is the YAML header) to ``output_dir/README.md``.
+    """Renders a Jinja model-card template to ``output_dir/README.md``.
 
-    ``template_vars`` are the template's own variables (model id, training figures, ...). Returns the path
-    of the card.
+    Args:
+        output_dir: the folder the card is written to.
+        template_path: a Jinja template (``{{ card_data }}`` is the YAML header), e.g. from ``model_cards/``.
+        library_name, pipeline_tag, datasets, tags, license: the card's YAML metadata.
+        extra_metadata: more YAML metadata.
+        **template_vars: the template's own variables (model id, training figures, ...).
 
-    The templates' ``python`` blocks load the model from the Hub repo id, else from the output folder as the
-    trainer was given it, and pass ``num_inference_steps`` explicitly. A folder committed under ``results/``
-    has its card's path set to the path from the repository root: ``tests/test_model_cards.py`` runs every
-    committed card's blocks on its folder, with the step counts shortened.
+    Returns:
+        The path of the card.
     """
     card_data = ModelCardData(
         library_name=library_name,
@@ -119,10 +115,19 @@ def upload_output_dir(
     ignore_patterns: Sequence[str] = DEFAULT_UPLOAD_IGNORE,
     endpoint: str | None = None,
 ) -> str:
-    """Creates ``repo_id`` (a model repo) if needed and uploads ``output_dir``; returns the commit URL.
+    """Creates ``repo_id`` (a model repo) if needed and uploads ``output_dir``.
 
-    Checkpoints (``checkpoint-*``) and logs are left out by default: the repo gets the pipeline, the model
-    card and the sample images.
+    Args:
+        output_dir: a training output folder.
+        repo_id: the Hub repository, ``user/name``.
+        token: the Hub token (default: ``HF_TOKEN`` or the login's).
+        private: create the repository private.
+        commit_message: the commit's message.
+        ignore_patterns: files left out; by default checkpoints and logs.
+        endpoint: another Hub endpoint.
+
+    Returns:
+        The commit URL.
     """
     if not Path(output_dir).is_dir():
         raise FileNotFoundError(f"Output directory {output_dir} does not exist: nothing to upload.")

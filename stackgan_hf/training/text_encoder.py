@@ -38,9 +38,9 @@ from diffusers.configuration_utils import register_to_config
 from torch import nn
 from tqdm.auto import tqdm
 
-from ..config import ConfigError, at_least, check_bounds, config_to_dict, option
-from ..training import utils as train_utils
-from .char_cnn_rnn import CharCNNRNNEncoder, char_ids, char_tokenizer
+from ..text.char_cnn_rnn import CharCNNRNNEncoder, char_ids, char_tokenizer
+from ..utils import training_utils as train_utils
+from ..utils.config import ConfigError, at_least, check_bounds, config_to_dict, option
 
 logger = get_logger(__name__, log_level="INFO")
 
@@ -315,7 +315,7 @@ def _load_split(config: TextEncoderTrainingConfig, split: str):
     """``split`` as the StackGAN trainer reads it (this config has the same data fields), images pre-resized
     to the random-crop view's load size."""
     from ..data.transforms import preresize_images
-    from ..training.config import load_config_split
+    from .config import load_config_split
 
     return preresize_images(load_config_split(config, split, config.image_size), config.image_size)
 
@@ -329,57 +329,26 @@ class TextEncoderTrainingResult:
 
 
 def train_text_encoder(config: TextEncoderTrainingConfig) -> TextEncoderTrainingResult:
-    """Trains the char-CNN-RNN and the image encoder; writes ``output_dir`` (the text encoder + tokenizer at
-    its top, loadable with ``load_text_encoder`` / ``--text_encoder``, the image encoder in
-    ``image_encoder/``, ``metrics.json`` and a model card) and checkpoints ``checkpoint-<step>``."""
-    accelerator = Accelerator(
-        mixed_precision=train_utils.resolve_mixed_precision(config.mixed_precision),
-        dataloader_config=DataLoaderConfiguration(use_seedable_sampler=True, data_seed=config.seed),
-        log_with=train_utils.report_to_trackers(config.report_to),
-        project_config=ProjectConfiguration(
-            project_dir=config.output_dir, logging_dir=str(Path(config.output_dir) / config.logging_dir)
-        ),
-    )
-    train_utils.set_cpu_threads(accelerator, config.cpu_threads)
-    set_seed(config.seed)
+    """Trains the char-CNN-RNN and the image encoder.
+
+    Args:
+        config: the run's settings.
+
+    Returns:
+        The output folder, the final step, the training time and the retrieval metrics. The folder holds the
+        text encoder and tokenizer at its top (loadable with ``load_text_encoder`` / ``--text_encoder``), the
+        image encoder in ``image_encoder/``, ``metrics.json``, a model card and ``checkpoint-<step>`` folders.
+    """
+    accelerator = _accelerator(config)
     with accelerator.main_process_first():
         rows = _load_split(config, config.train_split)
-    if len(rows) < config.train_batch_size:
-        raise ConfigError(
-            f"`train_batch_size` {config.train_batch_size} is larger than the {len(rows)} images of "
-            f"{config.dataset}'s {config.train_split!r} split."
-        )
-    if config.loss == "ds-sje" and "class_id" not in rows.column_names:
-        raise ConfigError(
-            f"`loss ds-sje` needs class labels: {config.dataset} has no `{config.class_column}`."
-        )
+    _check_rows(config, rows)
     view = _PairView(rows, config.image_size, config.seed)
     loader = torch.utils.data.DataLoader(
         view, batch_size=config.train_batch_size, shuffle=True, drop_last=True, collate_fn=_collate
     )
     tokenizer = char_tokenizer(config.max_length)
-    text_encoder = CharCNNRNNEncoder(
-        vocab_size=len(tokenizer),
-        max_length=config.max_length,
-        char_embedding_dim=config.char_embedding_dim,
-        conv_channels=tuple(config.conv_channels),
-        rnn_hidden_dim=config.rnn_hidden_dim,
-        embedding_dim=config.embedding_dim,
-        pad_token_id=tokenizer.pad_token_id,
-    )
-    if config.image_model:
-        image_encoder = PretrainedImageEncoder.from_backbone(
-            config.image_model, config.embedding_dim, freeze_backbone=not config.train_image_model
-        )
-    else:
-        image_encoder = ImageEncoder(config.embedding_dim, config.image_channels)
-    logit_scale = nn.Parameter(torch.tensor(math.log(1 / 0.07)))  # CLIP's initial temperature
-    parameters = [*text_encoder.parameters(), *(p for p in image_encoder.parameters() if p.requires_grad)]
-    if config.loss == "infonce":
-        parameters.append(logit_scale)
-    optimizer = torch.optim.AdamW(
-        parameters, lr=float(config.learning_rate), weight_decay=float(config.weight_decay)
-    )
+    text_encoder, image_encoder, logit_scale, optimizer = _encoders_and_optimizer(config, tokenizer)
     text_encoder, image_encoder, optimizer, loader = accelerator.prepare(
         text_encoder, image_encoder, optimizer, loader
     )
@@ -393,16 +362,8 @@ def train_text_encoder(config: TextEncoderTrainingConfig) -> TextEncoderTraining
         )
     first_step = train_utils.restore_checkpoint(accelerator, config.output_dir, config.resume_from_checkpoint)
     start = time.perf_counter()
-    step = _loop(
-        config,
-        accelerator,
-        (text_encoder, image_encoder, logit_scale),
-        optimizer,
-        loader,
-        view,
-        tokenizer,
-        first_step,
-    )
+    networks = (text_encoder, image_encoder, logit_scale)
+    step = _loop(config, accelerator, networks, optimizer, loader, view, tokenizer, first_step)
     seconds = time.perf_counter() - start
     text_encoder, image_encoder = (
         accelerator.unwrap_model(text_encoder),
@@ -425,6 +386,60 @@ def train_text_encoder(config: TextEncoderTrainingConfig) -> TextEncoderTraining
         _save(config, text_encoder, tokenizer, image_encoder, step, seconds, metrics)
     accelerator.end_training()
     return TextEncoderTrainingResult(config.output_dir, step, seconds, metrics)
+
+
+def _accelerator(config: TextEncoderTrainingConfig) -> Accelerator:
+    accelerator = Accelerator(
+        mixed_precision=train_utils.resolve_mixed_precision(config.mixed_precision),
+        dataloader_config=DataLoaderConfiguration(use_seedable_sampler=True, data_seed=config.seed),
+        log_with=train_utils.report_to_trackers(config.report_to),
+        project_config=ProjectConfiguration(
+            project_dir=config.output_dir, logging_dir=str(Path(config.output_dir) / config.logging_dir)
+        ),
+    )
+    train_utils.set_cpu_threads(accelerator, config.cpu_threads)
+    set_seed(config.seed)
+    return accelerator
+
+
+def _check_rows(config: TextEncoderTrainingConfig, rows) -> None:
+    """Refuses a split smaller than a batch, and the class-level loss without class labels."""
+    if len(rows) < config.train_batch_size:
+        raise ConfigError(
+            f"`train_batch_size` {config.train_batch_size} is larger than the {len(rows)} images of "
+            f"{config.dataset}'s {config.train_split!r} split."
+        )
+    if config.loss == "ds-sje" and "class_id" not in rows.column_names:
+        raise ConfigError(
+            f"`loss ds-sje` needs class labels: {config.dataset} has no `{config.class_column}`."
+        )
+
+
+def _encoders_and_optimizer(config: TextEncoderTrainingConfig, tokenizer):
+    """The char-CNN-RNN, the image encoder, the contrastive temperature and their AdamW optimizer."""
+    text_encoder = CharCNNRNNEncoder(
+        vocab_size=len(tokenizer),
+        max_length=config.max_length,
+        char_embedding_dim=config.char_embedding_dim,
+        conv_channels=tuple(config.conv_channels),
+        rnn_hidden_dim=config.rnn_hidden_dim,
+        embedding_dim=config.embedding_dim,
+        pad_token_id=tokenizer.pad_token_id,
+    )
+    if config.image_model:
+        image_encoder = PretrainedImageEncoder.from_backbone(
+            config.image_model, config.embedding_dim, freeze_backbone=not config.train_image_model
+        )
+    else:
+        image_encoder = ImageEncoder(config.embedding_dim, config.image_channels)
+    logit_scale = nn.Parameter(torch.tensor(math.log(1 / 0.07)))  # CLIP's initial temperature
+    parameters = [*text_encoder.parameters(), *(p for p in image_encoder.parameters() if p.requires_grad)]
+    if config.loss == "infonce":
+        parameters.append(logit_scale)
+    optimizer = torch.optim.AdamW(
+        parameters, lr=float(config.learning_rate), weight_decay=float(config.weight_decay)
+    )
+    return text_encoder, image_encoder, logit_scale, optimizer
 
 
 def _training_caption_ids(rows, tokenizer, config, device, limit: int = 4096) -> torch.Tensor:
@@ -475,7 +490,7 @@ def _loop(config, accelerator, models, optimizer, loader, view, tokenizer, first
             else:
                 loss = info_nce_loss(image.float(), text.float(), logit_scale)
             if not torch.isfinite(loss):
-                from ..training import TrainingDivergedError
+                from ..utils.training_utils import TrainingDivergedError
 
                 raise TrainingDivergedError(f"The text-encoder loss is {loss.item()} at step {step + 1}.")
             optimizer.zero_grad(set_to_none=True)
@@ -498,7 +513,7 @@ def _loop(config, accelerator, models, optimizer, loader, view, tokenizer, first
 
 
 def _save(config, text_encoder, tokenizer, image_encoder, step: int, seconds: float, metrics: dict) -> None:
-    from ..hub import model_card_template, write_model_card
+    from ..utils.hub import model_card_template, write_model_card
 
     output = Path(config.output_dir)
     train_utils.save_pretrained_atomically(text_encoder.save_pretrained, output, "config.json")
@@ -529,7 +544,7 @@ def _save(config, text_encoder, tokenizer, image_encoder, step: int, seconds: fl
 
 @torch.no_grad()
 def _embed(text_encoder, tokenizer, image_encoder, rows, seed: int, image_size: int):
-    from ..evaluation.stackgan import center_crops
+    from ..data.transforms import center_crops
 
     text_encoder.eval()
     image_encoder.eval()
