@@ -378,7 +378,6 @@ def make_report(config: DDPMReportConfig) -> dict:
     """Writes the figures, ``samples_1000.npy`` and ``metrics.json`` (see the module docstring)."""
     pipeline = load_pipeline(config.pipeline_dir, "ddpm")
     check_report_config(config, pipeline)
-    conditional = isinstance(pipeline, ClassConditionalDDPMPipeline)
     guide_unet = pipeline.guide_unet.eval() if isinstance(pipeline, AutoGuidedDDPMPipeline) else None
     test_set = load_mnist(config.dataset, config.dataset_dir, split=config.dataset_split)
     if config.test_index >= len(test_set):
@@ -389,11 +388,36 @@ def make_report(config: DDPMReportConfig) -> dict:
     output_dir = Path(config.output_dir)
     output_dir.mkdir(parents=True, exist_ok=True)
     unet, scheduler = pipeline.unet.eval(), pipeline.scheduler
-    pad_to_32 = unet.config.sample_size == 32
+    _forward_process_figure(config, test_set, scheduler, unet.config.sample_size == 32, output_dir)
+    reverse_time = _reverse_process_figure(config, pipeline, guide_unet, output_dir)
+    samples, sampling = write_samples(pipeline, config, output_dir)  # and DDIM with the same seeds
+    num_steps = scheduler.config.num_train_timesteps
+    metrics = {
+        "parameters": count_parameters(unet),
+        **({"guide_parameters": count_parameters(guide_unet)} if guide_unet is not None else {}),
+        "unet": {key: value for key, value in unet.config.items() if not key.startswith("_")},
+        "training": _training_metrics(config, output_dir),
+        "sampling": {
+            **sampling,
+            "reverse_process_figure": f"DDPM, {num_steps} steps, {reverse_time:.1f} s",
+            "mean_pixel_samples": float(samples.mean()),
+            "mean_pixel_real": float(np.mean([np.asarray(image) for image in test_set[:1000]["image"]])),
+        },
+        "forward_process": {
+            "image": f"{config.dataset_dir or config.dataset} {config.dataset_split}[{config.test_index}]",
+            "timesteps": list(REPORT_TIMESTEPS),
+            "alphas_cumprod": [round(float(scheduler.alphas_cumprod[t]), 6) for t in REPORT_TIMESTEPS],
+        },
+        "figures_command": shlex.join(["python", *sys.argv]),
+    }
+    (output_dir / "metrics.json").write_text(json.dumps(metrics, indent=1))
+    return metrics
+
+
+def _forward_process_figure(config: DDPMReportConfig, test_set, scheduler, pad_to_32: bool, output_dir: Path):
+    """``forward_process.png``: one test digit noised in closed form at the report's timesteps."""
     alphas_cumprod = scheduler.alphas_cumprod
     titles = [f"t={t}\n$\\bar\\alpha$={alphas_cumprod[t]:.3f}" for t in REPORT_TIMESTEPS]
-
-    # Forward process of one test digit.
     example = test_set[config.test_index]
     clean = images_to_tensor([example["image"]], pad_to_32=pad_to_32)
     noisy = forward_process(clean, scheduler, REPORT_TIMESTEPS, torch.Generator().manual_seed(config.seed))
@@ -406,22 +430,33 @@ def make_report(config: DDPMReportConfig) -> dict:
         f"(label {example['label']})",
     )
 
-    # Reverse process of one sample: all T ancestral steps.
+
+def _reverse_process_figure(config: DDPMReportConfig, pipeline, guide_unet, output_dir: Path) -> float:
+    """``reverse_process.png``: one sample's x_t and predicted x_0 over all T ancestral steps; returns the
+    sampling time in seconds."""
+    conditional = isinstance(pipeline, ClassConditionalDDPMPipeline)
+    unet, scheduler = pipeline.unet, pipeline.scheduler
     start = time.perf_counter()
-    reverse_label = 0 if conditional else None
     noisy_by_t, clean_by_t, final = reverse_process(
         unet,
         scheduler,
         REPORT_TIMESTEPS,
         torch.Generator().manual_seed(config.seed),
-        class_label=reverse_label,
+        class_label=0 if conditional else None,
         guidance_scale=config.guidance_scale,
         guide_unet=guide_unet,
         guidance_interval=config.guidance_interval,
     )
     reverse_time = time.perf_counter() - start
-    num_steps = scheduler.config.num_train_timesteps
     order = sorted(REPORT_TIMESTEPS, reverse=True)
+    steps = scheduler.config.num_train_timesteps
+    title = f"Reverse process, DDPM ancestral sampling ({steps} steps), seed {config.seed}"
+    if conditional:
+        title += f", digit 0, guidance {config.guidance_scale:g}"
+    if guide_unet is not None:
+        title += f", autoguidance {config.guidance_scale:g}"
+        if config.guidance_interval:
+            title += f" at {interval_text(config.guidance_interval)}"
     plot_rows(
         [
             tensor_to_uint8(torch.cat([noisy_by_t[t] for t in order] + [final])),
@@ -430,19 +465,13 @@ def make_report(config: DDPMReportConfig) -> dict:
         [f"t={t}" for t in order] + ["output"],
         ["x_t", "predicted x_0"],
         output_dir / "reverse_process.png",
-        f"Reverse process, DDPM ancestral sampling ({num_steps} steps), seed {config.seed}"
-        + (f", digit 0, guidance {config.guidance_scale:g}" if conditional else "")
-        + (f", autoguidance {config.guidance_scale:g}" if guide_unet is not None else "")
-        + (
-            f" at {interval_text(config.guidance_interval)}"
-            if guide_unet is not None and config.guidance_interval
-            else ""
-        ),
+        title,
     )
+    return reverse_time
 
-    # Samples (and the same seeds with DDIM, for the comparison).
-    samples, sampling = write_samples(pipeline, config, output_dir)
-    # Training figures and the parameter count.
+
+def _training_metrics(config: DDPMReportConfig, output_dir: Path) -> dict:
+    """The training run's summary, and its loss curve (``loss_curve.png``) from the TensorBoard events."""
     training_dir = Path(config.training_dir or config.pipeline_dir)
     summary_path = training_dir / "training_summary.json"
     training = _read_summary(summary_path) if summary_path.is_file() else {}
@@ -453,42 +482,19 @@ def make_report(config: DDPMReportConfig) -> dict:
         loss_steps, losses = history[0], history[1].tolist()
     if losses:
         plot_loss_curve(losses, output_dir / "loss_curve.png", steps=loss_steps)
-    metrics = {
-        "parameters": count_parameters(unet),
-        **({"guide_parameters": count_parameters(guide_unet)} if guide_unet is not None else {}),
-        "unet": {key: value for key, value in unet.config.items() if not key.startswith("_")},
-        "training": {
-            "steps": training.get("global_step"),
-            "wall_time_s": training.get("wall_time_s_this_run"),
-            "steps_per_s": training.get("steps_per_s"),
-            "hardware": training.get("hardware"),
-            "hardware_note": config.hardware_note,
-            "mixed_precision": training.get("mixed_precision"),
-            "loss_first_step": losses[0] if losses else None,
-            "loss_mean_first_100": float(np.mean(losses[:100])) if losses else None,
-            "loss_mean_last_100": training.get("final_loss_mean_last_100"),
-            "loss_every_100_steps": [float(np.mean(losses[i : i + 100])) for i in range(0, len(losses), 100)],
-            "loss_curve": (
-                f"steps {loss_steps[0]}-{loss_steps[-1]}, "
-                + ("tensorboard events of every run" if history is not None else "training_summary.json")
-            )
-            if losses
-            else None,
-            "command": training.get("command"),
-            "config": training.get("config"),
-        },
-        "sampling": {
-            **sampling,
-            "reverse_process_figure": f"DDPM, {num_steps} steps, {reverse_time:.1f} s",
-            "mean_pixel_samples": float(samples.mean()),
-            "mean_pixel_real": float(np.mean([np.asarray(image) for image in test_set[:1000]["image"]])),
-        },
-        "forward_process": {
-            "image": f"{config.dataset_dir or config.dataset} {config.dataset_split}[{config.test_index}]",
-            "timesteps": list(REPORT_TIMESTEPS),
-            "alphas_cumprod": [round(float(alphas_cumprod[t]), 6) for t in REPORT_TIMESTEPS],
-        },
-        "figures_command": shlex.join(["python", *sys.argv]),
+    source = "tensorboard events of every run" if history is not None else "training_summary.json"
+    return {
+        "steps": training.get("global_step"),
+        "wall_time_s": training.get("wall_time_s_this_run"),
+        "steps_per_s": training.get("steps_per_s"),
+        "hardware": training.get("hardware"),
+        "hardware_note": config.hardware_note,
+        "mixed_precision": training.get("mixed_precision"),
+        "loss_first_step": losses[0] if losses else None,
+        "loss_mean_first_100": float(np.mean(losses[:100])) if losses else None,
+        "loss_mean_last_100": training.get("final_loss_mean_last_100"),
+        "loss_every_100_steps": [float(np.mean(losses[i : i + 100])) for i in range(0, len(losses), 100)],
+        "loss_curve": f"steps {loss_steps[0]}-{loss_steps[-1]}, {source}" if losses else None,
+        "command": training.get("command"),
+        "config": training.get("config"),
     }
-    (output_dir / "metrics.json").write_text(json.dumps(metrics, indent=1))
-    return metrics

@@ -107,6 +107,12 @@ def cast_value(value: Any, annotation: Any, key: str) -> Any:
 
 def config_from_dict(config_cls: type[ConfigT], values: dict[str, Any], source: str = "config") -> ConfigT:
     """Builds ``config_cls`` from a mapping, rejecting unknown keys and ill-typed values by name."""
+    return config_cls(**cast_values(config_cls, values, source))
+
+
+def cast_values(config_cls: type, values: dict[str, Any], source: str = "config") -> dict[str, Any]:
+    """``values`` cast to the fields' types, unknown keys and ill-typed values refused by name (``source``
+    names where they came from); the fields' cross-checks (``__post_init__``) are not run."""
     hints = typing.get_type_hints(config_cls)
     names = {field.name for field in dataclasses.fields(config_cls)}
     unknown = sorted(set(values) - names)
@@ -120,7 +126,7 @@ def config_from_dict(config_cls: type[ConfigT], values: dict[str, Any], source: 
             kwargs[key] = cast_value(value, hints[key], key)
         except ConfigError as error:
             raise ConfigError(f"{source}: {error}") from None
-    return config_cls(**kwargs)
+    return kwargs
 
 
 def load_yaml(path: str | Path) -> dict[str, Any]:
@@ -217,7 +223,7 @@ def parse_config(
     file_path = args.pop("config", None)
     values = load_yaml(file_path) if file_path else {}
     source = f"config file {file_path}" if file_path else "config"
-    config_from_dict(config_cls, values, source)  # report errors in the file as the file's
+    cast_values(config_cls, values, source)  # report the file's own errors as the file's
     values.update(args)
     return config_from_dict(config_cls, values, f"{source} + command line" if file_path else "command line")
 
