@@ -68,7 +68,7 @@ def main(argv=None) -> int:
         if not args.hub_dataset_id:
             parser.error("--push_to_hub needs --hub_dataset_id")
         try:
-            require_hub_token()
+            require_hub_token(flag=None)
         except HubTokenError as error:
             parser.error(str(error))
     try:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import re
 from dataclasses import dataclass
 
 import numpy as np
@@ -24,6 +25,7 @@ from diffusers.utils.torch_utils import randn_tensor
 from .models import StackGANStage1Generator, StackGANStage2Generator
 from .text import encode_prompts, text_embedding_dim
 from .text.encoders import POOLING_MODES
+from .utils.config import InputError
 from .utils.hub import check_model_path
 
 # Weights are loaded from safetensors only: pickled checkpoints in a repository are never downloaded.
@@ -175,12 +177,12 @@ class StackGANPipeline(DiffusionPipeline):
         add_pipeline_code(save_directory)
 
     @classmethod
-    def _dict_from_json_file(cls, json_file: str | os.PathLike) -> dict:
+    def _dict_from_json_file(cls, json_file: str | os.PathLike, **kwargs) -> dict:
         # The index as StackGANPipeline.from_pretrained reads it (DiffusionPipeline.from_pretrained reads it
         # unchanged): the plain class name, and each component of this package as its installed module, so
         # that diffusers builds the installed classes, needs no trust_remote_code and runs nothing from the
         # folder. Folders saved before add_pipeline_code existed already read this way.
-        config = super()._dict_from_json_file(json_file)
+        config = super()._dict_from_json_file(json_file, **kwargs)
         if isinstance(config.get("_class_name"), list):
             config["_class_name"] = config["_class_name"][1]
         classes = _component_classes()
@@ -217,7 +219,18 @@ class StackGANPipeline(DiffusionPipeline):
                 force_download=kwargs.get("force_download", False),
                 ignore_patterns=_PICKLED_WEIGHTS,
             )
-        pipeline = super().from_pretrained(path, **kwargs)
+        try:
+            pipeline = super().from_pretrained(path, **kwargs)
+        except ValueError as error:
+            if "ignore_mismatched_sizes" not in str(error):
+                raise
+            found = re.search(r"because (.*?)\. If you want", str(error))
+            detail = found.group(1) if found else error
+            raise InputError(
+                f"{path}: weights that do not fit their config.json ({detail}): a "
+                "config.json of the folder was edited or belongs to other weights. Restore it, or save the "
+                "pipeline again."
+            ) from None
         # Channels-last weights make the convolutions (oneDNN, cuDNN) pick their fast NHWC kernels; the values
         # are the same, so every pipeline of these weights samples the same pixels. Done here, on the models
         # this call created, never on models a caller passes to the constructor.

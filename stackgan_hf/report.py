@@ -317,11 +317,11 @@ def hyperparameter_table(config: dict, summary: dict, split_sizes: dict) -> str:
         ("batch size", summary["batch_size"]),
         ("steps", summary["steps"]),
         ("processes / precision", f"{summary['processes']} / {summary['mixed_precision']}"),
-        ("text encoder", f"{config['text_encoder']} ({config['text_pooling']} pooling)"),
+        ("text encoder", f"{config['text_encoder']} ({config.get('text_pooling', 'auto')} pooling)"),
         (
             "widths",
             f"G {config['generator_channels']}, D {config['discriminator_channels']}, "
-            f"condition {config['condition_dim']}, noise {config['noise_dim']}, "
+            f"condition {config['condition_dim']}, noise {config.get('noise_dim', 100)}, "
             f"upsampling {config['upsample_mode']}",
         ),
         ("dataset", f"{config['dataset']}: " + ", ".join(f"{k} {v}" for k, v in split_sizes.items())),

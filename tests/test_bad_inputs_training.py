@@ -16,6 +16,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from conftest import make_tiny_pipeline
 
 ROOT = Path(__file__).resolve().parents[1]
 SCRIPT = ROOT / "scripts" / "train_stackgan.py"
@@ -85,14 +86,25 @@ CASES = [
     ),
     ("ST35", ["--generator_channels", "1"], "`generator_channels` must be at least 2, got 1."),
     ("ST36", ["--synthetic_num_images", "0"], "`synthetic_num_images` must be at least 1, got 0."),
+    (
+        "ST37",
+        ["--stage", "2", "--stage1_model", "{edited_config}"],
+        "weights that do not fit their config.json (project.0.weight expected shape",
+    ),
 ]
 SUBPROCESS_CASES = {"ST19"}  # end to end: exit code 2, one line, no traceback
 SEEN: dict[str, str] = {}
 
 
 @pytest.fixture(scope="module")
-def paths(tmp_path_factory) -> dict[str, str]:
+def paths(tmp_path_factory, bag_of_words) -> dict[str, str]:
     tmp = tmp_path_factory.mktemp("bad-training")
+    edited = tmp / "edited_config"  # a saved pipeline whose Stage-I config.json lost a key
+    make_tiny_pipeline(bag_of_words).save_pretrained(edited)
+    config_path = edited / "stage1_generator" / "config.json"
+    config = json.loads(config_path.read_text())
+    del config["base_channels"]
+    config_path.write_text(json.dumps(config))
     run = tmp / "run"  # an earlier run: a saved pipeline and its Stage-I summary
     run.mkdir()
     (run / "model_index.json").write_text("{}")
@@ -114,6 +126,7 @@ def paths(tmp_path_factory) -> dict[str, str]:
         "tmp": str(tmp),
         "run": str(run),
         "broken_run": str(tmp / "broken_run"),
+        "edited_config": str(edited),
         "missing": str(tmp / "no-such-thing"),
     }
 

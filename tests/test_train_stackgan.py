@@ -80,7 +80,7 @@ def test_stage1_then_stage2_train_and_save_a_loadable_pipeline(tmp_path, tiny_da
         plot_training_history(history, tmp_path / f"curves{stage}.png", title=f"Stage {stage}", smooth=2)
         assert PIL.Image.open(tmp_path / f"curves{stage}.png").size[0] > 500
     card = (output / "README.md").read_text()
-    assert "pipeline_tag: text-to-image" in card and "library_name: stackgan-hf" in card
+    assert "pipeline_tag: text-to-image" in card and "library_name: diffusers" in card
     # The two-stage pipeline carries both stages' records, and its card names both stages' options.
     assert json.loads((output / "stage1_summary.json").read_text())["stage"] == 1
     assert "- Stage-I: bilinear upsampling" in card and "- Stage-II: bilinear upsampling" in card

@@ -52,6 +52,18 @@ def main() -> str:
             f"| {label} | train | {cell(train, stage, 'fid')} | – | {cell(train, stage, 'is_mean', 2)} | "
             f"{cell(train, stage, 'r_precision', 3)} |"
         )
+    long_test, long_128 = (
+        read("stage2_9600_steps/metrics.json"),
+        read("stage2_9600_steps/metrics_judge128.json"),
+    )
+    long_train = read("stage2_9600_steps/metrics_train.json")
+    for captions, metrics, judge in (("test", long_test, long_128), ("train", long_train, None)):
+        fid128 = cell(judge, "stage2", "fid") if judge else "–"
+        lines.append(
+            f"| Stage-II trained 9,600 steps (40 epochs; not committed) | {captions} | "
+            f"{cell(metrics, 'stage2', 'fid')} | {fid128} | {cell(metrics, 'stage2', 'is_mean', 2)} | "
+            f"{cell(metrics, 'stage2', 'r_precision', 3)} |"
+        )
     for stage, label in (("stage1", "Stage-I"), ("stage2", "Stage-II")):
         lines.append(
             f"| the short run before (2,400 + 1,500 steps, MiniLM): {label} | test | "

@@ -220,10 +220,16 @@ def _check_options(config: StackGANTrainingConfig) -> None:
         raise ConfigError("`color_negatives` needs the contrastive loss (contrastive_coefficient > 0).")
 
 
-def options_beyond_stackgan_v1(config: StackGANTrainingConfig) -> list[str]:
+STAGE2_ONLY = ("stage2_image_skip", "color_consistency_coefficient", "low_res_consistency_coefficient")
+
+
+def options_beyond_stackgan_v1(config: StackGANTrainingConfig, stage: int | None = None) -> list[str]:
     """One line per setting of ``config`` beyond StackGAN-v1 as the paper and the TF original train it (for
-    the model card and the logs); empty for the paper configs."""
-    notes = [_BEYOND_V1[name](value) for name, value in _settings(config) if name in _BEYOND_V1]
+    the model card and the logs); empty for the paper configs. ``stage=1`` leaves out Stage-II's options."""
+    settings = [(name, value) for name, value in _settings(config) if name in _BEYOND_V1]
+    if stage == 1:
+        settings = [(name, value) for name, value in settings if name not in STAGE2_ONLY]
+    notes = [_BEYOND_V1[name](value) for name, value in settings]
     for network in ("generator", "discriminator"):
         lr = float(getattr(config, f"{network}_lr"))
         if lr != 2e-4:

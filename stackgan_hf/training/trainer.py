@@ -773,7 +773,7 @@ def _stage1_summary(stage1_model: str | None) -> dict | None:
 
 def _beyond_v1(config: StackGANTrainingConfig, stage: int, stage1_summary: dict | None) -> list[str]:
     """The model card's options beyond StackGAN-v1; a Stage-II card names both stages' options."""
-    notes = options_beyond_stackgan_v1(config)
+    notes = options_beyond_stackgan_v1(config, stage)
     if stage != 2 or stage1_summary is None:
         return notes
     try:
@@ -783,7 +783,7 @@ def _beyond_v1(config: StackGANTrainingConfig, stage: int, stage1_summary: dict 
             "The Stage-I summary's config could not be read: the card names Stage-II's options only."
         )
         return notes
-    stage1_notes = options_beyond_stackgan_v1(stage1_config)
+    stage1_notes = options_beyond_stackgan_v1(stage1_config, stage=1)
     return [f"Stage-I: {note}" for note in stage1_notes] + [f"Stage-II: {note}" for note in notes]
 
 
@@ -799,9 +799,8 @@ def _write_card(
     write_model_card(
         run_dir,
         model_card_template("stackgan"),
-        # Not "diffusers": the Hub would offer DiffusionPipeline.from_pretrained, which cannot load this
-        # third-party pipeline. The card's own snippet (StackGANPipeline) is the way to load it.
-        library_name="stackgan-hf",
+        # The folder carries its code: DiffusionPipeline.from_pretrained(repo, trust_remote_code=True)
+        library_name="diffusers",
         pipeline_tag="text-to-image",
         datasets=dataset_ids or None,
         tags=["stackgan", "gan", "text-to-image", "diffusers"],

@@ -24,18 +24,19 @@ class HubTokenError(RuntimeError):
     """``--push_to_hub`` was asked for but no Hugging Face token is available."""
 
 
-def require_hub_token(token: str | None = None) -> str:
+def require_hub_token(token: str | None = None, flag: str | None = "--hub_token") -> str:
     """The token to push with: ``token`` if given, else the one of ``HF_TOKEN`` / ``hf auth login``.
 
-    Raises ``HubTokenError`` with what to do when there is none. Does not contact the Hub, so that a
-    trainer can call it first thing and fail before any work is done.
+    Raises ``HubTokenError`` with what to do when there is none (``flag``: the script's token option, if it
+    has one). Does not contact the Hub, so that a script can call it first and fail before any work.
     """
     token = token or get_token()
     if not token:
+        ways = "run `hf auth login` (or `huggingface-cli login`)" + (", " if flag else " or ")
+        ways += "set the HF_TOKEN environment variable" + (f", or pass {flag}" if flag else "")
         raise HubTokenError(
-            "--push_to_hub needs a Hugging Face token with write access, and none was found: run "
-            "`hf auth login` (or `huggingface-cli login`), set the HF_TOKEN environment variable, or pass "
-            "--hub_token. Nothing was trained."
+            f"--push_to_hub needs a Hugging Face token with write access, and none was found: {ways}. "
+            "Nothing was done."
         )
     return token
 
