@@ -1,13 +1,13 @@
 """Training a DDPM (Ho et al. 2020) on MNIST: diffusers ``UNet2DModel`` + ``DDPMScheduler`` under accelerate.
 
-``train(config)`` is the whole run, top to bottom: data, model, noise schedule, optimiser, resume, the loop
+``train(config)`` is the whole run, top to bottom: data, model, noise schedule, optimizer, resume, the loop
 (forward diffusion in closed form, epsilon prediction, MSE), EMA, checkpoints, tensorboard, and at the end a
 standard ``DDPMPipeline`` directory (``unet/`` + ``scheduler/``, safetensors) with a model card and a grid of
 samples. ``diffusers.DDPMPipeline.from_pretrained(output_dir)`` loads it as is.
 
 Exact resume: the sample order depends only on ``(seed, epoch)`` (accelerate's seedable sampler), the
 noise and timesteps of each batch only on ``(seed, epoch, batch, process)``, and ``accelerator.save_state``
-stores the model, optimiser, LR schedule, grad scaler and EMA; a run resumed from ``checkpoint-N`` therefore
+stores the model, optimizer, LR schedule, grad scaler and EMA; a run resumed from ``checkpoint-N`` therefore
 computes the same losses, step for step, as one that was never interrupted. Checkpoints and the final
 pipeline are written crash-safe and checkpoints are verified before loading
 (``stackgan_hf.utils.training_utils``), so a run killed at any moment resumes with
@@ -421,7 +421,7 @@ def build_unet(config: DDPMTrainingConfig) -> UNet2DModel:
 def load_pretrained_unet(config: DDPMTrainingConfig) -> UNet2DModel:
     """The fp32 UNet of the DDPMPipeline ``config.pretrained_model_name_or_path``, which must be a grayscale
     model of ``config.resolution``; ``ConfigError`` naming the field otherwise. With ``class_conditional``,
-    an unconditional UNet gets a zero-initialised class embedding (``add_class_embedding``)."""
+    an unconditional UNet gets a zero-initialized class embedding (``add_class_embedding``)."""
     from safetensors import SafetensorError
 
     path = check_model_path(config.pretrained_model_name_or_path)
@@ -577,7 +577,7 @@ def _check_push_to_hub(config: DDPMTrainingConfig) -> str | None:
 
 
 def _build(config: DDPMTrainingConfig) -> _Run:
-    """The accelerator, the data, the UNet, its noise schedule, EMA, optimiser and LR schedule, prepared."""
+    """The accelerator, the data, the UNet, its noise schedule, EMA, optimizer and LR schedule, prepared."""
     output_dir = Path(config.output_dir)
     accelerator = Accelerator(
         gradient_accumulation_steps=config.gradient_accumulation_steps,
@@ -597,7 +597,7 @@ def _build(config: DDPMTrainingConfig) -> _Run:
     dataset, train_dataloader = _load_data(config)
     _prepare_output_dir(config, accelerator)  # only now: a bad option or bad data leaves no folder
 
-    # Model, noise schedule, EMA, optimiser, LR schedule (linear warmup, then cosine decay by default).
+    # Model, noise schedule, EMA, optimizer, LR schedule (linear warmup, then cosine decay by default).
     ema_unet = None
     if config.use_ema:
         ema_unet = EMAModel(
@@ -622,7 +622,7 @@ def _build(config: DDPMTrainingConfig) -> _Run:
     # Counted on the prepared dataloader: with N processes, each sees 1/N of the batches.
     steps_per_epoch = math.ceil(len(train_dataloader) / config.gradient_accumulation_steps)
     max_train_steps = config.max_train_steps or config.num_train_epochs * steps_per_epoch
-    lr_scheduler = get_scheduler(  # the prepared scheduler steps once per process at each optimiser step
+    lr_scheduler = get_scheduler(  # the prepared scheduler steps once per process at each optimizer step
         config.lr_scheduler,
         optimizer=optimizer,
         num_warmup_steps=config.lr_warmup_steps * accelerator.num_processes,
@@ -751,7 +751,7 @@ def _loop(config: DDPMTrainingConfig, run: _Run, global_step: int) -> tuple[int,
             step_loss += loss_share
             if not accelerator.sync_gradients:
                 continue
-            # One optimiser step done.
+            # One optimizer step done.
             _check_finite(config, run, global_step + 1, step_loss, grad_norm)
             if run.ema_unet is not None:
                 run.ema_unet.step(run.unet.parameters())
@@ -923,7 +923,7 @@ def write_ddpm_model_card(output_dir: Path, config: DDPMTrainingConfig, summary:
         parameters=f"{summary['parameters']:,}",
         block_out_channels=summary["block_out_channels"],
         layers_per_block=summary["layers_per_block"],
-        initialised_from=config.pretrained_model_name_or_path,
+        initialized_from=config.pretrained_model_name_or_path,
         num_train_timesteps=config.num_train_timesteps,
         beta_start=config.beta_start,
         beta_end=config.beta_end,

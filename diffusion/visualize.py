@@ -232,7 +232,7 @@ def plot_rows(
 
 
 def save_grid(images: np.ndarray, path: Path, rows: int, columns: int, scale: int = 3, gap: int = 2) -> None:
-    """uint8 ``[rows*columns, H, W]`` -> one PNG mosaic (nearest-neighbour upscaled, grey gaps)."""
+    """uint8 ``[rows*columns, H, W]`` -> one PNG mosaic (nearest-neighbor upscaled, gray gaps)."""
     from PIL import Image
 
     height, width = images.shape[1:]
@@ -275,7 +275,7 @@ def plot_loss_curve(
         smooth = np.convolve(losses, np.ones(window) / window, mode="valid")
         axis.plot(steps[window - 1 :], smooth, linewidth=1.5, label=f"mean of {window} steps")
     axis.set_yscale("log")
-    axis.set_xlabel("optimiser step")
+    axis.set_xlabel("optimizer step")
     axis.set_ylabel("MSE (epsilon)")
     axis.legend()
     axis.grid(alpha=0.3)

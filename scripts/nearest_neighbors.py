@@ -1,5 +1,5 @@
 """Memorisation check: generated birds beside their nearest training images, in pixel space and in the
-judge's feature space, and the mean nearest-neighbour distance of generated images against that of real
+judge's feature space, and the mean nearest-neighbor distance of generated images against that of real
 test images (a model that copies its training set sits far below the real test images).
 
     python scripts/nearest_neighbors.py --model results/cub50/pipeline --dataset .data/cub50 \
@@ -7,7 +7,7 @@ test images (a model that copies its training set sits far below the real test i
 
 Writes ``nearest_neighbors.png`` (per column, top to bottom: a generated Stage-I image, its nearest
 training image in pixels, its nearest in judge features) and ``nearest_neighbors.json``. Distances are
-computed at 64x64 (the training crops' centre, in [-1, 1]; pixel distance: root mean square per pixel)
+computed at 64x64 (the training crops' center, in [-1, 1]; pixel distance: root mean square per pixel)
 and between the judge's features (cosine distance).
 """
 

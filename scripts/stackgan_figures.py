@@ -7,9 +7,9 @@ Writes, for 64 random rows of ``--split`` (seeded) and a random caption of each:
 
 * ``stage2_grid_8x8.png``: 64 Stage-II images (256x256), no captions;
 * ``bicubic_grid_8x8.png``: their Stage-I images upsampled bicubically to 256x256, the baseline;
-* ``real_grid_8x8.png``: the real images of the same 64 rows, centre crops at 256x256;
+* ``real_grid_8x8.png``: the real images of the same 64 rows, center crops at 256x256;
 * ``bicubic_vs_stage2.png``: for the first ``--num_compared`` captions, top to bottom: Stage-I (64x64,
-  shown with nearest neighbour), Stage-I upsampled bicubically to 256, and Stage-II.
+  shown with nearest neighbor), Stage-I upsampled bicubically to 256, and Stage-II.
 """
 
 from __future__ import annotations

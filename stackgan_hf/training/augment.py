@@ -62,12 +62,12 @@ def _cutout(images: torch.Tensor, generator, ratio: float = 0.5) -> torch.Tensor
     size_y, size_x = int(height * ratio + 0.5), int(width * ratio + 0.5)
     # The square's center anywhere in the image (it may be cut by the border), as DiffAugment.
     unit = torch.rand((batch, 2), generator=generator, device=images.device)
-    centre_y = (unit[:, 0] * (height + 1 - size_y % 2)).floor()
-    centre_x = (unit[:, 1] * (width + 1 - size_x % 2)).floor()
+    center_y = (unit[:, 0] * (height + 1 - size_y % 2)).floor()
+    center_x = (unit[:, 1] * (width + 1 - size_x % 2)).floor()
     rows = torch.arange(height, device=images.device)[None, :, None]
     cols = torch.arange(width, device=images.device)[None, None, :]
-    inside_y = (rows - centre_y[:, None, None] + size_y // 2).clamp(min=-1)
-    inside_x = (cols - centre_x[:, None, None] + size_x // 2).clamp(min=-1)
+    inside_y = (rows - center_y[:, None, None] + size_y // 2).clamp(min=-1)
+    inside_x = (cols - center_x[:, None, None] + size_x // 2).clamp(min=-1)
     hole = (inside_y >= 0) & (inside_y < size_y) & (inside_x >= 0) & (inside_x < size_x)
     return images * (~hole)[:, None].to(images.dtype)
 

@@ -168,7 +168,7 @@ class PretrainedImageEncoder(ModelMixin, ConfigMixin):
     only the projection learns, which is what a pretrained backbone is for and what a CPU affords.
 
     Images arrive in ``[-1, 1]``; they are resized to the backbone's ``image_size`` (where its config has
-    one) and normalised with its image processor's mean and std. The backbone's architecture is stored in
+    one) and normalized with its image processor's mean and std. The backbone's architecture is stored in
     this model's config, so a saved encoder loads without the original folder.
     """
 
@@ -443,7 +443,7 @@ def _encoders_and_optimizer(config: TextEncoderTrainingConfig, tokenizer):
 
 
 def _training_caption_ids(rows, tokenizer, config, device, limit: int = 4096) -> torch.Tensor:
-    """Ids of up to ``limit`` training captions (a seeded sample of all of them), for the standardisation."""
+    """Ids of up to ``limit`` training captions (a seeded sample of all of them), for the standardization."""
     captions = [caption for captions in rows["captions"] for caption in captions]
     rng = np.random.default_rng(config.seed)
     chosen = rng.choice(len(captions), size=min(limit, len(captions)), replace=False)
@@ -579,7 +579,7 @@ def evaluate_text_encoder(
     """Caption-to-image R@1 among ``num_candidates`` images (each test caption against its image and
     ``num_candidates - 1`` others drawn at random) and, with class labels, the zero-shot accuracy over the
     split's classes (mean caption embedding per class as the classifier), with chance for both. Images are
-    centre-cropped to ``image_size`` as the trainer's view crops them."""
+    center-cropped to ``image_size`` as the trainer's view crops them."""
     images, texts, labels = _embed(text_encoder, tokenizer, image_encoder, rows, seed, image_size)
     candidates = min(num_candidates, len(images))
     metrics = {
