@@ -23,8 +23,9 @@ from diffusers.utils import pt_to_pil
 from stackgan_hf import StackGANPipeline
 from stackgan_hf.data import load_stackgan_dataset
 from stackgan_hf.data.loading import UnknownSplitError
+from stackgan_hf.data.transforms import center_crops
 from stackgan_hf.evaluation import ClassifierFeatures, ImageClassifier
-from stackgan_hf.evaluation.stackgan import _captions_for, center_crops, generate_for_captions
+from stackgan_hf.evaluation.stackgan import _captions_for, generate_for_captions
 from stackgan_hf.utils.cli import USER_ERRORS, non_negative_int, positive_int, run_script
 from stackgan_hf.utils.hub import check_model_path
 from stackgan_hf.visualization import captioned_grid

@@ -25,7 +25,8 @@ from diffusers.utils import numpy_to_pil
 from stackgan_hf import StackGANPipeline
 from stackgan_hf.data import load_stackgan_dataset
 from stackgan_hf.data.loading import UnknownSplitError
-from stackgan_hf.evaluation.stackgan import bicubic_upsample, center_crops, generate_for_captions
+from stackgan_hf.data.transforms import center_crops
+from stackgan_hf.evaluation.stackgan import bicubic_upsample, generate_for_captions
 from stackgan_hf.utils.cli import USER_ERRORS, bounded_int, non_negative_int, run_script
 from stackgan_hf.visualization import captioned_grid
 

@@ -7,7 +7,7 @@ from pathlib import Path
 from transformers import AutoTokenizer
 
 from stackgan_hf.text import CharCNNRNNEncoder
-from stackgan_hf.text.training import TextEncoderTrainingConfig, _load_split, _training_caption_ids
+from stackgan_hf.training.text_encoder import TextEncoderTrainingConfig, _load_split, _training_caption_ids
 
 path = sys.argv[1]
 cfg = json.loads(Path(path, "metrics.json").read_text())["config"]

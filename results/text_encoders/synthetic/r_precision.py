@@ -15,8 +15,8 @@ from pathlib import Path
 import torch
 
 from stackgan_hf.data import load_stackgan_dataset
-from stackgan_hf.evaluation.stackgan import center_crops
-from stackgan_hf.text.training import load_joint_encoders, r_precision
+from stackgan_hf.data.transforms import center_crops
+from stackgan_hf.training.text_encoder import load_joint_encoders, r_precision
 
 VARIANTS = [
     ("bag-of-words", "bag-of-words (offline, random hashed table)"),
