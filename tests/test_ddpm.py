@@ -332,7 +332,7 @@ def test_training_can_start_from_a_trained_pipeline(trained_dir, mnist_dir, tmp_
     for (name, a), (_, b) in zip(tuned.state_dict().items(), pretrained.state_dict().items()):
         torch.testing.assert_close(a, b, rtol=0, atol=0, msg=name)
     card = (tmp_path / "tuned" / "README.md").read_text()
-    assert f"| initialised from | `{trained_dir}`" in card and "[8, 16]" in card
+    assert f"| initialized from | `{trained_dir}`" in card and "[8, 16]" in card
 
     with pytest.raises(ValueError, match="pretrained_model_name_or_path: .* 32 px .* expected 28 px"):
         train(replace(config, resolution=28, output_dir=str(tmp_path / "wrong")))

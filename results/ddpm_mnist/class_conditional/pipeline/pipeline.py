@@ -180,7 +180,7 @@ def guided_prediction(
 
 
 def add_class_embedding(unet: UNet2DModel) -> UNet2DModel:
-    """An unconditional ``unet`` with a class embedding for the ten digits and ``NULL_CLASS``, initialised
+    """An unconditional ``unet`` with a class embedding for the ten digits and ``NULL_CLASS``, initialized
     to zero: the new model predicts exactly what ``unet`` did, for every label, until it is trained."""
     if unet.config.num_class_embeds is not None:
         if unet.config.num_class_embeds != NUM_DIGITS + 1:
