@@ -4,7 +4,11 @@ from __future__ import annotations
 
 import json
 import os
+import runpy
 import string
+import subprocess
+import sys
+from pathlib import Path
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
@@ -33,6 +37,34 @@ def fresh_accelerate_state():
     """accelerate keeps process-wide singletons; each test's training runs start from scratch."""
     yield
     reset_accelerate_state()
+
+
+SCRIPTS = Path(__file__).resolve().parents[1] / "scripts"
+
+
+def run_script(
+    script: str, argv: list[str], capsys, in_process: bool = True, timeout: int = 300
+) -> tuple[int, str, str]:
+    """Runs ``scripts/<script>`` with ``argv``, in this process (``runpy``, ``sys.argv`` patched) or as a real
+    process (offline, one thread); returns its exit code (0 when it returns), stderr and stdout."""
+    path = SCRIPTS / script
+    if not in_process:
+        env = {**os.environ, "HF_HUB_OFFLINE": "1", "OMP_NUM_THREADS": "1"}
+        result = subprocess.run(
+            [sys.executable, str(path), *argv], capture_output=True, text=True, env=env, timeout=timeout
+        )
+        return result.returncode, result.stderr, result.stdout
+    old_argv = sys.argv
+    sys.argv = [str(path), *argv]
+    try:
+        runpy.run_path(str(path), run_name="__main__")
+        code = 0
+    except SystemExit as exit_info:
+        code = exit_info.code if isinstance(exit_info.code, int) else 1
+    finally:
+        sys.argv = old_argv
+    captured = capsys.readouterr()
+    return code, captured.err, captured.out
 
 
 # Tiny StackGAN training values shared by the training, evaluation and report tests.

@@ -13,13 +13,12 @@ import json
 import os
 import re
 import runpy
-import subprocess
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 import torch
+from conftest import run_script
 from mnist_fixture import synthetic_digits
 
 from diffusion.data import write_mnist_parquet
@@ -511,20 +510,6 @@ def shorten(text: str, mnist: Path, tmp: Path) -> str:
     return text.replace(str(tmp / "run"), "$RUN").replace(str(tmp), "$TMP").replace(str(mnist), "$MNIST")
 
 
-def run_script(item: Case, args: list[str], capsys, monkeypatch) -> tuple[int, str]:
-    script = REPO / "scripts" / item.script
-    if item.process:
-        env = {**os.environ, "HF_HUB_OFFLINE": "1", "OMP_NUM_THREADS": "1"}
-        result = subprocess.run(
-            [sys.executable, str(script), *args], capture_output=True, text=True, env=env, timeout=300
-        )
-        return result.returncode, result.stderr
-    monkeypatch.setattr(sys, "argv", [str(script), *args])
-    with pytest.raises(SystemExit) as exited:
-        runpy.run_path(str(script), run_name="__main__")
-    return exited.value.code, capsys.readouterr().err
-
-
 def record(row: list[str]) -> None:
     table = os.environ.get("BAD_INPUTS_DDPM_TABLE")
     if table:
@@ -539,7 +524,7 @@ def test_script_refuses_bad_input_with_one_line(item, mnist_dir, tmp_path, capsy
     run = tmp_path / "run"
     before = snapshot(run)
     args = [expand(arg, mnist_dir, tmp_path) for arg in item.args]
-    code, stderr = run_script(item, args, capsys, monkeypatch)
+    code, stderr, _ = run_script(item.script, args, capsys, in_process=not item.process)
     errors = [line for line in stderr.splitlines() if line.startswith("error: ")]
     assert code == 2 and len(errors) == 1 and "Traceback" not in stderr, stderr
     assert expand(item.message, mnist_dir, tmp_path) in errors[0], errors[0]

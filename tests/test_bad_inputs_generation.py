@@ -11,15 +11,13 @@ from __future__ import annotations
 import json
 import os
 import re
-import runpy
-import subprocess
 import sys
 from pathlib import Path
 
 import numpy as np  # noqa: F401 (used by the API cases' calls)
 import pytest
 import torch  # noqa: F401 (used by the API cases' calls)
-from conftest import make_tiny_pipeline
+from conftest import make_tiny_pipeline, run_script
 from cub_fixture import make_cub_tree, write_pickle
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -381,39 +379,15 @@ def _argv(script: str, argv: list[str], paths: dict) -> list[str]:
     return [arg.format(**paths) for arg in [*argv, *defaults]]
 
 
-def _run_in_process(script: str, argv: list[str], capsys) -> tuple[int, str]:
-    path = ROOT / "scripts" / f"{script}.py"
-    old_argv = sys.argv
-    sys.argv = [str(path), *argv]
-    try:
-        runpy.run_path(str(path), run_name="__main__")
-        code = 0
-    except SystemExit as exit_info:
-        code = exit_info.code if isinstance(exit_info.code, int) else 1
-    finally:
-        sys.argv = old_argv
-    captured = capsys.readouterr()
-    return code, captured.err + captured.out
-
-
 @pytest.mark.parametrize("case", SCRIPT_CASES, ids=[case[0] for case in SCRIPT_CASES])
 def test_script_case(case, paths, capsys, monkeypatch):
     case_id, script, argv, expected = case
     monkeypatch.chdir(paths["tmp"])
     monkeypatch.delenv("HF_TOKEN", raising=False)
     argv = _argv(script, argv, paths)
-    if case_id in SUBPROCESS_CASES:
-        env = {**os.environ, "HF_HUB_OFFLINE": "1"}
-        result = subprocess.run(
-            [sys.executable, str(ROOT / "scripts" / f"{script}.py"), *argv],
-            capture_output=True,
-            text=True,
-            env=env,
-            timeout=120,
-        )
-        code, output = result.returncode, result.stderr + result.stdout
-    else:
-        code, output = _run_in_process(script, argv, capsys)
+    in_process = case_id not in SUBPROCESS_CASES
+    code, stderr, stdout = run_script(f"{script}.py", argv, capsys, in_process, timeout=120)
+    output = stderr + stdout
     assert "Traceback" not in output, output
     lines = [line for line in output.splitlines() if "error:" in line or line.startswith("Wrote")]
     assert len(lines) == 1, output

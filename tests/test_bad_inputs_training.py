@@ -10,13 +10,10 @@ from __future__ import annotations
 import json
 import os
 import re
-import runpy
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
-from conftest import make_tiny_pipeline
+from conftest import make_tiny_pipeline, run_script
 
 ROOT = Path(__file__).resolve().parents[1]
 SCRIPT = ROOT / "scripts" / "train_stackgan.py"
@@ -131,26 +128,6 @@ def paths(tmp_path_factory, bag_of_words) -> dict[str, str]:
     }
 
 
-def _run(argv: list[str], capsys, subprocess_run: bool) -> tuple[int, str]:
-    if subprocess_run:
-        env = {**os.environ, "HF_HUB_OFFLINE": "1"}
-        result = subprocess.run(
-            [sys.executable, str(SCRIPT), *argv], capture_output=True, text=True, env=env, timeout=300
-        )
-        return result.returncode, result.stderr + result.stdout
-    old_argv = sys.argv
-    sys.argv = [str(SCRIPT), *argv]
-    try:
-        runpy.run_path(str(SCRIPT), run_name="__main__")
-        code = 0
-    except SystemExit as exit_info:
-        code = exit_info.code if isinstance(exit_info.code, int) else 1
-    finally:
-        sys.argv = old_argv
-    captured = capsys.readouterr()
-    return code, captured.err + captured.out
-
-
 @pytest.mark.parametrize("case", CASES, ids=[case[0] for case in CASES])
 def test_trainer_case(case, paths, capsys, monkeypatch):
     case_id, argv, expected = case
@@ -160,7 +137,9 @@ def test_trainer_case(case, paths, capsys, monkeypatch):
     if "--output_dir" not in argv:
         argv += ["--output_dir", str(Path(paths["tmp"]) / f"out-{case_id}")]
     before = sorted(p.name for p in Path(paths["run"]).iterdir())
-    code, output = _run([*TINY, *argv], capsys, case_id in SUBPROCESS_CASES)  # the case's flags win
+    in_process = case_id not in SUBPROCESS_CASES
+    code, stderr, stdout = run_script(SCRIPT.name, [*TINY, *argv], capsys, in_process)  # the case's flags win
+    output = stderr + stdout
     assert "Traceback" not in output, output
     lines = [line for line in output.splitlines() if "error:" in line]
     assert len(lines) == 1, output
