@@ -49,11 +49,11 @@ from stackgan_hf.utils.hub import (
     upload_output_dir,
     write_model_card,
 )
+from stackgan_hf.utils.run_dir import check_output_dir, remove_previous_runs, set_aside_previous_run
 from stackgan_hf.utils.training_utils import TrainingDivergedError
 
 from .data import MNIST_HUB_ID, load_mnist_for_training
 from .pipeline import NUM_DIGITS, ClassConditionalDDPMPipeline, add_class_embedding, drop_labels
-from .run_dir import check_output_dir, remove_previous_runs, set_aside_previous_run
 
 logger = get_logger(__name__, log_level="INFO")  # accelerate's: logs on the main process only
 
@@ -543,7 +543,7 @@ def train(config: DDPMTrainingConfig) -> DDPMTrainingResult:
 
     Before anything is read or built: the options are checked together (``check_training_config``), and a
     folder that holds another run is refused unless the run resumes it or ``overwrite_output_dir`` is set
-    (``diffusion.run_dir.check_output_dir``). A NaN or infinite loss stops the run with
+    (``stackgan_hf.utils.run_dir.check_output_dir``). A NaN or infinite loss stops the run with
     ``TrainingDivergedError`` before that step's checkpoint; the final pipeline is saved only at the end.
     """
     check_training_config(config)

@@ -22,11 +22,11 @@ import math
 from dataclasses import dataclass, fields
 from pathlib import Path
 
-from diffusion.run_dir import check_output_dir, remove_previous_runs, set_aside_previous_run
 from stackgan_hf.data.loading import UnknownSplitError
 from stackgan_hf.training.text_encoder import TextEncoderTrainingConfig, train_text_encoder
 from stackgan_hf.utils.cli import USER_ERRORS, run_script
 from stackgan_hf.utils.config import ConfigError, option, parse_config
+from stackgan_hf.utils.run_dir import check_output_dir, remove_previous_runs, set_aside_previous_run
 
 SYNTHETIC_SPLITS = ("train", "test")
 

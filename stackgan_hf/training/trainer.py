@@ -488,6 +488,7 @@ def _loop(config: StackGANTrainingConfig, run: _Stage, global_step: int) -> tupl
     game = stackgan_game(
         config, run.generator, run.discriminator, stage1.config.noise_dim, run.stage1_generator
     )
+    negative_kinds = parse_negative_kinds(config.color_negatives)
     hooks = StepHooks(
         autocast=accelerator.autocast, backward=accelerator.backward, no_sync=accelerator.no_sync
     )
@@ -509,7 +510,7 @@ def _loop(config: StackGANTrainingConfig, run: _Stage, global_step: int) -> tupl
         run.generator.train()
         run.discriminator.train()
         for group in _micro_batch_groups(epoch_loader, config.gradient_accumulation_steps):
-            step = _train_step(config, run, game, hooks, group, global_step)
+            step = _train_step(config, run, game, hooks, negative_kinds, group, global_step)
             global_step += 1
             last_record = _step_record(config, run, step, global_step, epoch)
             progress.update(1)
@@ -528,11 +529,11 @@ def _loop(config: StackGANTrainingConfig, run: _Stage, global_step: int) -> tupl
     return global_step, last_record
 
 
-def _train_step(config: StackGANTrainingConfig, run: _Stage, game, hooks, group, global_step: int):
-    """One update of both networks from the loader batches ``group``, then the LR schedules and the EMA."""
+def _train_step(config: StackGANTrainingConfig, run: _Stage, game, hooks, kinds, group, global_step: int):
+    """One update of both networks from the loader batches ``group`` (``kinds``: the hard negative captions'
+    kinds), then the LR schedules and the EMA."""
     device = run.accelerator.device
     rng = seeded_generator(config.seed, global_step, run.accelerator.process_index, device=device)
-    kinds = parse_negative_kinds(config.color_negatives)
     batches = [
         _step_batch(config, run, batch, kinds, global_step, index) for index, batch in enumerate(group)
     ]

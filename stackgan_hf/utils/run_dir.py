@@ -14,8 +14,8 @@ import os
 import shutil
 from pathlib import Path
 
-from stackgan_hf.utils.config import ConfigError
-from stackgan_hf.utils.training_utils import (
+from .config import ConfigError
+from .training_utils import (
     CorruptCheckpointError,
     IncompleteCheckpointError,
     list_checkpoints,
