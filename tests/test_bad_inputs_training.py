@@ -88,6 +88,11 @@ CASES = [
         ["--stage", "2", "--stage1_model", "{edited_config}"],
         "weights that do not fit their config.json (project.0.weight expected shape",
     ),
+    (
+        "ST38",
+        ["--output_dir", "{run}", "--resume_from_checkpoint", "latest", "--overwrite_output_dir"],
+        "--overwrite_output_dir starts a new run and --resume_from_checkpoint continues one",
+    ),
 ]
 SUBPROCESS_CASES = {"ST19"}  # end to end: exit code 2, one line, no traceback
 SEEN: dict[str, str] = {}

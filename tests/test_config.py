@@ -119,7 +119,7 @@ def _trainer_configs():
 @pytest.mark.parametrize("config_cls", _trainer_configs(), ids=lambda cls: cls.__name__)
 def test_trainer_help_describes_every_flag_with_its_choices(config_cls):
     """--help of train_stackgan.py, train_ddpm_mnist.py and train_text_encoder.py: every flag has its
-    field's one-line description and default, a Literal field its choices, a boolean {true,false}."""
+    field's one-line description and default, a Literal field its choices, a boolean [{true,false}]."""
     import dataclasses
     import typing
 
@@ -138,7 +138,18 @@ def test_trainer_help_describes_every_flag_with_its_choices(config_cls):
             choices = ",".join(str(choice) for choice in typing.get_args(hints[field.name]))
             assert f"--{field.name} {{{choices}}}" in help_text, field.name
         if hints[field.name] is bool:
-            assert f"--{field.name} {{true,false}}" in help_text, field.name
+            assert f"--{field.name} [{{true,false}}]" in help_text, field.name
+
+
+def test_a_boolean_flag_alone_means_true():
+    from stackgan_hf.training import StackGANTrainingConfig
+    from stackgan_hf.utils.config import parse_config
+
+    assert parse_config(StackGANTrainingConfig, ["--overwrite_output_dir"]).overwrite_output_dir is True
+    config = parse_config(
+        StackGANTrainingConfig, ["--overwrite_output_dir", "false", "--use_ema", "--seed", "3"]
+    )
+    assert config.overwrite_output_dir is False and config.use_ema is True and config.seed == 3
 
 
 def test_help_shows_choices_and_a_bad_choice_is_named_as_in_a_file():

@@ -228,6 +228,36 @@ def test_a_nan_loss_stops_training_and_keeps_the_last_good_checkpoint(tmp_path, 
     assert not (run / "model_index.json").exists()
 
 
+def test_overwrite_output_dir_keeps_the_earlier_run_until_the_new_one_saves(
+    tmp_path, tiny_dataset, monkeypatch
+):
+    train(_config(tmp_path, tiny_dataset, max_train_steps=3, checkpointing_steps=3, sample_steps=3))
+    run = tmp_path / "run"
+    # A new run that diverges at its first step: the earlier run's files wait in .previous-run-1.
+    monkeypatch.setattr(step_module, "kl_divergence", lambda mu, logvar: mu.sum() * float("nan"))
+    with pytest.raises(TrainingDivergedError, match="diverged at step 1"):
+        train(_config(tmp_path, tiny_dataset, overwrite_output_dir=True, max_train_steps=2))
+    aside = run / ".previous-run-1"
+    for name in (
+        "checkpoint-3",
+        "stage1_history.jsonl",
+        "stage1_summary.json",
+        "samples/stage1_step000003.png",
+    ):
+        assert (aside / name).exists(), name
+    assert (run / "model_index.json").is_file()  # the earlier pipeline stays until the new one replaces it
+    monkeypatch.undo()
+    # A new run that saves: every earlier file is gone, and what is left is the new run's.
+    train(
+        _config(tmp_path, tiny_dataset, overwrite_output_dir=True, max_train_steps=2, checkpointing_steps=2)
+    )
+    assert not list(run.glob(".previous-run-*"))
+    assert [record["step"] for record in read_history(run / "stage1_history.jsonl")] == [1, 2]
+    assert sorted(p.name for p in run.glob("checkpoint-*")) == ["checkpoint-2"]
+    assert json.loads((run / "stage1_summary.json").read_text())["steps"] == 2
+    assert not (run / "samples" / "stage1_step000003.png").exists()
+
+
 def test_unknown_key_and_wrong_type_are_rejected_by_the_script(tmp_path):
     sys.path.insert(0, str(REPO / "scripts"))
     try:

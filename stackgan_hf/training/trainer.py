@@ -17,7 +17,6 @@ import functools
 import json
 import logging
 import math
-import shutil
 import time
 from pathlib import Path
 
@@ -45,6 +44,7 @@ from ..models import (
 from ..pipeline_stackgan import StackGANPipeline
 from ..text import HashedBagOfWordsEncoder, encode_prompts, load_text_encoder, text_embedding_dim
 from ..utils.config import ConfigError, config_from_dict, config_to_dict
+from ..utils.run_dir import remove_previous_runs, set_aside_previous_run
 from ..utils.training_utils import (
     CHECKPOINT_PREFIX,
     TEMP_PREFIX,
@@ -83,6 +83,8 @@ logger = get_logger(__name__, log_level="INFO")  # accelerate's: logs on the mai
 CROP_SIZE = {1: 64, 2: 256}
 TEXT_POOLING = "auto"  # a transformers encoder's caption vector: pooled for CLIP, the token mean otherwise
 BAG_OF_WORDS = {"embedding_dim": 256, "num_hash_buckets": 2048, "max_ngram": 2}
+# An earlier run's files besides its checkpoints and logs, set aside by --overwrite_output_dir.
+PREVIOUS_RUN_FILES = (f"{TEMP_PREFIX}*", "samples", "stage*_history.jsonl", "stage*_summary.json")
 
 
 def train(config: StackGANTrainingConfig) -> Path:
@@ -148,29 +150,34 @@ def _holds_a_run(folder: Path) -> list[str]:
 
 
 def _check_output_dir(config: StackGANTrainingConfig, output_dir: Path) -> None:
-    """Refuses a fresh run into a folder that holds another run, unless it resumes or overwrites; with
-    ``--overwrite_output_dir`` the old run's checkpoints, histories and samples are removed first (the
-    pipeline files are replaced when the new run saves)."""
+    """Refuses a fresh run into a folder that holds another run, unless it resumes or overwrites."""
+    if config.overwrite_output_dir and config.resume_from_checkpoint:
+        raise ConfigError(
+            "--overwrite_output_dir starts a new run and --resume_from_checkpoint continues one: pass one of "
+            "them."
+        )
     folders = [output_dir] + ([output_dir / "stage1"] if config.stage == "both" else [])
     found = {folder: _holds_a_run(folder) for folder in folders if folder.is_dir()}
     found = {folder: names for folder, names in found.items() if names}
-    if not found or config.resume_from_checkpoint:
-        return
-    if not config.overwrite_output_dir:
+    if found and not config.resume_from_checkpoint and not config.overwrite_output_dir:
         folder, names = next(iter(found.items()))
         raise ConfigError(
             f"--output_dir {output_dir}: {folder} holds another run ({', '.join(names[:4])}). Pass "
             "--resume_from_checkpoint latest to continue it, --overwrite_output_dir to replace it, or choose "
             "another --output_dir."
         )
-    state = PartialState()
-    if state.is_main_process:
-        for folder in found:
-            for path in [*list_checkpoints(folder), *folder.glob(f"{TEMP_PREFIX}*"), folder / "samples"]:
-                shutil.rmtree(path, ignore_errors=True)
-            for path in folder.glob("stage*_history.jsonl"):
-                path.unlink()
-    state.wait_for_everyone()
+
+
+def _set_aside_previous_run(accelerator: Accelerator, run_dir: Path) -> None:
+    """``--overwrite_output_dir``: the earlier run's checkpoints, logs, samples, histories and summaries move
+    to ``run_dir/.previous-run-N`` once the stage is built, and go when the new pipeline is saved."""
+    if accelerator.is_main_process:
+        aside = set_aside_previous_run(run_dir, "logs", also=PREVIOUS_RUN_FILES)
+        if aside is not None:
+            logger.info(
+                "--overwrite_output_dir: the earlier run's files are in %s until this run saves.", aside
+            )
+    accelerator.wait_for_everyone()
 
 
 def _build_text_encoder(config: StackGANTrainingConfig, dataset, stage1_pipeline: StackGANPipeline | None):
@@ -306,6 +313,8 @@ def train_stage(
 ) -> Path:
     """Trains one stage; writes checkpoints, samples and logs under ``run_dir`` and the pipeline to it."""
     run = _build_stage(config, stage, Path(run_dir), stage1_model)
+    if config.overwrite_output_dir:
+        _set_aside_previous_run(run.accelerator, run.run_dir)
     # Resume: the newest complete, verified checkpoint for "latest" (utils.restore_checkpoint).
     global_step = restore_checkpoint(run.accelerator, run.run_dir, config.resume_from_checkpoint)
     if run.accelerator.is_main_process and report_to_trackers(config.report_to):
@@ -675,6 +684,7 @@ def _finish(
     if stage1_summary is not None and not (run_dir / "stage1_summary.json").is_file():
         (run_dir / "stage1_summary.json").write_text(json.dumps(stage1_summary, indent=2) + "\n")
     _write_card(run_dir, config, stage, summary, stage1_summary)
+    remove_previous_runs(run_dir)  # --overwrite_output_dir: the earlier run's files, now replaced
     accelerator.print(f"Saved the Stage-{'I' * stage} pipeline to {run_dir}")
     if config.push_to_hub:
         from ..utils.hub import upload_output_dir

@@ -186,8 +186,9 @@ def _shown(value: Any) -> str:
 
 def config_parser(config_cls: type, description: str | None = None) -> argparse.ArgumentParser:
     """The ``argparse`` parser of ``config_cls``: ``--config FILE.yaml`` and one ``--name`` flag per field,
-    each with the field's help, choices and default. Values stay strings here: :func:`config_from_dict`
-    casts and checks them (a bad choice is a ``ConfigError`` naming the key, as it is in a YAML file)."""
+    each with the field's help, choices and default; a boolean flag alone means true. Values stay strings
+    here: :func:`config_from_dict` casts and checks them (a bad choice is a ``ConfigError`` naming the key,
+    as it is in a YAML file)."""
     parser = argparse.ArgumentParser(
         usage="%(prog)s [-h] [--config FILE.yaml] [--name VALUE ...]",
         description=description,
@@ -206,11 +207,14 @@ def config_parser(config_cls: type, description: str | None = None) -> argparse.
         shown = "not shown" if field.metadata.get("secret") else _shown(default)
         text = " ".join(field.metadata.get("help", "").split())
         text = f"{text} (default: {shown})" if text else f"(default: {shown})"
+        # A boolean flag alone means true (`--overwrite_output_dir`), as in transformers' HfArgumentParser.
+        alone = {"nargs": "?", "const": "true"} if hints[field.name] is bool else {}
         parser.add_argument(
             f"--{field.name}",
             default=argparse.SUPPRESS,
             metavar=_metavar(hints[field.name]),
             help=text.replace("%", "%%"),  # argparse %-formats help strings
+            **alone,
         )
     return parser
 

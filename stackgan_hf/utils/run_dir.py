@@ -5,7 +5,8 @@ checkpoints) is refused unless the run resumes it or ``overwrite_output_dir`` is
 ``--resume_from_checkpoint latest`` in a folder whose checkpoints are all unusable is refused, naming each,
 instead of starting over. With ``overwrite_output_dir`` the earlier run's checkpoints and logs are moved aside
 (``set_aside_previous_run``) and removed only once the new run has saved its model
-(``remove_previous_runs``); its saved model stays until the new one replaces it.
+(``remove_previous_runs``); its saved model stays until the new one replaces it. The StackGAN trainer checks
+its folder itself (a history counts as a run) but sets the earlier run aside with these helpers.
 """
 
 from __future__ import annotations
@@ -111,11 +112,16 @@ def check_output_dir(
         )
 
 
-def set_aside_previous_run(output_dir: str | os.PathLike, logging_dir: str | None = None) -> Path | None:
-    """Moves the earlier run's checkpoints (and its ``logging_dir``) to ``output_dir/.previous-run-N``;
-    returns that folder, None when there was nothing to move. Nothing is deleted."""
+def set_aside_previous_run(
+    output_dir: str | os.PathLike, logging_dir: str | None = None, also: tuple[str, ...] = ()
+) -> Path | None:
+    """Moves the earlier run's checkpoints, its ``logging_dir`` and the files or folders matching the glob
+    patterns ``also`` to ``output_dir/.previous-run-N``; returns that folder, None when there was nothing to
+    move. Nothing is deleted."""
     output_dir = Path(output_dir)
     moving = [*list_checkpoints(output_dir), *sorted(output_dir.glob(".tmp-checkpoint-*"))]
+    moving += [path for pattern in also for path in sorted(output_dir.glob(pattern))]
+    moving = list(dict.fromkeys(moving))  # a path that two patterns match moves once
     logs = output_dir / logging_dir if logging_dir else None
     if logs is not None and logs.is_dir() and logs.resolve().parent == output_dir.resolve():
         moving.append(logs)  # the trackers' folder when it lies in the run's folder
