@@ -10,11 +10,12 @@ from pathlib import Path
 import PIL.Image
 import pytest
 import torch
-from conftest import make_tiny_pipeline
+from conftest import TINY_D, make_tiny_pipeline
 from cub_fixture import make_cub_tree
 
 from stackgan_hf.data import load_stackgan_dataset, prepare_cub
 from stackgan_hf.evaluation.stackgan import train_dataset_classifier
+from stackgan_hf.models import StackGANStage1Discriminator
 from stackgan_hf.text import HashedBagOfWordsEncoder
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -34,6 +35,9 @@ def cub_run(tmp_path_factory):
     encoder = HashedBagOfWordsEncoder(vocabulary, embedding_dim=16)
     make_tiny_pipeline(encoder).save_pretrained(root / "model")
     make_tiny_pipeline(encoder, stage2=False).save_pretrained(root / "stage1_only")
+    StackGANStage1Discriminator(text_embedding_dim=16, **TINY_D).save_pretrained(
+        root / "stage1_only" / "discriminator"
+    )
     return root
 
 
@@ -87,3 +91,29 @@ def test_stage2_figures(cub_run):
     assert compared.size[0] == 2 * 256 and compared.size[1] > 3 * 256
     no_stage2 = _run("stackgan_figures.py", "--model", str(cub_run / "stage1_only"), *common)
     assert no_stage2.returncode == 2 and "has no Stage-II generator" in no_stage2.stderr
+
+
+def test_heldout_accuracy_averages_over_seeds(cub_run):
+    def heldout(name: str, *args: str) -> dict:
+        output = cub_run / name
+        result = _run(
+            "heldout_accuracy.py",
+            str(cub_run / "stage1_only"),
+            "--dataset",
+            str(cub_run / "prepared"),
+            "--split",
+            "train",
+            "--output",
+            str(output),
+            *args,
+        )
+        assert result.returncode == 0, result.stderr
+        return json.loads(output.read_text())["stage1_only"]
+
+    one = heldout("one.json", "--seed", "1")
+    several = heldout("several.json", "--num_seeds", "3")
+    assert several["seeds"] == [0, 1, 2]
+    for key in ("heldout_acc_real", "heldout_acc_mismatched"):
+        per_seed = several[f"{key}_per_seed"]
+        assert per_seed[1] == pytest.approx(one[key], abs=1e-4)
+        assert several[key] == pytest.approx(sum(per_seed) / 3, abs=1e-4) and several[f"{key}_std"] >= 0
