@@ -50,6 +50,10 @@ def check_paths(parser: argparse.ArgumentParser, args: argparse.Namespace) -> No
         )
     if args.output is not None and Path(args.output).is_dir():
         parser.error(f"--output {args.output} is a folder; expected a JSON file name")
+    if args.output is not None and Path(args.output).exists() and not args.overwrite:
+        parser.error(
+            f"--output {args.output} already exists: pass --overwrite to replace it, or another file name"
+        )
 
 
 def main(argv=None) -> dict:
@@ -104,9 +108,10 @@ def main(argv=None) -> dict:
         command.add_argument("--classifier", default=None, help="classifier folder: loaded, or trained+saved")
         command.add_argument("--seed", type=non_negative_int, default=0)
         command.add_argument("--output", default=None, help="JSON file (default: print only)")
+        command.add_argument("--overwrite", action="store_true", help="replace an existing --output file")
     args = parser.parse_args(argv)
     check_paths(parser, args)
-    options = {k: v for k, v in vars(args).items() if k not in ("command", "output")}
+    options = {k: v for k, v in vars(args).items() if k not in ("command", "output", "overwrite")}
     if args.command == "stackgan":
         metrics = evaluate_stackgan_model(**options)
     else:

@@ -191,6 +191,12 @@ SCRIPT_CASES = [
         ["stackgan", "--model", "{model}", "--prompt_images", "0"],
         "--prompt_images: expected",
     ),
+    (
+        "E17",
+        "evaluate",
+        ["stackgan", "--model", "{model}", "--output", "{run}/grid.png"],
+        "grid.png already exists: pass --overwrite to replace it",
+    ),
     ("S01", "heldout_accuracy", ["{missing}", "--dataset", "{cub}"], "no such model folder"),
     ("S02", "heldout_accuracy", ["{model}", "--dataset", "{cub}"], "no such model folder"),
     ("S03", "heldout_accuracy", ["{model}", "--dataset", "{cub}", "--seed", "-1"], "--seed: expected"),
@@ -386,6 +392,7 @@ def test_script_case(case, paths, capsys, monkeypatch):
     monkeypatch.delenv("HF_TOKEN", raising=False)
     argv = _argv(script, argv, paths)
     in_process = case_id not in SUBPROCESS_CASES
+    grid_before = (paths["run"] / "grid.png").read_bytes()
     code, stderr, stdout = run_script(f"{script}.py", argv, capsys, in_process, timeout=120)
     output = stderr + stdout
     assert "Traceback" not in output, output
@@ -394,6 +401,8 @@ def test_script_case(case, paths, capsys, monkeypatch):
     SEEN[case_id] = re.sub(r"\S*bad-inputs\d*/", "…/", lines[0].strip())
     assert expected in lines[0], output
     assert code == (0 if expected == "Wrote" else 2), output
+    if case_id == "E17":  # the existing file is kept
+        assert (paths["run"] / "grid.png").read_bytes() == grid_before
     if case_id == "G19":  # the earlier run's file is kept
         assert (paths["run"] / "grid.png").read_bytes() == b"an earlier run's grid"
     if case_id.startswith("P"):

@@ -376,14 +376,16 @@ def test_evaluate_script_end_to_end(tmp_path):
     assert 0 <= prompt["stages"]["stage2"]["all_colors"] <= prompt["stages"]["stage2"]["crown_color"]
     # A prompt the judge cannot read fails in one line before anything is generated; nothing is overwritten.
     bad_prompt = subprocess.run(
-        command + ["--prompts", "a bird"], cwd=tmp_path, capture_output=True, text=True
+        command + ["--overwrite", "--prompts", "a bird"], cwd=tmp_path, capture_output=True, text=True
     )
     assert bad_prompt.returncode == 2 and "Traceback" not in bad_prompt.stderr
     last_line = bad_prompt.stderr.strip().splitlines()[-1]  # after the pipeline's loading bar
     assert last_line.startswith("error: Prompt 'a bird'") and bad_prompt.stderr.count("error:") == 1
     assert json.loads(output.read_text()) == metrics
     # No prompt given: the run's validation prompts, from its training summary (none in a bare pipeline).
-    no_summary = subprocess.run(command + ["--prompts"], cwd=tmp_path, capture_output=True, text=True)
+    no_summary = subprocess.run(
+        command + ["--overwrite", "--prompts"], cwd=tmp_path, capture_output=True, text=True
+    )
     assert no_summary.returncode == 2 and "validation_prompts" in no_summary.stderr
     samples = tmp_path / "samples.npy"
     np.save(samples, synthetic_digits(20, seed=1)[0])
