@@ -275,7 +275,8 @@ def test_training_logs_the_conditioning_diagnostics(tmp_path):
     assert generator["ca_activation"] == "leaky_relu"
 
 
-def test_stage2_image_skip_starts_from_the_upsampled_stage1_image():
+@pytest.mark.parametrize("mode", ["bilinear", "bicubic"])
+def test_stage2_image_skip_starts_from_the_upsampled_stage1_image(mode):
     from stackgan_hf.models import StackGANStage2Generator
 
     torch.manual_seed(0)
@@ -284,14 +285,21 @@ def test_stage2_image_skip_starts_from_the_upsampled_stage1_image():
     )
     assert plain.config.image_skip is False  # StackGAN-v1
     skip = StackGANStage2Generator(
-        text_embedding_dim=8, condition_dim=4, base_channels=8, num_residual_blocks=1, image_skip=True
+        text_embedding_dim=8,
+        condition_dim=4,
+        base_channels=8,
+        num_residual_blocks=1,
+        image_skip=True,
+        image_skip_mode=mode,
     )
     low = torch.rand(2, 3, 64, 64) * 1.6 - 0.8
     images = skip(low, torch.randn(2, 8)).images
-    upsampled = torch.nn.functional.interpolate(low, size=256, mode="bilinear", align_corners=False)
+    upsampled = torch.nn.functional.interpolate(low, size=256, mode=mode, align_corners=False)
     assert images.shape == (2, 3, 256, 256)
     torch.testing.assert_close(images, upsampled.clamp(-0.999, 0.999), atol=1e-5, rtol=0)
     assert not torch.allclose(plain(low, torch.randn(2, 8)).images, upsampled, atol=0.05)
+    with pytest.raises(ValueError, match="image_skip_mode must be one of"):
+        StackGANStage2Generator(image_skip=True, image_skip_mode="nearest")
 
 
 def test_ablation_variants_are_the_paper_plus_one_option():

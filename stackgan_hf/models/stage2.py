@@ -12,6 +12,8 @@ from .discriminator import StackGANDiscriminatorMixin, conv_block, down_block
 from .layers import ResidualBlock, UpBlock, check_upsample_mode, conv3x3, init_stackgan_weights_
 from .stage1 import StackGANGeneratorOutput
 
+IMAGE_SKIP_MODES = ("bilinear", "bicubic")
+
 
 class StackGANStage2Generator(ModelMixin, ConfigMixin):
     """Stage-II generator: corrects Stage-I's defects and adds detail, conditioned on the text again.
@@ -26,8 +28,10 @@ class StackGANStage2Generator(ModelMixin, ConfigMixin):
         num_residual_blocks: residual blocks at 16x16 (4 in the official birds configuration).
         upsample_mode: ``"nearest"`` (the paper), ``"bilinear"`` or ``"pixel_shuffle"``.
         ca_activation: ``"leaky_relu"`` (TF StackGAN) or ``"relu"`` (StackGAN-Pytorch).
-        image_skip: not in StackGAN-v1 (off by default): predict a change to the bilinearly upsampled Stage-I
-            image, ``tanh(atanh(up(stage1)) + out)``, starting from exactly that image.
+        image_skip: not in StackGAN-v1 (off by default): predict a change to the upsampled Stage-I image,
+            ``tanh(atanh(up(stage1)) + out)``, starting from exactly that image.
+        image_skip_mode: how the image skip upsamples Stage-I: ``"bilinear"`` or ``"bicubic"`` (the baseline
+            a Stage-II has to beat).
 
     Shapes: ``stage1_images [B, 3, 64, 64]`` in ``[-1, 1]``, ``text_embeddings [B, D]`` -> ``images [B, 3,
     256, 256]`` in ``[-1, 1]``, ``mu, logvar [B, condition_dim]``.
@@ -43,9 +47,12 @@ class StackGANStage2Generator(ModelMixin, ConfigMixin):
         upsample_mode: str = "nearest",
         ca_activation: str = "leaky_relu",
         image_skip: bool = False,
+        image_skip_mode: str = "bilinear",
     ):
         super().__init__()
         check_upsample_mode(upsample_mode)
+        if image_skip_mode not in IMAGE_SKIP_MODES:
+            raise ValueError(f"image_skip_mode must be one of {IMAGE_SKIP_MODES}, got {image_skip_mode!r}.")
         if base_channels % 4:
             raise ValueError(f"base_channels must be a multiple of 4, got {base_channels}.")
         ngf = base_channels
@@ -109,7 +116,7 @@ class StackGANStage2Generator(ModelMixin, ConfigMixin):
             base = nn.functional.interpolate(
                 stage1_images.to(features.dtype),
                 size=features.shape[-2:],
-                mode="bilinear",
+                mode=self.config.image_skip_mode,
                 align_corners=False,
             )
             images = torch.tanh(torch.atanh(base.clamp(-0.999, 0.999)) + self.to_image[0](features))

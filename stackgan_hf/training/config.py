@@ -172,6 +172,10 @@ class StackGANTrainingConfig:
     stage2_image_skip: bool = option(
         False, "Stage-II predicts a change to the upsampled Stage-I image (starts as Stage-I's picture)."
     )
+    stage2_image_skip_mode: Literal["bilinear", "bicubic"] = option(
+        "bilinear",
+        "With stage2_image_skip: how the Stage-I image is upsampled (bicubic: the baseline to beat).",
+    )
     color_consistency_coefficient: float = at_least(
         0, 0.0, "Stage-II: weight of StackGAN++'s color-consistency term to the Stage-I image. 0 = off."
     )
@@ -220,7 +224,12 @@ def _check_options(config: StackGANTrainingConfig) -> None:
         raise ConfigError("`color_negatives` needs the contrastive loss (contrastive_coefficient > 0).")
 
 
-STAGE2_ONLY = ("stage2_image_skip", "color_consistency_coefficient", "low_res_consistency_coefficient")
+STAGE2_ONLY = (
+    "stage2_image_skip",
+    "stage2_image_skip_mode",
+    "color_consistency_coefficient",
+    "low_res_consistency_coefficient",
+)
 
 
 def options_beyond_stackgan_v1(config: StackGANTrainingConfig, stage: int | None = None) -> list[str]:
@@ -277,6 +286,9 @@ _BEYOND_V1 = {
     ),
     "stage2_image_skip": lambda v: (
         "Stage-II predicts a change to the upsampled Stage-I image (image skip)" if v else ""
+    ),
+    "stage2_image_skip_mode": lambda v: (
+        "the image skip upsamples Stage-I bicubically, not bilinearly" if v == "bicubic" else ""
     ),
     "color_consistency_coefficient": lambda v: (
         f"StackGAN++ color-consistency term in Stage-II, weight {float(v):g}" if float(v) > 0 else ""

@@ -222,7 +222,10 @@ def _models(config: StackGANTrainingConfig, stage: int, dim: int):
         generator = StackGANStage1Generator(**shared)
     else:
         generator = StackGANStage2Generator(
-            num_residual_blocks=config.num_residual_blocks, image_skip=config.stage2_image_skip, **shared
+            num_residual_blocks=config.num_residual_blocks,
+            image_skip=config.stage2_image_skip,
+            image_skip_mode=config.stage2_image_skip_mode,
+            **shared,
         )
     discriminator_class = StackGANStage1Discriminator if stage == 1 else StackGANStage2Discriminator
     discriminator = discriminator_class(
