@@ -70,13 +70,17 @@ def main() -> str:
             f"{cell(short, stage, 'fid')} | – | {cell(short, stage, 'is_mean', 2)} | – |"
         )
     heldout = next(iter(read("heldout_stage1.json").values()))
+    seeds = next(iter(read("heldout_stage1_seeds.json").values()))
     memorization = read("memorization/nearest_neighbors.json")
     generated, real = memorization["generated"], memorization["real_test"]
     lines += [
         "",
         "The final Stage-I discriminator on all 983 test images of the 17 unseen classes "
         f"(`heldout_stage1.json`): own caption accepted {heldout['heldout_acc_real']:.2f}, another class's "
-        f"caption rejected {heldout['heldout_acc_mismatched']:.2f}.",
+        f"caption rejected {heldout['heldout_acc_mismatched']:.2f}; over {len(seeds['seeds'])} batchings and "
+        f"pairings (`heldout_stage1_seeds.json`) {seeds['heldout_acc_real']:.2f} ± "
+        f"{seeds['heldout_acc_real_std']:.2f} and {seeds['heldout_acc_mismatched']:.2f} ± "
+        f"{seeds['heldout_acc_mismatched_std']:.2f}.",
         "",
         "Memorization (`memorization/nearest_neighbors.json`): mean distance to the nearest of the 1,906",
         "training images, at 64x64.",
