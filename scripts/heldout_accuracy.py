@@ -46,12 +46,12 @@ def main(argv=None) -> dict:
         parser.error(f"--output {args.output} is a folder; expected a JSON file name")
     split = load_stackgan_dataset(args.dataset, split=args.split)
     results = {}
+    seeds = list(range(args.seed, args.seed + args.num_seeds))
     for run in args.runs:
         pipeline = StackGANPipeline.from_pretrained(run)
         discriminator = StackGANStage1Discriminator.from_pretrained(Path(run) / "discriminator")
-        seeds = range(args.seed, args.seed + args.num_seeds)
         runs = [heldout_matching_accuracy(pipeline, discriminator, split, seed=seed) for seed in seeds]
-        results[Path(run).name] = _summarize(runs, list(seeds))
+        results[Path(run).name] = _summarize(runs, seeds)
         print(Path(run).name, results[Path(run).name], flush=True)
     if args.output:
         Path(args.output).write_text(json.dumps(results, indent=2) + "\n")
