@@ -1,4 +1,4 @@
-"""Figures of a two-stage StackGANPipeline on a prepared CUB folder's captions.
+"""Figures of a StackGANPipeline on a prepared CUB folder's captions.
 
     python scripts/stackgan_figures.py --model results/cub50/pipeline --dataset .data/cub50 \
         --output_dir results/cub50 [--split test] [--seed 0]
@@ -10,6 +10,8 @@ Writes, for 64 random rows of ``--split`` (seeded) and a random caption of each:
 * ``real_grid_8x8.png``: the real images of the same 64 rows, center crops at 256x256;
 * ``bicubic_vs_stage2.png``: for the first ``--num_compared`` captions, top to bottom: Stage-I (64x64,
   shown with nearest neighbor), Stage-I upsampled bicubically to 256, and Stage-II.
+
+A Stage-I pipeline (no Stage-II) gets the bicubic and real grids only.
 """
 
 from __future__ import annotations
@@ -49,7 +51,7 @@ def image_grid(images: torch.Tensor, columns: int = 8) -> PIL.Image.Image:
 def main(argv=None) -> None:
     formatter = argparse.RawDescriptionHelpFormatter
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=formatter)
-    parser.add_argument("--model", required=True, help="a StackGANPipeline folder with a Stage-II")
+    parser.add_argument("--model", required=True, help="a StackGANPipeline folder")
     parser.add_argument("--dataset", required=True, help="prepare_cub.py folder")
     parser.add_argument("--split", default="test")
     parser.add_argument(
@@ -59,8 +61,6 @@ def main(argv=None) -> None:
     parser.add_argument("--output_dir", required=True)
     args = parser.parse_args(argv)
     pipeline = StackGANPipeline.from_pretrained(args.model)
-    if pipeline.stage2_generator is None:
-        parser.error(f"--model: {args.model} has no Stage-II generator; these figures compare the stages")
     split = load_stackgan_dataset(args.dataset, split=args.split)
     rng = np.random.default_rng(args.seed)
     indices = sorted(rng.choice(len(split), size=min(64, len(split)), replace=False).tolist())
@@ -69,10 +69,13 @@ def main(argv=None) -> None:
     real = (center_crops(split.select(indices)["image"], 256) + 1) / 2
     output = Path(args.output_dir)
     output.mkdir(parents=True, exist_ok=True)
-    image_grid(images["stage2"]).save(output / "stage2_grid_8x8.png")
     bicubic = bicubic_upsample(images["stage1"], 256)
     image_grid(bicubic).save(output / "bicubic_grid_8x8.png")
     image_grid(real).save(output / "real_grid_8x8.png")
+    if "stage2" not in images:
+        print(f"Wrote the 8x8 grids (bicubic, real) of a Stage-I pipeline to {output}")
+        return
+    image_grid(images["stage2"]).save(output / "stage2_grid_8x8.png")
     rows = [to_pil(row[: args.num_compared]) for row in (images["stage1"], bicubic, images["stage2"])]
     columns = [list(column) for column in zip(*rows)]
     captioned_grid(columns, captions[: args.num_compared], cell_size=256, caption_lines=3).save(

@@ -210,7 +210,6 @@ SCRIPT_CASES = [
     ("S06", "nearest_neighbors", ["--num_samples", "0"], "--num_samples: expected an integer of at least 1"),
     ("S07", "nearest_neighbors", ["--classifier", "{missing}"], "no such model folder"),
     ("S08", "stackgan_figures", ["--num_compared", "65"], "--num_compared: expected an integer from 1 to 64"),
-    ("S09", "stackgan_figures", ["--model", "{stage1_only}"], "has no Stage-II generator"),
     ("S10", "stackgan_figures", ["--split", "validation"], "no split 'validation'"),
     ("S11", "plot_history", ["{missing}", "{tmp}/curves.png"], "no such file"),
     ("S12", "plot_history", ["{empty}", "{tmp}/curves.png"], "is empty: the run logged no step yet"),
@@ -323,7 +322,6 @@ def paths(tmp_path_factory, bag_of_words):
 
     tmp = tmp_path_factory.mktemp("bad-inputs")
     make_tiny_pipeline(bag_of_words).save_pretrained(tmp / "model")
-    make_tiny_pipeline(bag_of_words, stage2=False).save_pretrained(tmp / "stage1_only")
     make_tiny_pipeline(embedding_dim=24).save_pretrained(tmp / "encoderless")
     make_tiny_pipeline(bag_of_words).save_pretrained(tmp / "synthetic_model")
     summary = {"config": {"dataset": "synthetic-birds", "text_encoder": "bag-of-words"}}
@@ -352,7 +350,6 @@ def paths(tmp_path_factory, bag_of_words):
     return {
         "tmp": tmp,
         "model": tmp / "model",
-        "stage1_only": tmp / "stage1_only",
         "encoderless": tmp / "encoderless",
         "synthetic_model": tmp / "synthetic_model",
         "cub": tmp / "cub",

@@ -130,3 +130,21 @@ def test_ema_generator_restores_the_views_epoch_when_embedding_fails():
     with pytest.raises(RuntimeError, match="embedding failed"):
         trainer._ema_generator(SimpleNamespace(seed=0, train_batch_size=2), run)
     assert view.epoch == 5
+
+
+def test_copying_the_generator_keeps_the_trained_ones_mixed_precision_forward():
+    from accelerate import Accelerator
+    from conftest import TINY_G1
+
+    from stackgan_hf import StackGANStage1Generator
+    from stackgan_hf.training.trainer import _generator_copy
+
+    AcceleratorState._reset_state(True)
+    accelerator = Accelerator(cpu=True, mixed_precision="bf16")
+    generator = accelerator.prepare(StackGANStage1Generator(text_embedding_dim=8, **TINY_G1))
+    assert hasattr(generator, "_original_forward")  # accelerate's autocast + fp32-output forward
+    copy = _generator_copy(SimpleNamespace(accelerator=accelerator, generator=generator))
+    assert hasattr(generator, "_original_forward"), "the trained generator lost its mixed-precision forward"
+    assert not hasattr(copy, "_original_forward") and copy is not generator
+    for live, copied in zip(generator.parameters(), copy.parameters()):
+        assert torch.equal(live, copied) and live.data_ptr() != copied.data_ptr()

@@ -28,6 +28,7 @@ from accelerate.utils import (
     DataLoaderConfiguration,
     DistributedDataParallelKwargs,
     ProjectConfiguration,
+    extract_model_from_parallel,
     set_seed,
 )
 from diffusers.training_utils import EMAModel
@@ -711,9 +712,7 @@ def _save_samples(config: StackGANTrainingConfig, run: _Stage, step: int, prompt
     """A grid for the fixed validation prompts with fixed noise (seed), so grids compare across steps."""
     if run.text_encoder is None:
         return  # precomputed embeddings: there is no encoder for the validation prompts
-    model = run.accelerator.unwrap_model(run.generator, keep_fp32_wrapper=False)
-    if run.ema is not None:
-        model = _ema_generator(config, run)
+    model = _ema_generator(config, run) if run.ema is not None else _generator_copy(run)
     pipeline = _pipeline(run, model)
     out = pipeline(prompts, generator=torch.Generator(device="cpu").manual_seed(config.seed))
     columns = [[low] if run.stage == 1 else [low, high] for low, high in zip(out.stage1_images, out.images)]
@@ -726,6 +725,13 @@ def _save_samples(config: StackGANTrainingConfig, run: _Stage, step: int, prompt
             tracker.writer.add_image("samples", np.asarray(grid), step, dataformats="HWC")
 
 
+def _generator_copy(run: _Stage) -> torch.nn.Module:
+    """A copy of the generator being trained, without accelerate's mixed-precision forward. Unwrapping with
+    ``keep_fp32_wrapper=False`` strips that forward in place, so only the copy is unwrapped that way."""
+    model = copy.deepcopy(run.accelerator.unwrap_model(run.generator))
+    return extract_model_from_parallel(model, keep_fp32_wrapper=False)
+
+
 def _ema_generator(config: StackGANTrainingConfig, run: _Stage) -> torch.nn.Module:
     """A copy of the generator with the EMA weights, and BatchNorm statistics re-estimated for those weights
     (the live model's running statistics belong to other weights) on ``EMA_BATCH_NORM_BATCHES`` batches of
@@ -734,8 +740,7 @@ def _ema_generator(config: StackGANTrainingConfig, run: _Stage) -> torch.nn.Modu
     it)."""
     if run.ema_copy is not None and run.ema_copy[0] == run.ema.optimization_step:
         return run.ema_copy[1]
-    live = run.accelerator.unwrap_model(run.generator, keep_fp32_wrapper=False)
-    model = copy.deepcopy(live)
+    model = _generator_copy(run)
     run.ema.copy_to(model.parameters())
     view = run.loader.dataset
     picks = np.random.default_rng([config.seed, 1]).permutation(len(view))
@@ -754,7 +759,7 @@ def _ema_generator(config: StackGANTrainingConfig, run: _Stage) -> torch.nn.Modu
     finally:  # the training view goes on with its own epoch's captions, whatever happened here
         run.view.set_epoch(epoch)
     rng = torch.Generator(device=run.accelerator.device).manual_seed(config.seed)
-    noise_dim = (run.stage1_generator if run.stage1_generator is not None else live).config.noise_dim
+    noise_dim = (run.stage1_generator if run.stage1_generator is not None else model).config.noise_dim
 
     def forward(text):
         noise = torch.randn(text.shape[0], noise_dim, generator=rng, device=text.device)
