@@ -28,7 +28,6 @@ from accelerate.utils import (
     DataLoaderConfiguration,
     DistributedDataParallelKwargs,
     ProjectConfiguration,
-    extract_model_from_parallel,
     set_seed,
 )
 from diffusers.training_utils import EMAModel
@@ -729,7 +728,7 @@ def _generator_copy(run: _Stage) -> torch.nn.Module:
     """A copy of the generator being trained, without accelerate's mixed-precision forward. Unwrapping with
     ``keep_fp32_wrapper=False`` strips that forward in place, so only the copy is unwrapped that way."""
     model = copy.deepcopy(run.accelerator.unwrap_model(run.generator))
-    return extract_model_from_parallel(model, keep_fp32_wrapper=False)
+    return run.accelerator.unwrap_model(model, keep_fp32_wrapper=False)
 
 
 def _ema_generator(config: StackGANTrainingConfig, run: _Stage) -> torch.nn.Module:
