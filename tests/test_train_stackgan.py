@@ -84,6 +84,7 @@ def test_stage1_then_stage2_train_and_save_a_loadable_pipeline(tmp_path, tiny_da
     # The two-stage pipeline carries both stages' records, and its card names both stages' options.
     assert json.loads((output / "stage1_summary.json").read_text())["stage"] == 1
     assert "- Stage-I: bilinear upsampling" in card and "- Stage-II: bilinear upsampling" in card
+    assert "halved every 100 epochs in Stage-I and every 100 epochs in Stage-II" in card
     # The card's loading snippet runs as written (offline, the model id being this run's folder).
     snippet = card.split("```python\n", 1)[1].split("```", 1)[0]
     namespace = {}

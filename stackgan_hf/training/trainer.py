@@ -805,6 +805,17 @@ def _beyond_v1(config: StackGANTrainingConfig, stage: int, stage1_summary: dict 
     return [f"Stage-I: {note}" for note in stage1_notes] + [f"Stage-II: {note}" for note in notes]
 
 
+def _lr_schedule(config: StackGANTrainingConfig, stage: int, stage1_summary: dict | None) -> str:
+    """The model card's sentence on the learning-rate schedule; a Stage-II card names Stage-I's as well."""
+    stage1_every = (stage1_summary or {}).get("config", {}).get("lr_decay_epochs") if stage == 2 else None
+    if stage1_every is None:
+        return f"Learning rates halved every {config.lr_decay_epochs} epochs."
+    return (
+        f"Learning rates halved every {stage1_every} epochs in Stage-I and every {config.lr_decay_epochs} "
+        "epochs in Stage-II."
+    )
+
+
 def _write_card(
     run_dir: Path, config: StackGANTrainingConfig, stage: int, summary: dict, stage1_summary: dict | None
 ) -> None:
@@ -832,5 +843,6 @@ def _write_card(
         config_yaml=json.dumps(config_to_dict(config), indent=2),
         beyond_v1=_beyond_v1(config, stage, stage1_summary),
         kl_coefficient=config.kl_coefficient,
+        lr_schedule=_lr_schedule(config, stage, stage1_summary),
         sample_grid=samples[-1].relative_to(run_dir).as_posix() if samples else None,
     )
