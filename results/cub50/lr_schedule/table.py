@@ -10,7 +10,11 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 STAGES = {"stage1": "Stage-I", "stage1_bicubic": "Stage-I upsampled bicubically", "stage2": "Stage-II"}
-RUNS = {"every100": "halved every 100 epochs (`cub50_stage1.yaml`)", "at465": "halved at epoch 465"}
+RUNS = {
+    "every100": "halved every 100 epochs (the pipeline before)",
+    "at465": "halved at epoch 465 (`cub50_stage1.yaml`)",
+    "at465_seed1": "halved at epoch 465, seed 1",
+}
 
 
 def read(name: str) -> dict:
@@ -26,23 +30,28 @@ def heldout(run: str) -> str:
     return f"{values['heldout_acc_mismatched']:.2f} ± {values['heldout_acc_mismatched_std']:.2f}"
 
 
+def _review(review: dict, run: str) -> str:
+    return f"{review[run]['clear']} ({review[run]['borderline']})" if run in review else "–"
+
+
 def main() -> str:
     review = read("blind_review.json")
     lines = [
         "# CUB-50 Stage-I: when to halve the learning rate",
         "",
-        "`configs/stackgan/cub50_stage1.yaml` (500 epochs, seed 0) with the learning rate halved every",
-        "100 epochs (the committed run) or first at epoch 465. Judge-FID over the 983 test captions of the",
+        "`configs/stackgan/cub50_stage1.yaml` (500 epochs, seed 0 unless stated) with the learning rate halved",
+        "every 100 epochs (the pipeline committed before) or first at epoch 465 (the config since). Judge-FID over the 983 test captions of the",
         "unseen classes with four judges of the same recipe (A: the committed results', B-D: other",
         "instances; C and D also draw other images), over 983 training captions with judge A;",
         "R-precision with the independent CUB-50 char-CNN-RNN (chance 0.01); held-out: the final",
         "discriminator rejecting another class's caption on the 983 test images, mean ± std over 10",
-        "pairings; blind review: clear birds of 64 (and borderline) in the bicubically upsampled Stage-I",
-        "grid of 64 test captions. Commands: `command.txt`; this table:",
+        "pairings; blind reviews (fourth / fifth of `../blind_review.md`): clear birds of 64 (and",
+        "borderline) in the bicubically upsampled Stage-I grid of 64 test captions. Commands: `command.txt`;",
+        "this table:",
         "`python results/cub50/lr_schedule/table.py`.",
         "",
         "| learning rate | FID A ↓ | FID B ↓ | FID C ↓ | FID D ↓ | FID train ↓ | IS ↑ | R-prec. test ↑ "
-        "| R-prec. train ↑ | held-out mismatched ↑ | blind review ↑ |",
+        "| R-prec. train ↑ | held-out mismatched ↑ | blind review 4th / 5th ↑ |",
         "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for run, label in RUNS.items():
@@ -51,19 +60,22 @@ def main() -> str:
         lines.append(
             f"| {label} | {' | '.join(fids)} | {train['fid']:.1f} | {test['is_mean']:.2f} | "
             f"{test['r_precision']:.3f} | {train['r_precision']:.3f} | {heldout(run)} | "
-            f"{review[run]['clear']} ({review[run]['borderline']}) |"
+            f"{_review(review['fourth'], run)} / {_review(review['fifth'], run)} |"
         )
-    lines.append(f"| real photographs | – | – | – | – | – | – | – | – | – | {review['real']['clear']} (0) |")
+    lines.append(
+        f"| real photographs | – | – | – | – | – | – | – | – | – | "
+        f"{_review(review['fourth'], 'real')} / {_review(review['fifth'], 'real')} |"
+    )
     lines += [
         "",
-        "Stage-II over each Stage-I (`configs/stackgan/cub50_stage2.yaml`, 1,200 steps, fp16 pipeline),",
-        "judge A, 983 test captions:",
+        "Stage-II over each seed-0 Stage-I (`configs/stackgan/cub50_stage2.yaml`, 1,200 steps, fp16 pipeline;",
+        "the second is the pipeline committed at `results/cub50/pipeline`), judge A, 983 test captions:",
         "",
         "| Stage-I learning rate | images | judge-FID 64 px ↓ | judge-FID 128 px ↓ | R-precision ↑ |",
         "|---|---|---:|---:|---:|",
     ]
     pipelines = {
-        "every100": ("../metrics.json", "../metrics_judge128.json"),
+        "every100": ("every100_pipeline_metrics.json", "every100_pipeline_metrics_judge128.json"),
         "at465": ("at465_pipeline_metrics.json", "at465_pipeline_metrics_judge128.json"),
     }
     for run, (small, large) in pipelines.items():
