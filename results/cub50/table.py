@@ -31,8 +31,8 @@ def main() -> str:
     lines = [
         "# CUB-50: the real-bird run (500 epochs of Stage-I, then Stage-II)",
         "",
-        "The committed pipeline (`results/cub50/pipeline`): Stage-I with its learning rate halved at epoch 465,",
-        "Stage-II over it; rows below it are earlier runs.",
+        "The committed pipeline (`results/cub50/pipeline`): Stage-I with its learning rate halved at epoch",
+        "465, Stage-II over it; the rows below it are earlier runs.",
         "",
         "One image per caption for 983 captions (every test row, or 983 training rows, a seeded random",
         "caption of each), scored by the offline judges trained on the 1,906 training photographs",
