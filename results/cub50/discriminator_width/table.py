@@ -14,16 +14,20 @@ RUNS = {  # run: (label, folder of its metrics)
     "at465": ("32, seed 0 (`cub50_stage1.yaml`, the committed pipeline)", HERE.parent / "lr_schedule"),
     "at465_seed1": ("32, seed 1", HERE.parent / "lr_schedule"),
     "d24": ("24, seed 0", HERE),
+    "d24_seed1": ("24, seed 1", HERE),
 }
+REVIEWS = ("sixth", "seventh")
 DESCRIPTION = """\
 `configs/stackgan/cub50_stage1.yaml` (500 epochs, learning rate halved at epoch 465) with the Stage-I
 discriminator at width 24 instead of 32 (`--discriminator_channels 24`): the generator then has 1.4 times
 the discriminator's parameters (1.40 M against 0.98 M), against 0.9 at 32/32 and 1.8 at the paper's widths
 128/64. Judge-FID over the 983 test captions of the unseen classes with four judges (A: the committed
 results', B-D other instances), over 983 training captions with judge A; R-precision with the independent
-CUB-50 char-CNN-RNN (chance 0.01); held-out: the final discriminator rejecting another class's caption on
-the 983 test images, mean ± std over 10 pairings; sixth blind review (`../blind_review.md`): clear birds of
-64 (and borderline) in the bicubically upsampled Stage-I grid of 64 test captions, ± 4. Commands:
+CUB-50 char-CNN-RNN (chance 0.01); held-out: the final discriminator accepting each of the 983 test images
+with its own caption (real) and rejecting it with another class's caption (mismatched), mean ± std over 10
+pairings; sixth and seventh blind reviews (`../blind_review.md`, two
+fresh reviewers): clear birds of 64 (and borderline) in the bicubically upsampled Stage-I grid of 64 test
+captions, ± 4, – where a review did not see the run. Commands:
 `command.txt`; this table: `python results/cub50/discriminator_width/table.py`."""
 
 
@@ -31,28 +35,32 @@ def read(path: Path) -> dict:
     return json.loads(path.read_text())
 
 
-def row(run: str, label: str, folder: Path, review: dict) -> str:
+def counts(review: dict, run: str) -> str:
+    return f"{review[run]['clear']} ({review[run]['borderline']})" if run in review else "–"
+
+
+def row(run: str, label: str, folder: Path, reviews: dict) -> str:
     test = {judge: read(folder / f"{run}_judge{judge}.json")["stages"]["stage1"] for judge in "ABCD"}
     train = read(folder / f"{run}_train_judgeA.json")["stages"]["stage1"]
     held = next(iter(read(folder / f"{run}_heldout_seeds.json").values()))
     cells = [f"{test[judge]['fid']:.1f}" for judge in "ABCD"]
     cells += [f"{train['fid']:.1f}", f"{test['A']['r_precision']:.3f}", f"{train['r_precision']:.3f}"]
+    cells.append(f"{held['heldout_acc_real']:.2f} ± {held['heldout_acc_real_std']:.2f}")
     cells.append(f"{held['heldout_acc_mismatched']:.2f} ± {held['heldout_acc_mismatched_std']:.2f}")
-    cells.append(f"{review[run]['clear']} ({review[run]['borderline']})")
+    cells += [counts(reviews[name], run) for name in REVIEWS]
     return f"| {label} | " + " | ".join(cells) + " |"
 
 
 def main() -> str:
-    review = read(HERE / "blind_review.json")["sixth"]
+    reviews = read(HERE / "blind_review.json")
     lines = ["# CUB-50 Stage-I: a narrower discriminator", "", DESCRIPTION, ""]
     lines.append(
         "| discriminator width | FID A ↓ | FID B ↓ | FID C ↓ | FID D ↓ | FID train ↓ | R-prec. test ↑ "
-        "| R-prec. train ↑ | held-out mismatched ↑ | blind review: clear (borderline) ↑ |"
+        "| R-prec. train ↑ | held-out real ↑ | held-out mismatched ↑ | review 6: clear (borderline) ↑ | review 7 ↑ |"
     )
-    lines.append("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
-    lines += [row(run, label, folder, review) for run, (label, folder) in RUNS.items()]
-    real = review["real"]
-    lines.append("| real photographs |" + " – |" * 8 + f" {real['clear']} ({real['borderline']}) |")
+    lines.append("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+    lines += [row(run, label, folder, reviews) for run, (label, folder) in RUNS.items()]
+    lines.append("| real photographs |" + " – |" * 9 + "".join(f" {counts(reviews[n], 'real')} |" for n in REVIEWS))
     text = "\n".join(lines) + "\n"
     (HERE / "table.md").write_text(text)
     return text
