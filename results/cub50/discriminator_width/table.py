@@ -6,10 +6,13 @@ python results/cub50/discriminator_width/table.py
 
 from __future__ import annotations
 
-import json
+import sys
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parent))
+from stage1_table import read, table  # noqa: E402
+
 RUNS = {  # run: (label, folder of its metrics)
     "at465": ("32, seed 0 (`cub50_stage1.yaml`, the committed pipeline)", HERE.parent / "lr_schedule"),
     "at465_seed1": ("32, seed 1", HERE.parent / "lr_schedule"),
@@ -31,37 +34,11 @@ captions, ± 4, – where a review did not see the run. Commands:
 `command.txt`; this table: `python results/cub50/discriminator_width/table.py`."""
 
 
-def read(path: Path) -> dict:
-    return json.loads(path.read_text())
-
-
-def counts(review: dict, run: str) -> str:
-    return f"{review[run]['clear']} ({review[run]['borderline']})" if run in review else "–"
-
-
-def row(run: str, label: str, folder: Path, reviews: dict) -> str:
-    test = {judge: read(folder / f"{run}_judge{judge}.json")["stages"]["stage1"] for judge in "ABCD"}
-    train = read(folder / f"{run}_train_judgeA.json")["stages"]["stage1"]
-    held = next(iter(read(folder / f"{run}_heldout_seeds.json").values()))
-    cells = [f"{test[judge]['fid']:.1f}" for judge in "ABCD"]
-    cells += [f"{train['fid']:.1f}", f"{test['A']['r_precision']:.3f}", f"{train['r_precision']:.3f}"]
-    cells.append(f"{held['heldout_acc_real']:.2f} ± {held['heldout_acc_real_std']:.2f}")
-    cells.append(f"{held['heldout_acc_mismatched']:.2f} ± {held['heldout_acc_mismatched_std']:.2f}")
-    cells += [counts(reviews[name], run) for name in REVIEWS]
-    return f"| {label} | " + " | ".join(cells) + " |"
-
-
 def main() -> str:
     reviews = read(HERE / "blind_review.json")
-    lines = ["# CUB-50 Stage-I: a narrower discriminator", "", DESCRIPTION, ""]
-    lines.append(
-        "| discriminator width | FID A ↓ | FID B ↓ | FID C ↓ | FID D ↓ | FID train ↓ | R-prec. test ↑ "
-        "| R-prec. train ↑ | held-out real ↑ | held-out mismatched ↑ | review 6: clear (borderline) ↑ | review 7 ↑ |"
-    )
-    lines.append("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
-    lines += [row(run, label, folder, reviews) for run, (label, folder) in RUNS.items()]
-    lines.append("| real photographs |" + " – |" * 9 + "".join(f" {counts(reviews[n], 'real')} |" for n in REVIEWS))
-    text = "\n".join(lines) + "\n"
+    columns = {f"review {n}": reviews[name] for n, name in zip((6, 7), REVIEWS)}
+    title = "CUB-50 Stage-I: a narrower discriminator"
+    text = table(title, DESCRIPTION, "discriminator width", RUNS, columns)
     (HERE / "table.md").write_text(text)
     return text
 

@@ -1,0 +1,48 @@
+"""The Stage-I comparison table shared by results/cub50/discriminator_width and stage1_750_epochs: four
+judges on the test captions, judge A on training captions, R-precision, held-out figures, blind reviews."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+
+def read(path: Path) -> dict:
+    return json.loads(path.read_text())
+
+
+def counts(review: dict, run: str) -> str:
+    """A review's "clear (borderline)" cell for a run, or – where the review did not see it."""
+    return f"{review[run]['clear']} ({review[run]['borderline']})" if run in review else "–"
+
+
+def row(run: str, label: str, folder: Path, reviews: list[dict]) -> str:
+    test = {judge: read(folder / f"{run}_judge{judge}.json")["stages"]["stage1"] for judge in "ABCD"}
+    train = read(folder / f"{run}_train_judgeA.json")["stages"]["stage1"]
+    held = next(iter(read(folder / f"{run}_heldout_seeds.json").values()))
+    cells = [f"{test[judge]['fid']:.1f}" for judge in "ABCD"]
+    cells += [f"{train['fid']:.1f}", f"{test['A']['r_precision']:.3f}", f"{train['r_precision']:.3f}"]
+    cells.append(f"{held['heldout_acc_real']:.2f} ± {held['heldout_acc_real_std']:.2f}")
+    cells.append(f"{held['heldout_acc_mismatched']:.2f} ± {held['heldout_acc_mismatched_std']:.2f}")
+    cells += [counts(review, run) for review in reviews]
+    return f"| {label} | " + " | ".join(cells) + " |"
+
+
+def table(title: str, description: str, first_column: str, runs: dict, reviews: dict[str, dict]) -> str:
+    """Markdown of one row per run ({run: (label, folder of its metrics)}) and one for the real photographs.
+
+    `reviews` maps each column's name (e.g. "review 7") to that review's counts.
+    """
+    names = list(reviews)
+    lines = [f"# {title}", "", description, ""]
+    lines.append(
+        f"| {first_column} | FID A ↓ | FID B ↓ | FID C ↓ | FID D ↓ | FID train ↓ | R-prec. test ↑ "
+        "| R-prec. train ↑ | held-out real ↑ | held-out mismatched ↑ | "
+        + " | ".join(f"{name}: clear (borderline) ↑" for name in names)
+        + " |"
+    )
+    lines.append("|---|" + "---:|" * (9 + len(names)))
+    lines += [row(run, label, folder, list(reviews.values())) for run, (label, folder) in runs.items()]
+    real = "".join(f" {counts(review, 'real')} |" for review in reviews.values())
+    lines.append("| real photographs |" + " – |" * 9 + real)
+    return "\n".join(lines) + "\n"
