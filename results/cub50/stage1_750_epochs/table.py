@@ -11,7 +11,7 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
-from stage1_table import read, table  # noqa: E402
+from tables import read, stage1_table  # noqa: E402
 
 RUNS = {  # run: (label, folder of its metrics)
     "at465": ("500, seed 0 (`cub50_stage1.yaml`, the committed pipeline)", HERE.parent / "lr_schedule"),
@@ -32,7 +32,7 @@ the bicubically upsampled Stage-I grid of 64 test captions, ± 3-4. Commands: `c
 
 def main() -> str:
     columns = {"review 8": read(HERE / "blind_review.json")["eighth"]}
-    text = table("CUB-50 Stage-I: 750 epochs", DESCRIPTION, "epochs", RUNS, columns)
+    text = stage1_table("CUB-50 Stage-I: 750 epochs", DESCRIPTION, "epochs", RUNS, columns)
     (HERE / "table.md").write_text(text)
     return text
 

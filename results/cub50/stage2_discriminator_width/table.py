@@ -6,12 +6,14 @@ python results/cub50/stage2_discriminator_width/table.py
 
 from __future__ import annotations
 
-import json
+import sys
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parent))
+from tables import stage2_table  # noqa: E402
+
 CONSISTENCY = HERE.parent / "stage2_consistency"
-JUDGES = [("A", "64"), ("A", "128"), ("B", "64"), ("B", "128")]
 RUNS = {  # tag: (label, seed, folder)
     "lowres100_s0": ("discriminator 16 (`cub50_stage2.yaml`, the committed pipeline)", 0, CONSISTENCY),
     "lowres100_s1": ("discriminator 16", 1, CONSISTENCY),
@@ -25,22 +27,9 @@ trained again on a copy of the repository), each at 64 and 128 px. Commands: `co
 `python results/cub50/stage2_discriminator_width/table.py`."""
 
 
-def fid(folder: Path, tag: str, judge: str, px: str, stage: str = "stage2") -> str:
-    return f"{json.loads((folder / f'{tag}_judge{judge}{px}.json').read_text())['stages'][stage]['fid']:.1f}"
-
-
 def main() -> str:
-    lines = ["# CUB-50 Stage-II: a wider discriminator", "", DESCRIPTION, ""]
-    lines.append("| Stage-II | seed | " + " | ".join(f"{j}, {px} px ↓" for j, px in JUDGES) + " |")
-    lines.append("|---|---:|" + "---:|" * len(JUDGES))
-    for tag, (label, seed, folder) in RUNS.items():
-        cells = " | ".join(fid(folder, tag, j, px) for j, px in JUDGES)
-        lines.append(f"| {label} | {seed} | {cells} |")
-    baselines = {"stage1_bicubic": "Stage-I upsampled bicubically (the baseline)", "stage1": "Stage-I"}
-    for stage, label in baselines.items():
-        cells = " | ".join(fid(CONSISTENCY, "lowres100_s0", j, px, stage) for j, px in JUDGES)
-        lines.append(f"| {label} | – | {cells} |")
-    return "\n".join(lines) + "\n"
+    title = "CUB-50 Stage-II: a wider discriminator"
+    return stage2_table(title, DESCRIPTION, RUNS, baseline=(CONSISTENCY, "lowres100_s0"))
 
 
 if __name__ == "__main__":

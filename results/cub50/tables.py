@@ -1,5 +1,10 @@
-"""The Stage-I comparison table shared by results/cub50/discriminator_width and stage1_750_epochs: four
-judges on the test captions, judge A on training captions, R-precision, held-out figures, blind reviews."""
+"""The comparison tables shared by the results/cub50 question folders.
+
+- `stage1_table` (discriminator_width, stage1_750_epochs): four judges on the test captions, judge A on
+  training captions, R-precision, held-out figures, blind reviews.
+- `stage2_table` (stage2_consistency, stage2_discriminator_width): two judges at 64 and 128 px, with the
+  bicubic and Stage-I baselines.
+"""
 
 from __future__ import annotations
 
@@ -28,7 +33,9 @@ def row(run: str, label: str, folder: Path, reviews: list[dict]) -> str:
     return f"| {label} | " + " | ".join(cells) + " |"
 
 
-def table(title: str, description: str, first_column: str, runs: dict, reviews: dict[str, dict]) -> str:
+def stage1_table(
+    title: str, description: str, first_column: str, runs: dict, reviews: dict[str, dict]
+) -> str:
     """Markdown of one row per run ({run: (label, folder of its metrics)}) and one for the real photographs.
 
     `reviews` maps each column's name (e.g. "review 7") to that review's counts.
@@ -45,4 +52,27 @@ def table(title: str, description: str, first_column: str, runs: dict, reviews: 
     lines += [row(run, label, folder, list(reviews.values())) for run, (label, folder) in runs.items()]
     real = "".join(f" {counts(review, 'real')} |" for review in reviews.values())
     lines.append("| real photographs |" + " – |" * 9 + real)
+    return "\n".join(lines) + "\n"
+
+
+STAGE2_JUDGES = [("A", "64"), ("A", "128"), ("B", "64"), ("B", "128")]
+
+
+def stage2_fid(folder: Path, tag: str, judge: str, px: str, stage: str = "stage2") -> str:
+    return f"{read(folder / f'{tag}_judge{judge}{px}.json')['stages'][stage]['fid']:.1f}"
+
+
+def stage2_table(title: str, description: str, runs: dict, baseline: tuple[Path, str]) -> str:
+    """Markdown of one row per Stage-II run ({tag: (label, seed, folder of its metrics)}), then the bicubic
+    upsampling of Stage-I and Stage-I itself, read from the `baseline` run's (folder, tag) files."""
+    lines = [f"# {title}", "", description, ""]
+    lines.append("| Stage-II | seed | " + " | ".join(f"{j}, {px} px ↓" for j, px in STAGE2_JUDGES) + " |")
+    lines.append("|---|---:|" + "---:|" * len(STAGE2_JUDGES))
+    for tag, (label, seed, folder) in runs.items():
+        cells = " | ".join(stage2_fid(folder, tag, j, px) for j, px in STAGE2_JUDGES)
+        lines.append(f"| {label} | {seed} | {cells} |")
+    baselines = {"stage1_bicubic": "Stage-I upsampled bicubically (the baseline)", "stage1": "Stage-I"}
+    for stage, label in baselines.items():
+        cells = " | ".join(stage2_fid(*baseline, j, px, stage) for j, px in STAGE2_JUDGES)
+        lines.append(f"| {label} | – | {cells} |")
     return "\n".join(lines) + "\n"
