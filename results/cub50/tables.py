@@ -1,6 +1,6 @@
 """The comparison tables shared by the results/cub50 question folders.
 
-- `stage1_table` (discriminator_width, stage1_750_epochs): four judges on the test captions, judge A on
+- `stage1_table` (discriminator_width, stage1_epochs): four judges on the test captions, judge A on
   training captions, R-precision, held-out figures, blind reviews.
 - `stage2_table` (stage2_consistency, stage2_discriminator_width): two judges at 64 and 128 px, with the
   bicubic and Stage-I baselines.
