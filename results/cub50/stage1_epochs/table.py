@@ -18,6 +18,7 @@ RUNS = {  # run: (label, folder of its metrics)
     "at465_seed1": ("500, seed 1", HERE.parent / "lr_schedule"),
     "ep750": ("750, seed 0 (the committed run, resumed)", HERE),
     "ep1000": ("1,000, seed 0 (the same run, resumed)", HERE),
+    "ep1000_seed1": ("1,000, seed 1 (seed 1's run, resumed)", HERE),
 }
 DESCRIPTION = """\
 `configs/stackgan/cub50_stage1.yaml` trained on from its 500-epoch checkpoint to 750 epochs (44,250 steps) and
@@ -26,14 +27,14 @@ epochs 465 and 930). Judge-FID over the 983 test captions of the unseen classes 
 committed results', B-D other instances), over 983 training captions with judge A; R-precision with the
 independent CUB-50 char-CNN-RNN (chance 0.01); held-out: the final discriminator accepting each of the 983
 test images with its own caption (real) and rejecting it with another class's caption (mismatched), mean ±
-std over 10 pairings; the eighth and ninth blind reviews (`../blind_review.md`, a fresh reviewer each):
+std over 10 pairings; the eighth, ninth and tenth blind reviews (`../blind_review.md`, a fresh reviewer each):
 clear birds of 64 (and borderline) in the bicubically upsampled Stage-I grid of 64 test captions, ± 3-4.
 Commands: `command.txt`; this table: `python results/cub50/stage1_epochs/table.py`."""
 
 
 def main() -> str:
     reviews = read(HERE / "blind_review.json")
-    columns = {"review 8": reviews["eighth"], "review 9": reviews["ninth"]}
+    columns = {"review 8": reviews["eighth"], "review 9": reviews["ninth"], "review 10": reviews["tenth"]}
     text = stage1_table("CUB-50 Stage-I: 500, 750 and 1,000 epochs", DESCRIPTION, "epochs", RUNS, columns)
     (HERE / "table.md").write_text(text)
     return text
