@@ -48,6 +48,13 @@ def image_grid(images: torch.Tensor, columns: int = 8) -> PIL.Image.Image:
     return grid
 
 
+def grid_rows(split, seed: int = 0) -> tuple[list[int], list[str]]:
+    """The grids' 64 rows of ``split`` (sorted, seeded) and a seeded random caption of each."""
+    rng = np.random.default_rng(seed)
+    indices = sorted(rng.choice(len(split), size=min(64, len(split)), replace=False).tolist())
+    return indices, [str(rng.choice(split[i]["captions"])) for i in indices]
+
+
 def main(argv=None) -> None:
     formatter = argparse.RawDescriptionHelpFormatter
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=formatter)
@@ -62,9 +69,7 @@ def main(argv=None) -> None:
     args = parser.parse_args(argv)
     pipeline = StackGANPipeline.from_pretrained(args.model)
     split = load_stackgan_dataset(args.dataset, split=args.split)
-    rng = np.random.default_rng(args.seed)
-    indices = sorted(rng.choice(len(split), size=min(64, len(split)), replace=False).tolist())
-    captions = [str(rng.choice(split[i]["captions"])) for i in indices]
+    indices, captions = grid_rows(split, args.seed)
     images = generate_for_captions(pipeline, captions, args.seed)
     real = (center_crops(split.select(indices)["image"], 256) + 1) / 2
     output = Path(args.output_dir)

@@ -15,7 +15,6 @@ import json
 import sys
 from pathlib import Path
 
-import numpy as np
 import torch
 
 from stackgan_hf import StackGANPipeline
@@ -24,7 +23,7 @@ from stackgan_hf.evaluation.stackgan import bicubic_upsample
 from stackgan_hf.models import StackGANStage1Discriminator
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[3] / "scripts"))
-from stackgan_figures import image_grid  # noqa: E402
+from stackgan_figures import grid_rows, image_grid  # noqa: E402
 
 
 def main() -> None:
@@ -43,9 +42,7 @@ def main() -> None:
     generator = pipeline.stage1_generator.float().eval()
     discriminator = StackGANStage1Discriminator.from_pretrained(args.discriminator).float().eval()
     split = load_stackgan_dataset(args.dataset, split="test")
-    rng = np.random.default_rng(0)  # the captions of stackgan_figures.py --seed 0
-    indices = sorted(rng.choice(len(split), size=64, replace=False).tolist())
-    captions = [str(rng.choice(split[i]["captions"])) for i in indices]
+    _, captions = grid_rows(split, seed=0)  # the captions of stackgan_figures.py --seed 0
 
     seed = torch.Generator().manual_seed(1234)
     with torch.no_grad():
