@@ -21,12 +21,22 @@ def counts(review: dict, run: str) -> str:
     return f"{review[run]['clear']} ({review[run]['borderline']})" if run in review else "–"
 
 
-def row(run: str, label: str, folder: Path, reviews: list[dict]) -> str:
-    test = {judge: read(folder / f"{run}_judge{judge}.json")["stages"]["stage1"] for judge in "ABCD"}
+def row(
+    run: str,
+    label: str,
+    folder: Path,
+    reviews: list[dict],
+    judges: str = "ABCD",
+    r_precision: bool = True,
+    heldout: Path | None = None,
+) -> str:
+    """One run's cells, read from `folder`'s `{run}_*.json` (the held-out figures from `heldout` if given)."""
+    test = {judge: read(folder / f"{run}_judge{judge}.json")["stages"]["stage1"] for judge in judges}
     train = read(folder / f"{run}_train_judgeA.json")["stages"]["stage1"]
-    held = next(iter(read(folder / f"{run}_heldout_seeds.json").values()))
-    cells = [f"{test[judge]['fid']:.1f}" for judge in "ABCD"]
-    cells += [f"{train['fid']:.1f}", f"{test['A']['r_precision']:.3f}", f"{train['r_precision']:.3f}"]
+    held = next(iter(read(heldout or folder / f"{run}_heldout_seeds.json").values()))
+    cells = [f"{test[judge]['fid']:.1f}" for judge in judges] + [f"{train['fid']:.1f}"]
+    if r_precision:
+        cells += [f"{test['A']['r_precision']:.3f}", f"{train['r_precision']:.3f}"]
     cells.append(f"{held['heldout_acc_real']:.2f} ± {held['heldout_acc_real_std']:.2f}")
     cells.append(f"{held['heldout_acc_mismatched']:.2f} ± {held['heldout_acc_mismatched_std']:.2f}")
     cells += [counts(review, run) for review in reviews]
@@ -34,24 +44,36 @@ def row(run: str, label: str, folder: Path, reviews: list[dict]) -> str:
 
 
 def stage1_table(
-    title: str, description: str, first_column: str, runs: dict, reviews: dict[str, dict]
+    title: str,
+    description: str,
+    first_column: str,
+    runs: dict,
+    reviews: dict[str, dict],
+    judges: str = "ABCD",
+    r_precision: bool = True,
 ) -> str:
-    """Markdown of one row per run ({run: (label, folder of its metrics)}) and one for the real photographs.
+    """Markdown of one row per run ({run: (label, folder of its metrics[, its held-out file])}) and one for
+    the real photographs.
 
-    `reviews` maps each column's name (e.g. "review 7") to that review's counts.
+    `reviews` maps each column's name (e.g. "review 7") to that review's counts; `judges` names the
+    test-caption judges' columns, and `r_precision=False` leaves out the R-precision columns.
     """
     names = list(reviews)
+    header = [f"FID {judge} ↓" for judge in judges] + ["FID train ↓"]
+    if r_precision:
+        header += ["R-prec. test ↑", "R-prec. train ↑"]
+    header += ["held-out real ↑", "held-out mismatched ↑"] + [
+        f"{name}: clear (borderline) ↑" for name in names
+    ]
     lines = [f"# {title}", "", description, ""]
-    lines.append(
-        f"| {first_column} | FID A ↓ | FID B ↓ | FID C ↓ | FID D ↓ | FID train ↓ | R-prec. test ↑ "
-        "| R-prec. train ↑ | held-out real ↑ | held-out mismatched ↑ | "
-        + " | ".join(f"{name}: clear (borderline) ↑" for name in names)
-        + " |"
-    )
-    lines.append("|---|" + "---:|" * (9 + len(names)))
-    lines += [row(run, label, folder, list(reviews.values())) for run, (label, folder) in runs.items()]
+    lines.append(f"| {first_column} | " + " | ".join(header) + " |")
+    lines.append("|---|" + "---:|" * len(header))
+    lines += [
+        row(run, label, folder, list(reviews.values()), judges, r_precision, *heldout)
+        for run, (label, folder, *heldout) in runs.items()
+    ]
     real = "".join(f" {counts(review, 'real')} |" for review in reviews.values())
-    lines.append("| real photographs |" + " – |" * 9 + real)
+    lines.append("| real photographs |" + " – |" * (len(header) - len(names)) + real)
     return "\n".join(lines) + "\n"
 
 
