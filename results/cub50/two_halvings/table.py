@@ -27,12 +27,13 @@ rates halved at epochs 233 and 466, the schedule of the 1,000-epoch run (halved 
 FID fell most after its second halving: `../stage1_epochs`) compressed into 500 epochs. Judge-FID over the
 983 test captions of the unseen classes with the two judges trained again in the ninth session on the 2-core
 Intel Xeon (A*: judge A's recipe, `evaluate.py --seed 0`; C*: judge C's, `--seed 1`; the committed run's
-figures are those of `../generator_width`, and compare only within these tables), over 983 training captions
-with A*; held-out: the final discriminator accepting each of the 983 test images with its own caption (real)
-and rejecting it with another class's caption (mismatched), mean ± std over 10 pairings; the twelfth blind
-review (`../blind_review.md`, a fresh reviewer): clear birds of 64 (and borderline) in the bicubically
-upsampled Stage-I grid of 64 test captions. No R-precision: its independent encoder was not trained again.
-Commands: `command.txt`; this table: `python results/cub50/two_halvings/table.py`."""
+figures are those of `../generator_width`, its held-out figures those of `../heldout_stage1_seeds.json`; all
+compare only within these tables), over 983 training captions with A*; held-out: the final discriminator
+accepting each of the 983 test images with its own caption (real) and rejecting it with another class's
+caption (mismatched), mean ± std over 10 pairings; the twelfth blind review (`../blind_review.md`, a fresh
+reviewer): clear birds of 64 (and borderline) in the bicubically upsampled Stage-I grid of 64 test captions.
+No R-precision: its independent encoder was not trained again. Commands: `command.txt`; this table: `python
+results/cub50/two_halvings/table.py`."""
 
 
 def main() -> str:
