@@ -20,6 +20,7 @@ RUNS = {  # run: (label, folder of its metrics[, its held-out file])
         HERE.parent / "heldout_stage1_seeds.json",
     ),
     "lr233": ("every 233 epochs (at 233 and 466), seed 0", HERE),
+    "lr233_seed1": ("every 233 epochs (at 233 and 466), seed 1", HERE),
 }
 DESCRIPTION = """\
 `configs/stackgan/cub50_stage1.yaml` (500 epochs) with `--lr_decay_epochs 233` instead of 465: both learning
@@ -30,16 +31,17 @@ Intel Xeon (A*: judge A's recipe, `evaluate.py --seed 0`; C*: judge C's, `--seed
 figures are those of `../generator_width`, its held-out figures those of `../heldout_stage1_seeds.json`; all
 compare only within these tables), over 983 training captions with A*; held-out: the final discriminator
 accepting each of the 983 test images with its own caption (real) and rejecting it with another class's
-caption (mismatched), mean ± std over 10 pairings; the twelfth blind review (`../blind_review.md`, a fresh
-reviewer): clear birds of 64 (and borderline) in the bicubically upsampled Stage-I grid of 64 test captions.
+caption (mismatched), mean ± std over 10 pairings; the twelfth and thirteenth blind reviews (`../blind_review.md`,
+`blind_review.json`, a fresh reviewer each): clear birds of 64 (and borderline) in the bicubically upsampled Stage-I
+grid of 64 test captions.
 No R-precision: its independent encoder was not trained again. Commands: `command.txt`; this table: `python
 results/cub50/two_halvings/table.py`."""
 
 
 def main() -> str:
     reviews = read(HERE / "blind_review.json")
-    columns = {"review 12": reviews["twelfth"]}
-    title = "CUB-50 Stage-I: the learning rate halved twice in 500 epochs"
+    columns = {"review 12": reviews["twelfth"], "review 13": reviews["thirteenth"]}
+    title = "CUB-50 Stage-I: the learning rate halved twice in 500 epochs (two seeds, not adopted)"
     text = stage1_table(
         title, DESCRIPTION, "learning rate halved", RUNS, columns, judges="AC", r_precision=False
     )
