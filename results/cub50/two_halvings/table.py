@@ -31,9 +31,9 @@ Intel Xeon (A*: judge A's recipe, `evaluate.py --seed 0`; C*: judge C's, `--seed
 figures are those of `../generator_width`, its held-out figures those of `../heldout_stage1_seeds.json`; all
 compare only within these tables), over 983 training captions with A*; held-out: the final discriminator
 accepting each of the 983 test images with its own caption (real) and rejecting it with another class's
-caption (mismatched), mean ± std over 10 pairings; the twelfth and thirteenth blind reviews (`../blind_review.md`,
-`blind_review.json`, a fresh reviewer each): clear birds of 64 (and borderline) in the bicubically upsampled Stage-I
-grid of 64 test captions.
+caption (mismatched), mean ± std over 10 pairings; the twelfth and thirteenth blind reviews
+(`../blind_review.md`, `blind_review.json`, a fresh reviewer each): clear birds of 64 (and borderline) in the
+bicubically upsampled Stage-I grid of 64 test captions.
 No R-precision: its independent encoder was not trained again. Commands: `command.txt`; this table: `python
 results/cub50/two_halvings/table.py`."""
 
