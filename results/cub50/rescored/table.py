@@ -1,0 +1,57 @@
+"""Writes results/cub50/rescored/table.md: the committed pipeline scored with the committed judges and
+R-precision encoders (commands: command.txt).
+
+python results/cub50/rescored/table.py
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+STAGES = {
+    "stage1": "Stage-I (64x64)",
+    "stage1_bicubic": "Stage-I upsampled bicubically to 256",
+    "stage2": "Stage-II (256x256)",
+}
+DESCRIPTION = """\
+The committed pipeline (`results/cub50/pipeline`) scored with the evaluation models committed in the eleventh
+session, so that any later model can be scored on the same scale on any machine: judges A* and C* at 64 px
+(`../judges/a_star_64px`, `c_star_64px`), a 128-px judge of A*'s recipe trained without blur
+(`../judges/a_star_128px`), and the R-precision encoders (`../rprec_encoder`). One image per caption for the
+983 test captions of the 17 unseen classes, or 983 training captions (a seeded random caption of each). The
+figures of `../table.md` came from judges and encoders trained on another machine and not kept; these compare
+only with figures from the same committed folders. Commands: `command.txt`; this table: `python
+results/cub50/rescored/table.py`."""
+
+
+def fid(name: str, stage: str, key: str = "fid", digits: int = 1) -> str:
+    value = json.loads((HERE / name).read_text())["stages"][stage].get(key)
+    return "–" if value is None else f"{value:.{digits}f}"
+
+
+def main() -> str:
+    lines = ["# CUB-50: the committed pipeline on the committed judges", "", DESCRIPTION, ""]
+    lines.append(
+        "| images | FID A* test ↓ | FID C* test ↓ | FID A* train ↓ | FID 128 px test ↓ "
+        "| R-precision test ↑ | R-precision train ↑ |"
+    )
+    lines.append("|---|---:|---:|---:|---:|---:|---:|")
+    for stage, label in STAGES.items():
+        cells = [
+            fid("metrics.json", stage),
+            fid("metrics_judgeC.json", stage),
+            fid("metrics_train.json", stage),
+            fid("metrics_judge128.json", stage),
+            fid("metrics.json", stage, "r_precision", 3),
+            fid("metrics_train.json", stage, "r_precision", 3),
+        ]
+        lines.append(f"| {label} | " + " | ".join(cells) + " |")
+    text = "\n".join(lines) + "\n"
+    (HERE / "table.md").write_text(text)
+    return text
+
+
+if __name__ == "__main__":
+    print(main())
