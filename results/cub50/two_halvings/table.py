@@ -34,8 +34,8 @@ accepting each of the 983 test images with its own caption (real) and rejecting 
 caption (mismatched), mean ± std over 10 pairings; the twelfth and thirteenth blind reviews
 (`../blind_review.md`, `blind_review.json`, a fresh reviewer each): clear birds of 64 (and borderline) in the
 bicubically upsampled Stage-I grid of 64 test captions.
-No R-precision: its independent encoder was not trained again. Commands: `command.txt`; this table: `python
-results/cub50/two_halvings/table.py`."""
+No R-precision: the seeds were scored before the encoders were committed
+(`../rprec_encoder`). Commands: `command.txt`; this table: `python results/cub50/two_halvings/table.py`."""
 
 
 def main() -> str:
