@@ -8,21 +8,13 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from tables import STAGES, cell
+
 HERE = Path(__file__).resolve().parent
-STAGES = {
-    "stage1": "Stage-I (64x64)",
-    "stage1_bicubic": "Stage-I upsampled bicubically to 256",
-    "stage2": "Stage-II (256x256)",
-}
 
 
 def read(name: str) -> dict:
     return json.loads((HERE / name).read_text())
-
-
-def cell(metrics: dict, stage: str, key: str, digits: int = 1) -> str:
-    value = metrics["stages"].get(stage, {}).get(key)
-    return "–" if value is None else f"{value:.{digits}f}"
 
 
 def main() -> str:

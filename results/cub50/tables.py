@@ -4,6 +4,7 @@
   training captions, R-precision, held-out figures, blind reviews.
 - `stage2_table` (stage2_consistency, stage2_discriminator_width): two judges at 64 and 128 px, with the
   bicubic and Stage-I baselines.
+- `STAGES` and `cell` (table.py, rescored): one stage's metric from a pipeline's metrics file.
 """
 
 from __future__ import annotations
@@ -14,6 +15,19 @@ from pathlib import Path
 
 def read(path: Path) -> dict:
     return json.loads(path.read_text())
+
+
+STAGES = {
+    "stage1": "Stage-I (64x64)",
+    "stage1_bicubic": "Stage-I upsampled bicubically to 256",
+    "stage2": "Stage-II (256x256)",
+}
+
+
+def cell(metrics: dict, stage: str, key: str, digits: int = 1) -> str:
+    """One metric of one stage, formatted, or – where the metrics file has none."""
+    value = metrics["stages"].get(stage, {}).get(key)
+    return "–" if value is None else f"{value:.{digits}f}"
 
 
 def counts(review: dict, run: str) -> str:

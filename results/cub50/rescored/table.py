@@ -6,15 +6,13 @@ python results/cub50/rescored/table.py
 
 from __future__ import annotations
 
-import json
+import sys
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-STAGES = {
-    "stage1": "Stage-I (64x64)",
-    "stage1_bicubic": "Stage-I upsampled bicubically to 256",
-    "stage2": "Stage-II (256x256)",
-}
+sys.path.insert(0, str(HERE.parent))
+from tables import STAGES, cell, read  # noqa: E402
+
 DESCRIPTION = """\
 The committed pipeline (`results/cub50/pipeline`) scored with the evaluation models committed in the eleventh
 session, so that any later model can be scored on the same scale on any machine: judges A* and C* at 64 px
@@ -26,12 +24,9 @@ only with figures from the same committed folders. Commands: `command.txt`; this
 results/cub50/rescored/table.py`."""
 
 
-def fid(name: str, stage: str, key: str = "fid", digits: int = 1) -> str:
-    value = json.loads((HERE / name).read_text())["stages"][stage].get(key)
-    return "–" if value is None else f"{value:.{digits}f}"
-
-
 def main() -> str:
+    names = ("metrics", "metrics_judgeC", "metrics_train", "metrics_judge128")
+    test, judge_c, train, judge128 = (read(HERE / f"{name}.json") for name in names)
     lines = ["# CUB-50: the committed pipeline on the committed judges", "", DESCRIPTION, ""]
     lines.append(
         "| images | FID A* test ↓ | FID C* test ↓ | FID A* train ↓ | FID 128 px test ↓ "
@@ -39,14 +34,8 @@ def main() -> str:
     )
     lines.append("|---|---:|---:|---:|---:|---:|---:|")
     for stage, label in STAGES.items():
-        cells = [
-            fid("metrics.json", stage),
-            fid("metrics_judgeC.json", stage),
-            fid("metrics_train.json", stage),
-            fid("metrics_judge128.json", stage),
-            fid("metrics.json", stage, "r_precision", 3),
-            fid("metrics_train.json", stage, "r_precision", 3),
-        ]
+        cells = [cell(metrics, stage, "fid") for metrics in (test, judge_c, train, judge128)]
+        cells += [cell(metrics, stage, "r_precision", 3) for metrics in (test, train)]
         lines.append(f"| {label} | " + " | ".join(cells) + " |")
     text = "\n".join(lines) + "\n"
     (HERE / "table.md").write_text(text)
