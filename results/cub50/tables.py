@@ -91,24 +91,32 @@ def stage1_table(
     return "\n".join(lines) + "\n"
 
 
-STAGE2_JUDGES = [("A", "64"), ("A", "128"), ("B", "64"), ("B", "128")]
+STAGE2_JUDGES = [
+    ("A, 64 px", "judgeA64"),
+    ("A, 128 px", "judgeA128"),
+    ("B, 64 px", "judgeB64"),
+    ("B, 128 px", "judgeB128"),
+]
 
 
-def stage2_fid(folder: Path, tag: str, judge: str, px: str, stage: str = "stage2") -> str:
-    return f"{read(folder / f'{tag}_judge{judge}{px}.json')['stages'][stage]['fid']:.1f}"
+def stage2_fid(folder: Path, tag: str, suffix: str, stage: str = "stage2") -> str:
+    return f"{read(folder / f'{tag}_{suffix}.json')['stages'][stage]['fid']:.1f}"
 
 
-def stage2_table(title: str, description: str, runs: dict, baseline: tuple[Path, str]) -> str:
+def stage2_table(
+    title: str, description: str, runs: dict, baseline: tuple[Path, str], judges: list = STAGE2_JUDGES
+) -> str:
     """Markdown of one row per Stage-II run ({tag: (label, seed, folder of its metrics)}), then the bicubic
-    upsampling of Stage-I and Stage-I itself, read from the `baseline` run's (folder, tag) files."""
+    upsampling of Stage-I and Stage-I itself, read from the `baseline` run's (folder, tag) files. `judges`
+    names each column and its files' suffix (`{tag}_{suffix}.json`)."""
     lines = [f"# {title}", "", description, ""]
-    lines.append("| Stage-II | seed | " + " | ".join(f"{j}, {px} px ↓" for j, px in STAGE2_JUDGES) + " |")
-    lines.append("|---|---:|" + "---:|" * len(STAGE2_JUDGES))
+    lines.append("| Stage-II | seed | " + " | ".join(f"{label} ↓" for label, _ in judges) + " |")
+    lines.append("|---|---:|" + "---:|" * len(judges))
     for tag, (label, seed, folder) in runs.items():
-        cells = " | ".join(stage2_fid(folder, tag, j, px) for j, px in STAGE2_JUDGES)
+        cells = " | ".join(stage2_fid(folder, tag, suffix) for _, suffix in judges)
         lines.append(f"| {label} | {seed} | {cells} |")
     baselines = {"stage1_bicubic": "Stage-I upsampled bicubically (the baseline)", "stage1": "Stage-I"}
     for stage, label in baselines.items():
-        cells = " | ".join(stage2_fid(*baseline, j, px, stage) for j, px in STAGE2_JUDGES)
+        cells = " | ".join(stage2_fid(*baseline, suffix, stage) for _, suffix in judges)
         lines.append(f"| {label} | – | {cells} |")
     return "\n".join(lines) + "\n"
