@@ -21,21 +21,21 @@ RUNS = {  # run: (label, folder of its metrics)
     "ep1000_seed1": ("1,000, seed 1 (seed 1's run, resumed)", HERE),
 }
 DESCRIPTION = """\
-`configs/stackgan/cub50_stage1.yaml` trained on from its 500-epoch checkpoint to 750 epochs (44,250 steps) and
-1,000 epochs (59,000 steps) with `--max_train_steps`, its schedule unchanged (the learning rate is halved at
-epochs 465 and 930). Judge-FID over the 983 test captions of the unseen classes with four judges (A: the
-committed results', B-D other instances), over 983 training captions with judge A; R-precision with the
-independent CUB-50 char-CNN-RNN (chance 0.01); held-out: the final discriminator accepting each of the 983
-test images with its own caption (real) and rejecting it with another class's caption (mismatched), mean ±
-std over 10 pairings; the eighth, ninth and tenth blind reviews (`../blind_review.md`, a fresh reviewer each):
-clear birds of 64 (and borderline) in the bicubically upsampled Stage-I grid of 64 test captions, ± 3-4.
-Commands: `command.txt`; this table: `python results/cub50/stage1_epochs/table.py`."""
+`configs/stackgan/cub50_stage1.yaml` trained on from its 500-epoch checkpoint to 750 epochs (44,250 steps)
+and 1,000 epochs (59,000 steps) with `--max_train_steps`, its schedule unchanged (the learning rate is
+halved at epochs 465 and 930). Judge-FID over the 983 test captions of the unseen classes with four judges
+(A: the committed results', B-D other instances), over 983 training captions with judge A; R-precision with
+the independent CUB-50 char-CNN-RNN (chance 0.01); held-out: the final discriminator accepting each of the
+983 test images with its own caption (real) and rejecting it with another class's caption (mismatched), mean
+± std over 10 pairings; the eighth, ninth and tenth blind reviews (`../blind_review.md`, a fresh reviewer
+each): clear birds of 64 (and borderline) in the bicubically upsampled Stage-I grid of 64 test captions, ±
+3-4. Commands: `command.txt`; this table: `python results/cub50/stage1_epochs/table.py`."""
 
 COMMITTED_JUDGES_RUNS = {  # run: (label, folder of its metrics, its held-out file)
     "committed": (
         "500, seed 0, AMD EPYC (the committed pipeline until the twelfth session)",
         HERE.parent / "generator_width",
-        HERE.parent / "heldout_stage1_seeds.json",
+        HERE.parent / "lr_schedule" / "at465_heldout_seeds.json",
     ),
     "ep1000_intel": (
         "1,000, seed 0, Intel Xeon, from step 0 (`cub50_stage1.yaml`, the committed pipeline)",
@@ -46,10 +46,11 @@ COMMITTED_JUDGES_RUNS = {  # run: (label, folder of its metrics, its held-out fi
 COMMITTED_JUDGES_DESCRIPTION = """\
 The recipe at 1,000 epochs trained again from step 0 on the 2-core Intel Xeon across two sessions
 (`cub50_stage1.yaml --max_train_steps 59000`, seed 0), scored by the committed judges A* and C*
-(`../judges`; columns A and C) on the 983 test captions of the unseen classes and A* on 983 training captions (figures that
-compare only with other figures of these judges, as in `../rescored`); held-out figures as above; the
-fourteenth blind review (`../blind_review.md`). Its rule, written down before any result: adopted if A* ≤ 26.6
-and C* ≤ 21.5 (3 better than the 500-epoch Stage-I) and the review counts no more than 2 clear birds fewer."""
+(`../judges`; columns A and C) on the 983 test captions of the unseen classes and A* on 983 training
+captions (figures that compare only with other figures of these judges, as in `../rescored`); held-out
+figures as above; the fourteenth blind review (`../blind_review.md`). Its rule, written down before any
+result: adopted if A* ≤ 26.6 and C* ≤ 21.5 (3 better than the 500-epoch Stage-I) and the review counts no
+more than 2 clear birds fewer."""
 
 
 def main() -> str:
