@@ -1,4 +1,5 @@
-"""Writes results/cub50/table.md from the run's metrics files (commands: results/cub50/command.txt).
+"""Writes results/cub50/table.md from the committed pipeline's metrics files and those of the pipeline
+before it (`rescored/`) (commands: results/cub50/command.txt).
 
 python results/cub50/table.py
 """
@@ -11,72 +12,53 @@ from pathlib import Path
 from tables import STAGES, cell
 
 HERE = Path(__file__).resolve().parent
+NAMES = ("metrics", "metrics_judgeC", "metrics_judge128", "metrics_train")
+DESCRIPTION = """\
+The committed pipeline (`results/cub50/pipeline`): Stage-I for 1,000 epochs (the learning rate halved at
+epochs 465 and 930), Stage-II over it; below it, the pipeline before it (500 epochs of Stage-I, `rescored/`).
+
+One image per caption for 983 captions (every test row of the 17 unseen classes, or 983 training rows, a
+seeded random caption of each), scored by the committed evaluation models (`judges/`, `rprec_encoder/`;
+`scripts/evaluate.py`): judge-FID with judges A* and C* (64 px, blurred in training) and with a 128-px judge
+trained without blur (it sees the detail Stage-II adds); IS with A*; R-precision with an independent CUB-50
+char-CNN-RNN and its image encoder (the true caption ranked first among 100; chance 0.01). Commands:
+`command.txt`; this table: `python results/cub50/table.py`."""
 
 
-def read(name: str) -> dict:
-    return json.loads((HERE / name).read_text())
+def read(path: Path) -> dict:
+    return json.loads(path.read_text())
+
+
+def rows(label: str, folder: Path) -> list[str]:
+    """A pipeline's rows: each stage on the test captions, then on the training captions."""
+    test, judge_c, judge128, train = (read(folder / f"{name}.json") for name in NAMES)
+    lines = []
+    for stage, name in STAGES.items():
+        cells = [cell(test, stage, "fid"), cell(judge_c, stage, "fid"), cell(judge128, stage, "fid")]
+        cells += [cell(test, stage, "is_mean", 2), cell(test, stage, "r_precision", 3)]
+        lines.append(f"| {label}{name} | test | " + " | ".join(cells) + " |")
+    for stage, name in STAGES.items():
+        cells = [cell(train, stage, "fid"), "–", "–", cell(train, stage, "is_mean", 2)]
+        cells.append(cell(train, stage, "r_precision", 3))
+        lines.append(f"| {label}{name} | train | " + " | ".join(cells) + " |")
+    return lines
 
 
 def main() -> str:
-    test, train, judge128 = read("metrics.json"), read("metrics_train.json"), read("metrics_judge128.json")
-    short = read("short_run/metrics.json")
-    lines = [
-        "# CUB-50: the real-bird run (500 epochs of Stage-I, then Stage-II)",
-        "",
-        "The committed pipeline (`results/cub50/pipeline`): Stage-I with its learning rate halved at epoch",
-        "465, Stage-II over it; the rows below it are earlier runs.",
-        "",
-        "One image per caption for 983 captions (every test row, or 983 training rows, a seeded random",
-        "caption of each), scored by the offline judges trained on the 1,906 training photographs",
-        "(scripts/evaluate.py): judge-FID with the 64-px judge (the project's judge; it sees every image at",
-        "64x64, blurred in training) and with a 128-px judge trained without blur (it sees the detail",
-        "Stage-II adds); R-precision with an independent CUB-50 char-CNN-RNN and its image encoder (the true",
-        "caption ranked first among 100; chance 0.01). Commands: `command.txt`; this table:",
-        "`python results/cub50/table.py`.",
-        "",
-        "| images | captions | judge-FID 64 px ↓ | judge-FID 128 px ↓ | IS (64 px judge) ↑ | R-precision ↑ |",
-        "|---|---|---:|---:|---:|---:|",
-    ]
-    for stage, label in STAGES.items():
-        lines.append(
-            f"| {label} | test | {cell(test, stage, 'fid')} | {cell(judge128, stage, 'fid')} | "
-            f"{cell(test, stage, 'is_mean', 2)} | {cell(test, stage, 'r_precision', 3)} |"
-        )
-    for stage, label in STAGES.items():
-        lines.append(
-            f"| {label} | train | {cell(train, stage, 'fid')} | – | {cell(train, stage, 'is_mean', 2)} | "
-            f"{cell(train, stage, 'r_precision', 3)} |"
-        )
-    before = read("lr_schedule/every100_pipeline_metrics.json")
-    before_128 = read("lr_schedule/every100_pipeline_metrics_judge128.json")
-    for stage, label in STAGES.items():
-        lines.append(
-            f"| the pipeline before (Stage-I's rate halved every 100 epochs): {label} | test | "
-            f"{cell(before, stage, 'fid')} | {cell(before_128, stage, 'fid')} | "
-            f"{cell(before, stage, 'is_mean', 2)} | {cell(before, stage, 'r_precision', 3)} |"
-        )
-    long_test, long_128 = (
-        read("stage2_9600_steps/metrics.json"),
-        read("stage2_9600_steps/metrics_judge128.json"),
-    )
-    long_train = read("stage2_9600_steps/metrics_train.json")
-    for captions, metrics, judge in (("test", long_test, long_128), ("train", long_train, None)):
-        fid128 = cell(judge, "stage2", "fid") if judge else "–"
-        lines.append(
-            f"| the pipeline before, Stage-II trained 9,600 steps (40 epochs) | {captions} | "
-            f"{cell(metrics, 'stage2', 'fid')} | {fid128} | {cell(metrics, 'stage2', 'is_mean', 2)} | "
-            f"{cell(metrics, 'stage2', 'r_precision', 3)} |"
-        )
-    for stage, label in (("stage1", "Stage-I"), ("stage2", "Stage-II")):
-        lines.append(
-            f"| the short run before (2,400 + 1,500 steps, MiniLM): {label} | test | "
-            f"{cell(short, stage, 'fid')} | – | {cell(short, stage, 'is_mean', 2)} | – |"
-        )
-    heldout = next(iter(read("heldout_stage1.json").values()))
-    seeds = next(iter(read("heldout_stage1_seeds.json").values()))
-    memorization = read("memorization/nearest_neighbors.json")
+    lines = ["# CUB-50: the real-bird run (1,000 epochs of Stage-I, then Stage-II)", "", DESCRIPTION, ""]
+    lines.append("| images | captions | FID A* ↓ | FID C* ↓ | FID 128 px ↓ | IS (A*) ↑ | R-precision ↑ |")
+    lines.append("|---|---|---:|---:|---:|---:|---:|")
+    lines += rows("", HERE) + rows("the pipeline before (500 epochs): ", HERE / "rescored")
+    short = read(HERE / "short_run" / "metrics.json")
+    heldout = next(iter(read(HERE / "heldout_stage1.json").values()))
+    seeds = next(iter(read(HERE / "heldout_stage1_seeds.json").values()))
+    memorization = read(HERE / "memorization" / "nearest_neighbors.json")
     generated, real = memorization["generated"], memorization["real_test"]
     lines += [
+        "",
+        "The short run before (2,400 + 1,500 steps, MiniLM; `short_run/`), with another instance of A*'s "
+        f"recipe: judge-FID {cell(short, 'stage1', 'fid')} (Stage-I) and {cell(short, 'stage2', 'fid')} "
+        "(Stage-II).",
         "",
         "The final Stage-I discriminator on all 983 test images of the 17 unseen classes "
         f"(`heldout_stage1.json`): own caption accepted {heldout['heldout_acc_real']:.2f}, another class's "
