@@ -1,5 +1,5 @@
-"""The fast path (channels-last, bf16 autocast, CPU threads) stays numerically the plain path; Stage-II's
-color-consistency and super-resolution terms; mixed-precision resolution."""
+"""The fast path (channels-last, bf16 autocast, CPU threads) stays numerically the plain path; the
+color-consistency term; mixed-precision resolution."""
 
 from __future__ import annotations
 
@@ -53,43 +53,6 @@ def test_stage2_trains_with_the_color_consistency_term(tmp_path, tiny_dataset): 
     )
     output = train(config)
     assert torch.isfinite(_losses(output, stage=2)).all()
-
-
-def test_super_resolution_term_starts_at_the_bicubic_round_trip_and_learns_detail():
-    from stackgan_hf.models import StackGANStage2Generator
-    from stackgan_hf.training.step import StackGANGame, StepBatch
-
-    torch.manual_seed(0)
-    generator = StackGANStage2Generator(
-        text_embedding_dim=8, condition_dim=4, base_channels=8, num_residual_blocks=1,
-        image_skip=True, image_skip_mode="bicubic",
-    )  # fmt: skip
-    game = StackGANGame(generator, torch.nn.Identity(), noise_dim=4)
-    stripes = torch.zeros(2, 3, 256, 256)
-    stripes[..., ::2] = 0.8  # detail finer than a 64-px image can hold
-    batch = StepBatch(text=torch.randn(2, 8), real=stripes - 0.4)
-    loss = game.super_resolution_loss(batch, (64, 64), torch.Generator().manual_seed(0))
-    low = torch.nn.functional.interpolate(batch.real, size=64, mode="bicubic", antialias=True)
-    round_trip = torch.nn.functional.interpolate(low, size=256, mode="bicubic").clamp(-0.999, 0.999)
-    # The image skip starts as the bicubic upsampling, so the term starts at the round trip's error.
-    assert loss.item() == pytest.approx((round_trip - batch.real).abs().mean().item(), rel=1e-4)
-    optimizer = torch.optim.Adam(generator.parameters(), lr=1e-2)
-    for _ in range(30):
-        optimizer.zero_grad()
-        loss = game.super_resolution_loss(batch, (64, 64), torch.Generator().manual_seed(0))
-        loss.backward()
-        optimizer.step()
-    assert loss.item() < 0.5 * (round_trip - batch.real).abs().mean().item()
-
-
-def test_stage2_trains_with_the_super_resolution_term(tmp_path, tiny_dataset):  # noqa: F811
-    config = _config(
-        tmp_path, tiny_dataset, stage="both", max_train_steps=2, super_resolution_coefficient=10.0
-    )
-    output = train(config)
-    assert torch.isfinite(_losses(output, stage=2)).all()
-    card = (output / "README.md").read_text()
-    assert "super-resolution term), weight 10" in card
 
 
 def test_auto_mixed_precision_and_fused_adam(monkeypatch):

@@ -12,7 +12,6 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 import torch
-import torch.nn.functional as F
 
 from ..models.discriminator import discriminator_condition, unwrap_discriminator
 from .augment import diff_augment
@@ -36,15 +35,12 @@ class LossWeights:
         contrastive_coefficient: XMC-GAN's image-caption contrastive loss in the projection head's space.
         color_consistency_coefficient: Stage-II: StackGAN++'s color-consistency term.
         low_res_consistency_coefficient: Stage-II: L1 between the pooled Stage-II image and its Stage-I image.
-        super_resolution_coefficient: Stage-II: L1 between each real image and Stage-II's refinement of it
-            downsampled to Stage-I's size (:meth:`StackGANGame.super_resolution_loss`).
     """
 
     kl_coefficient: float = 2.0
     contrastive_coefficient: float = 0.0
     color_consistency_coefficient: float = 0.0
     low_res_consistency_coefficient: float = 0.0
-    super_resolution_coefficient: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -211,15 +207,6 @@ class StackGANGame:
         fake, mu, logvar = self.generator(low_res, text, generator=rng, return_dict=False)
         return Generated(fake, mu, logvar, low_res)
 
-    def super_resolution_loss(self, batch: StepBatch, size: tuple[int, int], rng: torch.Generator):
-        """L1 between each real image and Stage-II's refinement of it downsampled to ``size`` (antialiased
-        bicubic, as the dataset's Stage-I images are made): a supervised signal for the detail that
-        Stage-I's images lack."""
-        real = batch.real.float()
-        low = F.interpolate(real, size=size, mode="bicubic", antialias=True, align_corners=False).clamp(-1, 1)
-        restored = self.generator(low.to(batch.real.dtype), batch.text, generator=rng, return_dict=False)[0]
-        return F.l1_loss(restored.float(), real)
-
     def contrastive_loss(self, batch: StepBatch, features, condition):
         model = unwrap_discriminator(self.discriminator)
         image_embeds, text_embeds = model.joint_embeddings(features, condition)
@@ -297,10 +284,6 @@ class StackGANGame:
         if low_res is not None and weights.low_res_consistency_coefficient > 0:
             loss = loss + weights.low_res_consistency_coefficient * low_resolution_consistency_loss(
                 fake, low_res
-            )
-        if low_res is not None and weights.super_resolution_coefficient > 0:
-            loss = loss + weights.super_resolution_coefficient * self.super_resolution_loss(
-                batch, tuple(low_res.shape[-2:]), rng
             )
         return GeneratorTerms(loss, adversarial, kl)
 
