@@ -124,3 +124,35 @@ def test_upload_output_dir_sends_the_pipeline_but_not_checkpoints_or_logs(tmp_pa
 def test_upload_of_a_missing_directory_fails_before_any_request(tmp_path):
     with pytest.raises(FileNotFoundError, match="nothing to upload"):
         upload_output_dir(tmp_path / "missing", "acme/x", token="t", endpoint="http://127.0.0.1:9")
+
+
+@pytest.mark.parametrize(
+    ("text_encoder", "expected", "absent"),
+    [
+        ("bag-of-words", "bag-of-words\ntext encoder knows no synonyms", "It knows only"),
+        (
+            "results/text_encoders/char_cnn_rnn/cub50_encoder",
+            "its text encoder (`results/text_encoders",
+            "synonyms",
+        ),
+    ],
+)
+def test_stackgan_card_limitations_name_the_text_encoder_it_has(tmp_path, text_encoder, expected, absent):
+    summary = {"steps": 1, "images": 2, "batch_size": 2, "processes": 1, "mixed_precision": "no"}
+    summary |= {"device": "cpu", "wall_time_s_this_run": 1.0, "final": {}}
+    path = write_model_card(
+        tmp_path,
+        model_card_template("stackgan"),
+        model_id="me/stackgan",
+        stage=1,
+        dataset="synthetic-birds",
+        text_encoder=text_encoder,
+        summary=summary,
+        config_yaml="{}",
+        beyond_v1=[],
+        kl_coefficient=2.0,
+        lr_schedule="",
+        sample_grid=None,
+    )
+    limitations = path.read_text().split("## Limitations")[1]
+    assert expected in limitations and absent not in limitations
