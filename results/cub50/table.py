@@ -6,10 +6,9 @@ python results/cub50/table.py
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
-from tables import STAGES, cell
+from tables import STAGES, cell, read
 
 HERE = Path(__file__).resolve().parent
 NAMES = ("metrics", "metrics_judgeC", "metrics_judge128", "metrics_train")
@@ -23,10 +22,6 @@ seeded random caption of each), scored by the committed evaluation models (`judg
 trained without blur (it sees the detail Stage-II adds); IS with A*; R-precision with an independent CUB-50
 char-CNN-RNN and its image encoder (the true caption ranked first among 100; chance 0.01). Commands:
 `command.txt`; this table: `python results/cub50/table.py`."""
-
-
-def read(path: Path) -> dict:
-    return json.loads(path.read_text())
 
 
 def rows(label: str, folder: Path) -> list[str]:

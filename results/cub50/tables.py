@@ -2,8 +2,9 @@
 
 - `stage1_table` (discriminator_width, stage1_epochs): four judges on the test captions, judge A on
   training captions, R-precision, held-out figures, blind reviews.
-- `stage2_table` (stage2_consistency, stage2_discriminator_width): two judges at 64 and 128 px, with the
-  bicubic and Stage-I baselines.
+- `stage2_table` (stage2_consistency, stage2_discriminator_width: two judges at 64 and 128 px;
+  stage2_super_resolution, stage2_generator_width: the committed judges, `COMMITTED_JUDGES`), with the bicubic
+  and Stage-I baselines.
 - `STAGES` and `cell` (table.py, rescored): one stage's metric from a pipeline's metrics file.
 """
 
@@ -97,6 +98,9 @@ STAGE2_JUDGES = [
     ("B, 64 px", "judgeB64"),
     ("B, 128 px", "judgeB128"),
 ]
+
+
+COMMITTED_JUDGES = [("A*, 64 px", "judgeA64"), ("C*, 64 px", "judgeC64"), ("128 px", "judgeA128")]
 
 
 def stage2_fid(folder: Path, tag: str, suffix: str, stage: str = "stage2") -> str:

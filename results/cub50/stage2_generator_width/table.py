@@ -11,10 +11,9 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
-from tables import stage2_table  # noqa: E402
+from tables import COMMITTED_JUDGES, stage2_table  # noqa: E402
 
 CONFIG = HERE.parent / "stage2_super_resolution"
-JUDGES = [("A*, 64 px", "judgeA64"), ("C*, 64 px", "judgeC64"), ("128 px", "judgeA128")]
 RUNS = {  # tag: (label, seed, folder)
     "config_s0": ("generator width 32 (`cub50_stage2.yaml`, the committed pipeline)", 0, CONFIG),
     "g48_s0": ("generator width 48", 0, HERE),
@@ -30,7 +29,7 @@ rule asked for 1.0 better than the bicubic baseline at 128 px before a second se
 
 def main() -> str:
     title = "CUB-50 Stage-II: a wider generator (one seed, not adopted)"
-    return stage2_table(title, DESCRIPTION, RUNS, baseline=(CONFIG, "config_s0"), judges=JUDGES)
+    return stage2_table(title, DESCRIPTION, RUNS, baseline=(CONFIG, "config_s0"), judges=COMMITTED_JUDGES)
 
 
 if __name__ == "__main__":

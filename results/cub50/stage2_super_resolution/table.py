@@ -10,9 +10,8 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
-from tables import stage2_table  # noqa: E402
+from tables import COMMITTED_JUDGES, stage2_table  # noqa: E402
 
-JUDGES = [("A*, 64 px", "judgeA64"), ("C*, 64 px", "judgeC64"), ("128 px", "judgeA128")]
 RUNS = {  # tag: (label, seed, folder)
     "config_s0": ("`cub50_stage2.yaml` (the committed pipeline)", 0, HERE),
     "sr100_s0": ("+ super-resolution term, weight 100", 0, HERE),
@@ -30,7 +29,7 @@ Commands: `command.txt`; this table: `python results/cub50/stage2_super_resoluti
 
 def main() -> str:
     title = "CUB-50 Stage-II: a super-resolution term on real images (one seed, not adopted)"
-    return stage2_table(title, DESCRIPTION, RUNS, baseline=(HERE, "config_s0"), judges=JUDGES)
+    return stage2_table(title, DESCRIPTION, RUNS, baseline=(HERE, "config_s0"), judges=COMMITTED_JUDGES)
 
 
 if __name__ == "__main__":
