@@ -66,12 +66,14 @@ def stage1_table(
     reviews: dict[str, dict],
     judges: str = "ABCD",
     r_precision: bool = True,
+    heading: str = "#",
 ) -> str:
     """Markdown of one row per run ({run: (label, folder of its metrics[, its held-out file])}) and one for
     the real photographs.
 
     `reviews` maps each column's name (e.g. "review 7") to that review's counts; `judges` names the
-    test-caption judges' columns, and `r_precision=False` leaves out the R-precision columns.
+    test-caption judges' columns, and `r_precision=False` leaves out the R-precision columns; `heading`
+    is the title's Markdown level ("##" for a second table in one file).
     """
     names = list(reviews)
     header = [f"FID {judge} ↓" for judge in judges] + ["FID train ↓"]
@@ -80,7 +82,7 @@ def stage1_table(
     header += ["held-out real ↑", "held-out mismatched ↑"] + [
         f"{name}: clear (borderline) ↑" for name in names
     ]
-    lines = [f"# {title}", "", description, ""]
+    lines = [f"{heading} {title}", "", description, ""]
     lines.append(f"| {first_column} | " + " | ".join(header) + " |")
     lines.append("|---|" + "---:|" * len(header))
     lines += [

@@ -65,7 +65,8 @@ def main() -> str:
         {"review 14": reviews["fourteenth"]},
         judges="AC",
         r_precision=False,
-    ).replace("# On the committed", "## On the committed", 1)
+        heading="##",
+    )
     (HERE / "table.md").write_text(text)
     return text
 
