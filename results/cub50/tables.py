@@ -3,8 +3,8 @@
 - `stage1_table` (discriminator_width, stage1_epochs): four judges on the test captions, judge A on
   training captions, R-precision, held-out figures, blind reviews.
 - `stage2_table` (stage2_consistency, stage2_discriminator_width: two judges at 64 and 128 px;
-  stage2_super_resolution, stage2_generator_width: the committed judges, `COMMITTED_JUDGES`), with the bicubic
-  and Stage-I baselines.
+  stage2_super_resolution, stage2_generator_width, stage2_feature_matching: the committed judges,
+  `COMMITTED_JUDGES`), with the bicubic and Stage-I baselines.
 - `STAGES` and `cell` (table.py, rescored): one stage's metric from a pipeline's metrics file.
 """
 
