@@ -184,12 +184,6 @@ class StackGANTrainingConfig:
         0.0,
         "Stage-II: weight of an L1 term between the pooled Stage-II image and its Stage-I image. 0 = off.",
     )
-    feature_matching_coefficient: float = at_least(
-        0,
-        0.0,
-        "Stage-II: weight of pix2pixHD's feature-matching term: L1 between the discriminator's activations "
-        "of each real image and of Stage-II's refinement of it downsampled to Stage-I's size. 0 = off.",
-    )
 
     def __post_init__(self):
         check_bounds(self)
@@ -235,7 +229,6 @@ STAGE2_ONLY = (
     "stage2_image_skip_mode",
     "color_consistency_coefficient",
     "low_res_consistency_coefficient",
-    "feature_matching_coefficient",
 )
 
 
@@ -302,11 +295,6 @@ _BEYOND_V1 = {
     ),
     "low_res_consistency_coefficient": lambda v: (
         f"Stage-II low-resolution consistency (L1 to the Stage-I image), weight {float(v):g}"
-        if float(v) > 0
-        else ""
-    ),
-    "feature_matching_coefficient": lambda v: (
-        f"pix2pixHD's discriminator feature matching on real images refined by Stage-II, weight {float(v):g}"
         if float(v) > 0
         else ""
     ),

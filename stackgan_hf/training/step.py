@@ -12,7 +12,6 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 import torch
-import torch.nn.functional as F
 
 from ..models.discriminator import discriminator_condition, unwrap_discriminator
 from .augment import diff_augment
@@ -36,15 +35,12 @@ class LossWeights:
         contrastive_coefficient: XMC-GAN's image-caption contrastive loss in the projection head's space.
         color_consistency_coefficient: Stage-II: StackGAN++'s color-consistency term.
         low_res_consistency_coefficient: Stage-II: L1 between the pooled Stage-II image and its Stage-I image.
-        feature_matching_coefficient: Stage-II: pix2pixHD's feature matching on real images refined by
-            Stage-II (:meth:`StackGANGame.feature_matching_loss`).
     """
 
     kl_coefficient: float = 2.0
     contrastive_coefficient: float = 0.0
     color_consistency_coefficient: float = 0.0
     low_res_consistency_coefficient: float = 0.0
-    feature_matching_coefficient: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -211,25 +207,6 @@ class StackGANGame:
         fake, mu, logvar = self.generator(low_res, text, generator=rng, return_dict=False)
         return Generated(fake, mu, logvar, low_res)
 
-    def feature_matching_loss(self, batch: StepBatch, size: tuple[int, int], rng: torch.Generator):
-        """pix2pixHD's feature matching as a perceptual signal for the detail Stage-I's images lack: each real
-        image is downsampled to ``size`` (antialiased bicubic, as the dataset's Stage-I images are made),
-        refined by the generator, and the term is the L1 between the discriminator's image-encoder
-        activations of the refinement and of the real image, averaged over its blocks. Both pass in one
-        batch, so that batch normalization treats them alike."""
-        real = batch.real
-        low = F.interpolate(real.float(), size=size, mode="bicubic", antialias=True, align_corners=False)
-        refined = self.generator(
-            low.clamp(-1, 1).to(real.dtype), batch.text, generator=rng, return_dict=False
-        )[0]
-        layers = list(unwrap_discriminator(self.discriminator).image_encoder)
-        activations, loss = torch.cat([real, refined.to(real.dtype)]), 0.0
-        for layer in layers:
-            activations = layer(activations)
-            of_real, of_refined = activations.float().chunk(2)
-            loss = loss + F.l1_loss(of_refined, of_real.detach())
-        return loss / len(layers)
-
     def contrastive_loss(self, batch: StepBatch, features, condition):
         model = unwrap_discriminator(self.discriminator)
         image_embeds, text_embeds = model.joint_embeddings(features, condition)
@@ -307,10 +284,6 @@ class StackGANGame:
         if low_res is not None and weights.low_res_consistency_coefficient > 0:
             loss = loss + weights.low_res_consistency_coefficient * low_resolution_consistency_loss(
                 fake, low_res
-            )
-        if low_res is not None and weights.feature_matching_coefficient > 0:
-            loss = loss + weights.feature_matching_coefficient * self.feature_matching_loss(
-                batch, tuple(low_res.shape[-2:]), rng
             )
         return GeneratorTerms(loss, adversarial, kl)
 

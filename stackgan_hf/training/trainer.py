@@ -246,7 +246,6 @@ def stackgan_game(
         contrastive_coefficient=float(config.contrastive_coefficient),
         color_consistency_coefficient=float(config.color_consistency_coefficient),
         low_res_consistency_coefficient=float(config.low_res_consistency_coefficient),
-        feature_matching_coefficient=float(config.feature_matching_coefficient),
     )
     options = AdversarialOptions(
         diffaugment=parse_policy(config.diffaugment), mismatched_pairs=config.mismatched_pairs
