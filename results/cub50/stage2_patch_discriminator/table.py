@@ -1,0 +1,75 @@
+"""Writes results/cub50/stage2_patch_discriminator/table.md from the metrics files here and in
+../stage2_super_resolution, and diagnosis.json (commands: command.txt).
+
+python results/cub50/stage2_patch_discriminator/table.py
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parent))
+from tables import COMMITTED_JUDGES, read, stage2_table  # noqa: E402
+
+COMMITTED = HERE.parent / "stage2_super_resolution"  # the committed Stage-II, scored the same way
+RUNS = {  # tag: (label, seed, folder)
+    "config_s0": ("`cub50_stage2.yaml` (the committed pipeline), 1,200 steps", 0, COMMITTED),
+    "patch1_s0": ("+ PatchGAN head, weight 1, 1,200 steps", 0, HERE),
+    "patch1_s0_3600": ("+ PatchGAN head, weight 1, resumed to 3,600 steps", 0, HERE),
+}
+DIAGNOSED = {  # tag: label
+    "config_s0": "`cub50_stage2.yaml` (the committed pipeline)",
+    "fm10_s0": "+ feature matching, weight 10 (`../stage2_feature_matching`)",
+    "patch1_s0": "+ PatchGAN head, 1,200 steps",
+    "patch1_s0_3600": "+ PatchGAN head, 3,600 steps",
+}
+KINDS = {
+    "real": "real",
+    "bicubic_of_real": "its bicubic round trip",
+    "stage2_of_real": "Stage-II of the round trip's 64 px",
+    "bicubic_of_stage1": "Stage-I, bicubic",
+    "stage2_of_stage1": "Stage-II of Stage-I",
+}
+DESCRIPTION = """\
+Stage-II (`configs/stackgan/cub50_stage2.yaml`: 1,200 steps, low-resolution consistency 100) over the
+committed 1,000-epoch Stage-I, with one change: `--patch_discriminator_coefficient 1`, an unconditional
+PatchGAN head (Isola et al., 2017) on the Stage-II discriminator: a 3x3 conv from its third down-block's
+features gives one real/fake logit per patch (32x32 at 256 px), in the discriminator's loss (binary
+cross-entropy) and the generator's (non-saturating), beside the matching-aware conditional loss. The same run
+was then resumed to 3,600 steps. Judge-FID over the 983 test captions of the unseen classes with the committed
+judges (`../judges`: A* and C* at 64 px, `a_star_128px` at 128 px), each pipeline with fp16 weights.
+Commands: `command.txt`; this table: `python results/cub50/stage2_patch_discriminator/table.py`."""
+DIAGNOSIS = """\
+What each run's final Stage-II discriminator makes of the test images (`d_sees_texture.py`: 976 of the
+983 in whole batches of 8 of one kind, training mode, each image with its own caption, no DiffAugment): the
+mean sigmoid of its conditional logit, and in brackets the fraction scored real. The bicubic round trip
+is the real image downsampled to 64 px and upsampled bicubically: it differs from the real image only in
+the detail a 64-px image cannot hold."""
+
+
+def diagnosis_table() -> str:
+    runs = read(HERE / "diagnosis.json")
+    lines = ["## Does the discriminator see the detail?", "", DIAGNOSIS, ""]
+    lines.append("| Stage-II discriminator | " + " | ".join(KINDS.values()) + " |")
+    lines.append("|---|" + "---:|" * len(KINDS))
+    for tag, label in DIAGNOSED.items():
+        if tag not in runs:
+            continue
+        scores = runs[tag]["train"]
+        cells = [f"{scores[k]['mean_p_real']:.3f} ({scores[k]['frac_scored_real']:.2f})" for k in KINDS]
+        lines.append(f"| {label} | " + " | ".join(cells) + " |")
+    return "\n".join(lines) + "\n"
+
+
+def main() -> str:
+    runs = {tag: run for tag, run in RUNS.items() if (run[2] / f"{tag}_judgeA128.json").exists()}
+    title = "CUB-50 Stage-II: an unconditional PatchGAN head on the discriminator (one seed)"
+    text = stage2_table(title, DESCRIPTION, runs, baseline=(COMMITTED, "config_s0"), judges=COMMITTED_JUDGES)
+    return text + "\n" + diagnosis_table()
+
+
+if __name__ == "__main__":
+    (HERE / "table.md").write_text(main())
+    print((HERE / "table.md").read_text())
