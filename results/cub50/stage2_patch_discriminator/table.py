@@ -40,7 +40,11 @@ features gives one real/fake logit per patch (32x32 at 256 px), in the discrimin
 cross-entropy) and the generator's (non-saturating), beside the matching-aware conditional loss. The same run
 was then resumed to 3,600 steps. Judge-FID over the 983 test captions of the unseen classes with the committed
 judges (`../judges`: A* and C* at 64 px, `a_star_128px` at 128 px), each pipeline with fp16 weights.
-Commands: `command.txt`; this table: `python results/cub50/stage2_patch_discriminator/table.py`."""
+Not adopted: its rule asked for 1.0 better than the bicubic baseline at 128 px; it scored level at 1,200
+steps and 0.5 worse at 3,600, where Stage-II draws one repeated texture over every image
+(`patch1_s0_3600_bicubic_vs_stage2.jpg`). Seed 1 was not run, and the option's code left the library (tag
+`cub50-stage2-patch-discriminator`). Commands: `command.txt`; this table:
+`python results/cub50/stage2_patch_discriminator/table.py`."""
 DIAGNOSIS = """\
 What each run's final Stage-II discriminator makes of the test images (`d_sees_texture.py`: 976 of the
 983 in whole batches of 8 of one kind, training mode, each image with its own caption, no DiffAugment): the
