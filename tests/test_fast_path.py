@@ -1,9 +1,8 @@
-"""The fast path (channels-last, bf16 autocast, CPU threads) stays numerically the plain path; Stage-II's
-color-consistency term and patch discriminator; mixed-precision resolution."""
+"""The fast path (channels-last, bf16 autocast, CPU threads) stays numerically the plain path; the
+color-consistency term; mixed-precision resolution."""
 
 from __future__ import annotations
 
-import json
 from types import SimpleNamespace
 
 import pytest
@@ -54,61 +53,6 @@ def test_stage2_trains_with_the_color_consistency_term(tmp_path, tiny_dataset): 
     )
     output = train(config)
     assert torch.isfinite(_losses(output, stage=2)).all()
-
-
-def test_patch_head_scores_patches_from_the_same_pass_and_round_trips(tmp_path):
-    from stackgan_hf.models import StackGANStage2Discriminator
-
-    torch.manual_seed(0)
-    discriminator = StackGANStage2Discriminator(condition_dim=4, base_channels=2, patch_head=True).eval()
-    images, condition = torch.rand(2, 3, 256, 256) * 2 - 1, torch.randn(2, 4)
-    output = discriminator(images, condition)
-    assert output.patch_logits.shape == (2, 1, 32, 32)
-    plain = StackGANStage2Discriminator(condition_dim=4, base_channels=2).eval()
-    plain.load_state_dict(discriminator.state_dict(), strict=False)  # the same weights but the patch head
-    assert plain(images, condition).patch_logits is None
-    torch.testing.assert_close(plain(images, condition).conditional_logits, output.conditional_logits)
-    discriminator.save_pretrained(tmp_path)
-    loaded = StackGANStage2Discriminator.from_pretrained(tmp_path).eval()
-    torch.testing.assert_close(loaded(images, condition).patch_logits, output.patch_logits)
-
-
-def test_patch_term_adds_the_patch_loss_to_both_players():
-    from stackgan_hf.models import StackGANStage2Discriminator
-    from stackgan_hf.training.losses import generator_adversarial_loss, patch_discriminator_loss
-    from stackgan_hf.training.step import Generated, LossWeights, StackGANGame, StepBatch
-
-    torch.manual_seed(0)
-    discriminator = StackGANStage2Discriminator(condition_dim=4, base_channels=2, patch_head=True).eval()
-    real = torch.rand(3, 3, 256, 256) * 2 - 1
-    batch = StepBatch(text=torch.randn(3, 4), real=real, mismatched=real.flip(0))
-    generated = Generated(torch.rand(3, 3, 256, 256) * 2 - 1, torch.randn(3, 4), torch.zeros(3, 4))
-
-    def terms(coefficient):
-        game = StackGANGame(torch.nn.Identity(), discriminator, 4, LossWeights(patch_coefficient=coefficient))
-        d = game.discriminator_terms(batch, generated, torch.Generator())
-        g = game.generator_terms(batch, generated, d.condition, torch.Generator())
-        return d.total, g.loss
-
-    d_plain, g_plain = terms(0.0)
-    d_patch, g_patch = terms(2.0)
-    real_patches = discriminator(real, generated.mu).patch_logits  # unconditional: the text plays no part
-    fake = discriminator(generated.fake, generated.mu).patch_logits
-    torch.testing.assert_close(d_patch - d_plain, 2.0 * patch_discriminator_loss(real_patches, fake))
-    torch.testing.assert_close(g_patch - g_plain, 2.0 * generator_adversarial_loss(fake))
-
-
-def test_stage2_trains_with_the_patch_discriminator(tmp_path, tiny_dataset):  # noqa: F811
-    config = _config(
-        tmp_path, tiny_dataset, stage="both", max_train_steps=2, patch_discriminator_coefficient=1.0
-    )
-    output = train(config)
-    assert torch.isfinite(_losses(output, stage=2)).all()
-    assert (
-        "unconditional PatchGAN head on the Stage-II discriminator, weight 1"
-        in (output / "README.md").read_text()
-    )
-    assert json.loads((output / "discriminator" / "config.json").read_text())["patch_head"]
 
 
 def test_auto_mixed_precision_and_fused_adam(monkeypatch):

@@ -23,11 +23,10 @@ CONDITIONAL_HEADS = ("concat", "projection", "concat_projection")
 @dataclass
 class StackGANDiscriminatorOutput(BaseOutput):
     """``features`` ``[B, 8 * base_channels, 4, 4]``; ``conditional_logits`` ``[B]`` (when a condition
-    was given); ``patch_logits`` ``[B, 1, S / 8, S / 8]`` (with a patch head)."""
+    was given)."""
 
     features: torch.Tensor
     conditional_logits: torch.Tensor | None = None
-    patch_logits: torch.Tensor | None = None
 
 
 def check_discriminator_options(conditional_head_type: str) -> None:
@@ -139,12 +138,8 @@ class StackGANDiscriminatorMixin:
     the logit heads.
 
     Subclasses set ``image_size`` and say which layers take an image to ``[B, 8 Nd, 4, 4]`` features
-    (:meth:`encoder_layers`); the constructor's arguments are documented on them. ``patch_head`` adds an
-    unconditional PatchGAN head (Isola et al., 2017): a 3x3 conv from the third down-block's features (1/8 of
-    the image's size) to one real/fake logit per patch.
+    (:meth:`encoder_layers`); the constructor's arguments are documented on them.
     """
-
-    PATCH_HEAD_AFTER = 3  # down-blocks
 
     image_size: int
 
@@ -155,13 +150,11 @@ class StackGANDiscriminatorMixin:
         base_channels: int = 64,
         text_embedding_dim: int | None = None,
         conditional_head_type: str = "concat",
-        patch_head: bool = False,
     ):
         super().__init__()
         check_discriminator_options(conditional_head_type)
         self.image_encoder = nn.Sequential(*self.encoder_layers(base_channels))
         build_heads(self, base_channels * 8, self.config)
-        self.patch_classifier = nn.Conv2d(base_channels * 4, 1, kernel_size=3, padding=1) if patch_head else None
         init_stackgan_weights_(self)
 
     @staticmethod
@@ -175,17 +168,10 @@ class StackGANDiscriminatorMixin:
         return self.config.text_embedding_dim is not None
 
     def encode(self, images: torch.Tensor) -> torch.Tensor:
-        return self._encode(images)[0]
-
-    def _encode(self, images: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:
-        """The features and, with a patch head, the patch logits (from the same pass)."""
         size = self.image_size
         if images.ndim != 4 or tuple(images.shape[1:]) != (3, size, size):
             raise ValueError(f"images must have shape [B, 3, {size}, {size}], got {list(images.shape)}.")
-        if self.patch_classifier is None:
-            return self.image_encoder(images), None
-        early = self.image_encoder[: self.PATCH_HEAD_AFTER](images)
-        return self.image_encoder[self.PATCH_HEAD_AFTER :](early), self.patch_classifier(early)
+        return self.image_encoder(images)
 
     def joint_embeddings(self, features: torch.Tensor, condition: torch.Tensor):
         """The projection head's two sides, for a contrastive loss: the image's features summed over
@@ -227,11 +213,10 @@ class StackGANDiscriminatorMixin:
             return_dict: return a :class:`StackGANDiscriminatorOutput` rather than a tuple.
 
         Returns:
-            :class:`StackGANDiscriminatorOutput` (with ``patch_logits`` when the model has a patch head), or
-            the tuple ``(features, conditional_logits)``: features ``[B, 8 Nd, 4, 4]`` and ``[B]`` logits
-            (``None`` without a condition).
+            :class:`StackGANDiscriminatorOutput`, or the tuple ``(features, conditional_logits)``: features
+            ``[B, 8 Nd, 4, 4]`` and ``[B]`` logits (``None`` without a condition).
         """
-        features, patch_logits = self._encode(images)
+        features = self.encode(images)
         conditional = None
         if condition is not None:
             if self.text_projection is not None:
@@ -244,9 +229,7 @@ class StackGANDiscriminatorMixin:
             conditional = self.conditional_logits(features, condition)
         if not return_dict:
             return features, conditional
-        return StackGANDiscriminatorOutput(
-            features=features, conditional_logits=conditional, patch_logits=patch_logits
-        )
+        return StackGANDiscriminatorOutput(features=features, conditional_logits=conditional)
 
 
 def unwrap_discriminator(discriminator: nn.Module) -> nn.Module:

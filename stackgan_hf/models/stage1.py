@@ -124,8 +124,6 @@ class StackGANStage1Discriminator(StackGANDiscriminatorMixin, ModelMixin, Config
             the raw text embedding; ``None`` to take the generator's CA mean instead (StackGAN-Pytorch).
         conditional_head_type: ``"concat"`` (the paper), ``"projection"`` (Miyato and Koyama, 2018) or
             ``"concat_projection"`` (their sum).
-        patch_head: also score each patch real or fake, without the text (``patch_logits [B, 1, 8, 8]``;
-            off in the paper).
 
     Shapes: ``images [B, 3, 64, 64]``, ``condition [B, D]`` (or ``[B, condition_dim]``) -> ``features
     [B, 8 Nd, 4, 4]``, ``conditional_logits [B]``.

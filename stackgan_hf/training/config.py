@@ -184,12 +184,6 @@ class StackGANTrainingConfig:
         0.0,
         "Stage-II: weight of an L1 term between the pooled Stage-II image and its Stage-I image. 0 = off.",
     )
-    patch_discriminator_coefficient: float = at_least(
-        0,
-        0.0,
-        "Stage-II: weight of an unconditional PatchGAN head on the discriminator (one real/fake logit per "
-        "patch, from its features at 1/8 of the image's size), in both players' losses. 0 = off.",
-    )
 
     def __post_init__(self):
         check_bounds(self)
@@ -235,7 +229,6 @@ STAGE2_ONLY = (
     "stage2_image_skip_mode",
     "color_consistency_coefficient",
     "low_res_consistency_coefficient",
-    "patch_discriminator_coefficient",
 )
 
 
@@ -302,11 +295,6 @@ _BEYOND_V1 = {
     ),
     "low_res_consistency_coefficient": lambda v: (
         f"Stage-II low-resolution consistency (L1 to the Stage-I image), weight {float(v):g}"
-        if float(v) > 0
-        else ""
-    ),
-    "patch_discriminator_coefficient": lambda v: (
-        f"an unconditional PatchGAN head on the Stage-II discriminator, weight {float(v):g}"
         if float(v) > 0
         else ""
     ),

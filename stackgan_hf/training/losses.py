@@ -41,14 +41,6 @@ def discriminator_loss(
     )
 
 
-def patch_discriminator_loss(
-    real_patch_logits: torch.Tensor, fake_patch_logits: torch.Tensor
-) -> torch.Tensor:
-    """An unconditional PatchGAN loss (Isola et al., 2017): every patch of a real image scored real and every
-    patch of a generated one fake, binary cross-entropy on logits."""
-    return _bce(real_patch_logits, 1.0) + _bce(fake_patch_logits, 0.0)
-
-
 def generator_adversarial_loss(fake_logits: torch.Tensor) -> torch.Tensor:
     """The non-saturating generator loss: the fakes should be scored real (and matching)."""
     return _bce(fake_logits, 1.0)

@@ -22,7 +22,6 @@ from .losses import (
     generator_adversarial_loss,
     kl_divergence,
     low_resolution_consistency_loss,
-    patch_discriminator_loss,
     text_image_contrastive_loss,
 )
 
@@ -36,15 +35,12 @@ class LossWeights:
         contrastive_coefficient: XMC-GAN's image-caption contrastive loss in the projection head's space.
         color_consistency_coefficient: Stage-II: StackGAN++'s color-consistency term.
         low_res_consistency_coefficient: Stage-II: L1 between the pooled Stage-II image and its Stage-I image.
-        patch_coefficient: the discriminator's PatchGAN head's real/fake loss, in both players' losses (the
-            discriminator must have the head).
     """
 
     kl_coefficient: float = 2.0
     contrastive_coefficient: float = 0.0
     color_consistency_coefficient: float = 0.0
     low_res_consistency_coefficient: float = 0.0
-    patch_coefficient: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -211,13 +207,6 @@ class StackGANGame:
         fake, mu, logvar = self.generator(low_res, text, generator=rng, return_dict=False)
         return Generated(fake, mu, logvar, low_res)
 
-    def score(self, images: torch.Tensor, condition: torch.Tensor):
-        """The discriminator's features, conditional logits and (with the patch term) patch logits."""
-        if self.weights.patch_coefficient > 0:
-            output = self.discriminator(images, condition)
-            return output.features, output.conditional_logits, output.patch_logits
-        return (*self.discriminator(images, condition, return_dict=False), None)
-
     def contrastive_loss(self, batch: StepBatch, features, condition):
         model = unwrap_discriminator(self.discriminator)
         image_embeds, text_embeds = model.joint_embeddings(features, condition)
@@ -262,21 +251,17 @@ class StackGANGame:
         if self.options.diffaugment:
             real_in, fake_in = self.augment(real_in, rng), self.augment(fake_in, rng)
             mismatched_in = self.augment(mismatched_in, rng) if batch.mismatched is not None else None
-        real_features, real_logits, real_patches = self.score(real_in, condition)
+        real_features, real_logits = self.discriminator(real_in, condition, return_dict=False)
         if self.options.mismatched_pairs == "captions":
             mismatched_logits = self.shifted_caption_logits(batch, real_features, condition)
         else:
             _, mismatched_logits = self.discriminator(mismatched_in, condition, return_dict=False)
-        _, fake_logits, fake_patches = self.score(fake_in, condition)
+        _, fake_logits = self.discriminator(fake_in, condition, return_dict=False)
         all_mismatched = mismatched_logits  # and the hard negative captions' pairs, when the batch has them
         if batch.hard_negative_text is not None:
             all_mismatched = torch.cat([mismatched_logits, self.hard_mismatched_logits(batch, real_features)])
         losses = discriminator_loss(real_logits, all_mismatched, fake_logits)
         total, contrastive = losses.total, None
-        if self.weights.patch_coefficient > 0:
-            total = total + self.weights.patch_coefficient * patch_discriminator_loss(
-                real_patches, fake_patches
-            )
         if self.weights.contrastive_coefficient > 0:
             contrastive = self.contrastive_loss(batch, real_features, condition)
             total = total + self.weights.contrastive_coefficient * contrastive
@@ -288,12 +273,10 @@ class StackGANGame:
         """The generator's loss: its fakes scored real by the (frozen) discriminator, the KL term and the
         optional terms."""
         weights, fake, low_res = self.weights, generated.fake, generated.low_res
-        features, logits, patches = self.score(self.augment(fake, rng), condition)
+        features, logits = self.discriminator(self.augment(fake, rng), condition, return_dict=False)
         adversarial = generator_adversarial_loss(logits)
         kl = kl_divergence(generated.mu, generated.logvar)
         loss = adversarial + weights.kl_coefficient * kl
-        if weights.patch_coefficient > 0:
-            loss = loss + weights.patch_coefficient * generator_adversarial_loss(patches)
         if weights.contrastive_coefficient > 0:
             loss = loss + weights.contrastive_coefficient * self.contrastive_loss(batch, features, condition)
         if low_res is not None and weights.color_consistency_coefficient > 0:

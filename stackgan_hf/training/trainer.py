@@ -233,7 +233,6 @@ def _models(config: StackGANTrainingConfig, stage: int, dim: int):
         base_channels=config.discriminator_channels,
         text_embedding_dim=dim,
         conditional_head_type=config.discriminator_head,
-        patch_head=stage == 2 and float(config.patch_discriminator_coefficient) > 0,
     )
     return generator, discriminator
 
@@ -247,9 +246,6 @@ def stackgan_game(
         contrastive_coefficient=float(config.contrastive_coefficient),
         color_consistency_coefficient=float(config.color_consistency_coefficient),
         low_res_consistency_coefficient=float(config.low_res_consistency_coefficient),
-        patch_coefficient=float(config.patch_discriminator_coefficient)
-        if stage1_generator is not None
-        else 0.0,
     )
     options = AdversarialOptions(
         diffaugment=parse_policy(config.diffaugment), mismatched_pairs=config.mismatched_pairs
