@@ -36,12 +36,12 @@ DESCRIPTION = """\
 Stage-II (`configs/stackgan/cub50_stage2.yaml`: 1,200 steps, low-resolution consistency 100) over the
 committed 1,000-epoch Stage-I, with one change: `--patch_discriminator_coefficient 1`, an unconditional
 PatchGAN head (Isola et al., 2017) on the Stage-II discriminator: a 3x3 conv from its third down-block's
-features gives one real/fake logit per patch (32x32 at 256 px), in the discriminator's loss (binary
+features gives one real/fake logit per patch (a 32x32 grid at 256 px), in the discriminator's loss (binary
 cross-entropy) and the generator's (non-saturating), beside the matching-aware conditional loss. The same run
 was then resumed to 3,600 steps. Judge-FID over the 983 test captions of the unseen classes with the committed
 judges (`../judges`: A* and C* at 64 px, `a_star_128px` at 128 px), each pipeline with fp16 weights.
 Not adopted: its rule asked for 1.0 better than the bicubic baseline at 128 px; it scored level at 1,200
-steps and 0.5 worse at 3,600, where Stage-II draws one repeated texture over every image
+steps and 0.5 worse at 3,600, where Stage-II draws one repeated texture on every image
 (`patch1_s0_3600_bicubic_vs_stage2.jpg`). Seed 1 was not run, and the option's code left the library (tag
 `cub50-stage2-patch-discriminator`). Commands: `command.txt`; this table:
 `python results/cub50/stage2_patch_discriminator/table.py`."""
