@@ -1,4 +1,4 @@
-"""Writes results/cub50/stage1_epochs/table.md (Stage-I trained for 500, 750, 1,000 and 1,500 epochs) from the
+"""Writes results/cub50/stage1_epochs/table.md (Stage-I trained for 500 to 2,000 epochs) from the
 metrics files here and in ../lr_schedule and ../generator_width (commands: command.txt).
 
 python results/cub50/stage1_epochs/table.py
@@ -47,6 +47,11 @@ COMMITTED_JUDGES_RUNS = {  # run: (label, folder of its metrics, its held-out fi
         HERE,
         HERE / "ep1500_intel_heldout_seeds.json",
     ),
+    "ep2000_intel": (
+        "2,000, seed 0, Intel Xeon (the same run, resumed; not adopted)",
+        HERE,
+        HERE / "ep2000_intel_heldout_seeds.json",
+    ),
 }
 COMMITTED_JUDGES_DESCRIPTION = """\
 The recipe at 1,000 epochs trained again from step 0 on the 2-core Intel Xeon across two sessions
@@ -60,7 +65,10 @@ again at epoch 1,395) across the twelfth and thirteenth sessions, with the rule 
 result: adopted if A* ≤ 15.8 and C* ≤ 17.1 (2 better than at 1,000 epochs), held-out mismatched ≥ 0.8, the
 mean nearest-training-image pixel RMS of its 983 test-caption images ≥ 0.376 (0.95 of the real test images')
 and the sixteenth blind review counts no more than 2 clear birds fewer than for the 1,000-epoch grid. The
-seventeenth review repeats the sixteenth with a fresh reviewer and new hidden names."""
+seventeenth review repeats the sixteenth with a fresh reviewer and new hidden names. The same run trained
+on to 2,000 epochs (118,000 steps; halved again at epoch 1,860) in the fourteenth session, under the same
+rule written down again before any result; the nineteenth review saw the 1,000-, 1,500- and 2,000-epoch
+grids side by side."""
 
 
 def main() -> str:
@@ -68,7 +76,7 @@ def main() -> str:
     columns = {"review 8": reviews["eighth"], "review 9": reviews["ninth"], "review 10": reviews["tenth"]}
     text = stage1_table("CUB-50 Stage-I: 500, 750 and 1,000 epochs", DESCRIPTION, "epochs", RUNS, columns)
     text += "\n" + stage1_table(
-        "On the committed judges: 1,000 epochs again, on another machine (adopted), and 1,500",
+        "On the committed judges: 1,000 epochs again, on another machine (adopted), 1,500 and 2,000",
         COMMITTED_JUDGES_DESCRIPTION,
         "epochs",
         COMMITTED_JUDGES_RUNS,
@@ -76,6 +84,7 @@ def main() -> str:
             "review 14": reviews["fourteenth"],
             "review 16": reviews["sixteenth"],
             "review 17": reviews["seventeenth"],
+            "review 19": reviews["nineteenth"],
         },
         judges="AC",
         r_precision=False,
