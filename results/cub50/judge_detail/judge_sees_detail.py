@@ -6,8 +6,9 @@ images (128-px center crops, as evaluate.py) of
   sharp: real images at 256 px (the training view's center crop);
   bicubic: the same images downsampled to 64 px (antialiased bicubic, as the dataset's Stage-I view) and
            upsampled to 256 px bicubically: the baseline Stage-II has to beat, for real content.
-Two sets of real images: the 983 test images themselves (sharp scores 0 by construction) and 983 training
-images (random, seed 0; other classes, as generated images are not the test images either).
+Two sets of real images: the 983 test images themselves (sharp would score 0 but for the resampling: the
+reference crops are resized to 128 px directly, the 256-px crops by the judge) and 983 training images
+(random, seed 0; other classes, as generated images are not the test images either).
 The gap bicubic - sharp is the judge's whole reward for detail at this content.
 
 python results/cub50/judge_detail/judge_sees_detail.py > results/cub50/judge_detail/judge_sees_detail.json
