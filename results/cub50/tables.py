@@ -126,3 +126,25 @@ def stage2_table(
         cells = " | ".join(stage2_fid(*baseline, suffix, stage) for _, suffix in judges)
         lines.append(f"| {label} | – | {cells} |")
     return "\n".join(lines) + "\n"
+
+
+DIAGNOSIS_KINDS = {  # d_sees_texture.py's kinds of image: column header
+    "real": "real",
+    "bicubic_of_real": "its bicubic round trip",
+    "stage2_of_real": "Stage-II of the round trip's 64 px",
+    "bicubic_of_stage1": "Stage-I, bicubic",
+    "stage2_of_stage1": "Stage-II of Stage-I",
+}
+
+
+def diagnosis_table(description: str, runs: dict[str, dict]) -> str:
+    """Markdown of `d_sees_texture.py`'s scores ({label: scores of each kind}) under `description`."""
+    lines = ["## Does the discriminator see the detail?", "", description, ""]
+    lines.append("| Stage-II discriminator | " + " | ".join(DIAGNOSIS_KINDS.values()) + " |")
+    lines.append("|---|" + "---:|" * len(DIAGNOSIS_KINDS))
+    for label, scores in runs.items():
+        cells = [
+            f"{scores[k]['mean_p_real']:.3f} ({scores[k]['frac_scored_real']:.2f})" for k in DIAGNOSIS_KINDS
+        ]
+        lines.append(f"| {label} | " + " | ".join(cells) + " |")
+    return "\n".join(lines) + "\n"

@@ -11,7 +11,7 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
-from tables import COMMITTED_JUDGES, read, stage2_table  # noqa: E402
+from tables import COMMITTED_JUDGES, diagnosis_table, read, stage2_table  # noqa: E402
 
 COMMITTED = HERE.parent / "stage2_super_resolution"  # the committed Stage-II, scored the same way
 RUNS = {  # tag: (label, seed, folder)
@@ -24,13 +24,6 @@ DIAGNOSED = {  # tag: label
     "fm10_s0": "+ feature matching, weight 10 (`../stage2_feature_matching`)",
     "patch1_s0": "+ PatchGAN head, 1,200 steps",
     "patch1_s0_3600": "+ PatchGAN head, 3,600 steps",
-}
-KINDS = {
-    "real": "real",
-    "bicubic_of_real": "its bicubic round trip",
-    "stage2_of_real": "Stage-II of the round trip's 64 px",
-    "bicubic_of_stage1": "Stage-I, bicubic",
-    "stage2_of_stage1": "Stage-II of Stage-I",
 }
 DESCRIPTION = """\
 Stage-II (`configs/stackgan/cub50_stage2.yaml`: 1,200 steps, low-resolution consistency 100) over the
@@ -53,22 +46,12 @@ is the real image downsampled to 64 px and upsampled bicubically: it differs fro
 the detail a 64-px image cannot hold."""
 
 
-def diagnosis_table() -> str:
-    runs = read(HERE / "diagnosis.json")
-    lines = ["## Does the discriminator see the detail?", "", DIAGNOSIS, ""]
-    lines.append("| Stage-II discriminator | " + " | ".join(KINDS.values()) + " |")
-    lines.append("|---|" + "---:|" * len(KINDS))
-    for tag, label in DIAGNOSED.items():
-        scores = runs[tag]["train"]
-        cells = [f"{scores[k]['mean_p_real']:.3f} ({scores[k]['frac_scored_real']:.2f})" for k in KINDS]
-        lines.append(f"| {label} | " + " | ".join(cells) + " |")
-    return "\n".join(lines) + "\n"
-
-
 def main() -> str:
     title = "CUB-50 Stage-II: an unconditional PatchGAN head on the discriminator (one seed)"
     text = stage2_table(title, DESCRIPTION, RUNS, baseline=(COMMITTED, "config_s0"), judges=COMMITTED_JUDGES)
-    return text + "\n" + diagnosis_table()
+    runs = read(HERE / "diagnosis.json")
+    scores = {label: runs[tag]["train"] for tag, label in DIAGNOSED.items()}
+    return text + "\n" + diagnosis_table(DIAGNOSIS, scores)
 
 
 if __name__ == "__main__":
