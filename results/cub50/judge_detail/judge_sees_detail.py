@@ -22,6 +22,7 @@ import torch.nn.functional as F
 
 from stackgan_hf.data import load_stackgan_dataset
 from stackgan_hf.data.transforms import center_crops
+from stackgan_hf.evaluation.stackgan import bicubic_upsample
 from stackgan_hf.utils.judge import ClassifierFeatures, ImageClassifier
 from stackgan_hf.utils.metrics import frechet_distance
 
@@ -29,8 +30,9 @@ JUDGES = {"128 px": "results/cub50/judges/a_star_128px", "A* (64 px)": "results/
 
 
 def bicubic_round_trip(images: torch.Tensor) -> torch.Tensor:
+    """``[-1, 1]`` images -> ``[0, 1]``: downsampled to 64 px, then upsampled as evaluate.py's baseline is."""
     low = F.interpolate(images, size=64, mode="bicubic", antialias=True).clamp(-1, 1)
-    return F.interpolate(low, size=images.shape[-1], mode="bicubic").clamp(-1, 1)
+    return bicubic_upsample((low + 1) / 2, images.shape[-1])
 
 
 def main():
@@ -47,10 +49,8 @@ def main():
     for judge_name, folder in JUDGES.items():
         feature = ClassifierFeatures(ImageClassifier.from_pretrained(folder))
         for set_name, images in sets.items():
-            for kind, x in (("sharp", images), ("bicubic", bicubic_round_trip(images))):
-                out[f"{judge_name} | {set_name} | {kind}"] = round(
-                    frechet_distance(reference, (x + 1) / 2, feature), 3
-                )
+            for kind, x in (("sharp", (images + 1) / 2), ("bicubic", bicubic_round_trip(images))):
+                out[f"{judge_name} | {set_name} | {kind}"] = round(frechet_distance(reference, x, feature), 3)
     print(json.dumps(out, indent=1))
 
 
