@@ -24,10 +24,8 @@ from stackgan_hf.training import StackGANTrainingConfig, train
 from stackgan_hf.training.augment import diff_augment, parse_policy
 from stackgan_hf.training.diagnostics import mu_statistics
 from stackgan_hf.training.losses import (
-    LeCamAnchors,
     discriminator_loss,
     generator_adversarial_loss,
-    lecam_regularization,
     text_image_contrastive_loss,
 )
 from stackgan_hf.training.step import (
@@ -64,52 +62,6 @@ def test_discriminator_loss_is_stackgan_pytorchs():
 
 def test_generator_loss_is_the_non_saturating_bce():
     assert generator_adversarial_loss(FAKE).item() == pytest.approx(_bce(FAKE, 1), rel=1e-6)
-
-
-def test_lecam_regularization_is_the_lecam_gan_formula_around_moving_averages():
-    from stackgan_hf.training.config import options_beyond_stackgan_v1
-
-    anchors = LeCamAnchors(decay=0.99)
-    assert lecam_regularization(REAL, FAKE, anchors).item() == 0.0  # no anchors before the first update
-    anchors.update(REAL.mean().item(), FAKE.mean().item())  # the first update sets them: 0.5 and -0.25
-    anchors.update(1.5, 0.75)
-    real_anchor, fake_anchor = 0.99 * 0.5 + 0.01 * 1.5, 0.99 * -0.25 + 0.01 * 0.75
-    assert (anchors.real, anchors.fake) == pytest.approx((real_anchor, fake_anchor))
-    # mean(relu(real - fake anchor)^2) + mean(relu(real anchor - fake)^2), on hand-made logits.
-    expected = sum(max(x - fake_anchor, 0) ** 2 for x in REAL.tolist()) / 2
-    expected += sum(max(real_anchor - x, 0) ** 2 for x in FAKE.tolist()) / 2
-    assert lecam_regularization(REAL, FAKE, anchors).item() == pytest.approx(expected, rel=1e-6)
-    restored = LeCamAnchors()
-    restored.load_state_dict(anchors.state_dict())
-    assert (restored.real, restored.fake, restored.decay) == (anchors.real, anchors.fake, 0.99)
-    notes = options_beyond_stackgan_v1(StackGANTrainingConfig(lecam_coefficient=0.01))
-    assert "LeCam regularization of the discriminator (Tseng et al. 2021), weight 0.01" in notes
-
-
-def test_the_lecam_term_joins_what_the_discriminator_minimizes():
-    torch.manual_seed(0)
-    g = StackGANStage1Generator(text_embedding_dim=12, noise_dim=8, condition_dim=4, base_channels=16)
-    d = StackGANStage1Discriminator(**TINY_D)
-    batch = StepBatch(torch.randn(4, 12), torch.rand(4, 3, 64, 64) * 2 - 1, torch.rand(4, 3, 64, 64) * 2 - 1)
-    anchors = LeCamAnchors()
-    anchors.update(3.0, -3.0)  # anchors far apart: a large term on an untrained discriminator's logits
-
-    def terms(coefficient):
-        game = StackGANGame(g, d, 8, LossWeights(lecam_coefficient=coefficient), lecam_anchors=anchors)
-        generated = game.generate(
-            batch.text, torch.randn(4, 8, generator=torch.Generator().manual_seed(1)), None
-        )
-        return game.discriminator_terms(batch, generated, None)
-
-    d.eval()  # the same logits on both calls
-    plain, regularized = terms(0.0), terms(0.5)
-    torch.testing.assert_close(regularized.real_logits, plain.real_logits)
-    lecam = lecam_regularization(plain.real_logits, plain.fake_logits, anchors)
-    assert lecam.item() > 1.0
-    assert (regularized.total - plain.total).item() == pytest.approx(0.5 * lecam.item(), rel=1e-5)
-    assert regularized.losses.total.item() == pytest.approx(
-        plain.losses.total.item()
-    )  # the BCE terms as logged
 
 
 def test_ca_activation_leaky_relu_lets_mu_go_negative_and_relu_does_not():

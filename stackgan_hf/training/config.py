@@ -154,12 +154,6 @@ class StackGANTrainingConfig:
     diffaugment: str = option(
         "", 'DiffAugment policy, e.g. "translation,cutout" ("color" changes colors); "" = off.'
     )
-    lecam_coefficient: float = at_least(
-        0,
-        0.0,
-        "Weight of LeCam regularization (Tseng et al. 2021): the discriminator's logits held near the moving "
-        "averages of the other kind's, against its overfitting on small data (their code: 0.3). 0 = off.",
-    )
     use_ema: bool = option(
         False, "Save an exponential moving average of the generator's weights (decay 0.999) as the pipeline."
     )
@@ -274,11 +268,6 @@ _BEYOND_V1 = {
         else ""
     ),
     "diffaugment": lambda v: f"DiffAugment ({v}) on every image the discriminator sees" if v else "",
-    "lecam_coefficient": lambda v: (
-        f"LeCam regularization of the discriminator (Tseng et al. 2021), weight {float(v):g}"
-        if float(v) > 0
-        else ""
-    ),
     "use_ema": lambda v: (
         "exponential moving average of the generator (decay 0.999), BatchNorm statistics re-estimated"
         if v

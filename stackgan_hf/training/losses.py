@@ -114,44 +114,6 @@ def low_resolution_consistency_loss(high_res: torch.Tensor, low_res: torch.Tenso
     return F.l1_loss(pooled, low_res.float())
 
 
-class LeCamAnchors:
-    """The moving averages of the discriminator's mean logits on real/matching and generated pairs, the
-    anchors of :func:`lecam_regularization` (decay 0.99, as the LeCam-GAN code). The first update sets them.
-    ``state_dict``/``load_state_dict`` let ``accelerator.register_for_checkpointing`` save them."""
-
-    def __init__(self, decay: float = 0.99):
-        self.decay = decay
-        self.real: float | None = None
-        self.fake: float | None = None
-
-    def update(self, real_mean: float, fake_mean: float) -> None:
-        if self.real is None:
-            self.real, self.fake = float(real_mean), float(fake_mean)
-            return
-        self.real = self.decay * self.real + (1 - self.decay) * float(real_mean)
-        self.fake = self.decay * self.fake + (1 - self.decay) * float(fake_mean)
-
-    def state_dict(self) -> dict:
-        return {"decay": self.decay, "real": self.real, "fake": self.fake}
-
-    def load_state_dict(self, state: dict) -> None:
-        self.decay, self.real, self.fake = state["decay"], state["real"], state["fake"]
-
-
-def lecam_regularization(
-    real_logits: torch.Tensor, fake_logits: torch.Tensor, anchors: LeCamAnchors
-) -> torch.Tensor:
-    """LeCam regularization (Tseng et al., CVPR 2021) of the discriminator under limited data:
-    ``mean(relu(real - anchor_fake)^2) + mean(relu(anchor_real - fake)^2)``. It keeps real logits from
-    running away above what generated pairs score on average, and generated logits from running away below
-    what real ones score, which bounds how far the discriminator can separate the training images it has
-    memorized. Zero before the anchors' first update."""
-    if anchors.real is None:
-        return real_logits.new_zeros((), dtype=torch.float32)
-    real = F.relu(real_logits.float() - anchors.fake).pow(2).mean()
-    return real + F.relu(anchors.real - fake_logits.float()).pow(2).mean()
-
-
 @torch.no_grad()
 def discriminator_accuracy(real_logits, mismatched_logits, fake_logits) -> torch.Tensor:
     """``[3]``: the shares of real/matching pairs scored real, real/mismatched pairs scored fake and fakes

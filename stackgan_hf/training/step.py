@@ -17,12 +17,10 @@ from ..models.discriminator import discriminator_condition, unwrap_discriminator
 from .augment import diff_augment
 from .losses import (
     DiscriminatorLosses,
-    LeCamAnchors,
     color_consistency_loss,
     discriminator_loss,
     generator_adversarial_loss,
     kl_divergence,
-    lecam_regularization,
     low_resolution_consistency_loss,
     text_image_contrastive_loss,
 )
@@ -37,14 +35,12 @@ class LossWeights:
         contrastive_coefficient: XMC-GAN's image-caption contrastive loss in the projection head's space.
         color_consistency_coefficient: Stage-II: StackGAN++'s color-consistency term.
         low_res_consistency_coefficient: Stage-II: L1 between the pooled Stage-II image and its Stage-I image.
-        lecam_coefficient: the discriminator's LeCam regularization (:func:`~.losses.lecam_regularization`).
     """
 
     kl_coefficient: float = 2.0
     contrastive_coefficient: float = 0.0
     color_consistency_coefficient: float = 0.0
     low_res_consistency_coefficient: float = 0.0
-    lecam_coefficient: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -190,8 +186,7 @@ class GeneratorTerms:
 @dataclass
 class StackGANGame:
     """The networks and loss settings of a step: Stage-I when ``stage1_generator`` is None, else Stage-II
-    over that frozen Stage-I generator. ``lecam_anchors``: the LeCam term's anchors, which the caller
-    updates after each step (:meth:`~.losses.LeCamAnchors.update`)."""
+    over that frozen Stage-I generator."""
 
     generator: torch.nn.Module
     discriminator: torch.nn.Module
@@ -199,7 +194,6 @@ class StackGANGame:
     weights: LossWeights = LossWeights()
     options: AdversarialOptions = AdversarialOptions()
     stage1_generator: torch.nn.Module | None = None
-    lecam_anchors: LeCamAnchors | None = None
 
     def augment(self, images: torch.Tensor, rng: torch.Generator) -> torch.Tensor:
         return diff_augment(images, self.options.diffaugment, rng) if self.options.diffaugment else images
@@ -271,9 +265,6 @@ class StackGANGame:
         if self.weights.contrastive_coefficient > 0:
             contrastive = self.contrastive_loss(batch, real_features, condition)
             total = total + self.weights.contrastive_coefficient * contrastive
-        if self.weights.lecam_coefficient > 0 and self.lecam_anchors is not None:
-            lecam = lecam_regularization(real_logits, fake_logits, self.lecam_anchors)
-            total = total + self.weights.lecam_coefficient * lecam
         return DiscriminatorTerms(
             total, losses, real_logits, mismatched_logits, fake_logits, condition, contrastive
         )

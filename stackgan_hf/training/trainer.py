@@ -66,7 +66,7 @@ from ..visualization import captioned_grid
 from .augment import parse_policy
 from .config import STAGE2_OF_BOTH, StackGANTrainingConfig, load_config_split, options_beyond_stackgan_v1
 from .diagnostics import conditioning_diagnostics, load_heldout_batch
-from .losses import LeCamAnchors, discriminator_accuracy
+from .losses import discriminator_accuracy
 from .negatives import color_negative, parse_negative_kinds
 from .step import (
     AdversarialOptions,
@@ -238,12 +238,7 @@ def _models(config: StackGANTrainingConfig, stage: int, dim: int):
 
 
 def stackgan_game(
-    config: StackGANTrainingConfig,
-    generator,
-    discriminator,
-    noise_dim: int,
-    stage1_generator=None,
-    lecam_anchors: LeCamAnchors | None = None,
+    config: StackGANTrainingConfig, generator, discriminator, noise_dim: int, stage1_generator=None
 ) -> StackGANGame:
     """The step's networks and the config's loss weights and options (:class:`~.step.StackGANGame`)."""
     weights = LossWeights(
@@ -251,14 +246,11 @@ def stackgan_game(
         contrastive_coefficient=float(config.contrastive_coefficient),
         color_consistency_coefficient=float(config.color_consistency_coefficient),
         low_res_consistency_coefficient=float(config.low_res_consistency_coefficient),
-        lecam_coefficient=float(config.lecam_coefficient),
     )
     options = AdversarialOptions(
         diffaugment=parse_policy(config.diffaugment), mismatched_pairs=config.mismatched_pairs
     )
-    return StackGANGame(
-        generator, discriminator, noise_dim, weights, options, stage1_generator, lecam_anchors
-    )
+    return StackGANGame(generator, discriminator, noise_dim, weights, options, stage1_generator)
 
 
 EMA_BATCH_NORM_BATCHES = 16
@@ -288,7 +280,6 @@ class _Stage:
     steps_per_epoch: int
     max_steps: int
     num_epochs: int
-    lecam_anchors: LeCamAnchors | None = None
     heldout: object = None
     ema_copy: tuple[int, torch.nn.Module] | None = None  # (EMA step, _ema_generator's model for that step)
     memory_format: torch.memory_format = torch.channels_last  # oneDNN/cuDNN convolutions run faster on it
@@ -424,7 +415,6 @@ def _build_stage(
         d_optimizer=d_optimizer,
         schedules=_lr_schedules(config, accelerator, (g_optimizer, d_optimizer), steps_per_epoch),
         ema=_ema(config, accelerator, generator),
-        lecam_anchors=_lecam_anchors(config, accelerator),
         steps_per_epoch=steps_per_epoch,
         max_steps=max_steps,
         num_epochs=math.ceil(max_steps / steps_per_epoch),
@@ -495,14 +485,6 @@ def _ema(config: StackGANTrainingConfig, accelerator: Accelerator, generator) ->
     return ema
 
 
-def _lecam_anchors(config: StackGANTrainingConfig, accelerator: Accelerator) -> LeCamAnchors | None:
-    if not float(config.lecam_coefficient) > 0:
-        return None
-    anchors = LeCamAnchors()
-    accelerator.register_for_checkpointing(anchors)
-    return anchors
-
-
 def _loop(config: StackGANTrainingConfig, run: _Stage, global_step: int) -> tuple[int, dict]:
     """From ``global_step`` to ``run.max_steps``: one discriminator and one generator update per batch (or
     per ``gradient_accumulation_steps`` micro-batches); the history, logs, checkpoints and sample grids on
@@ -516,12 +498,7 @@ def _loop(config: StackGANTrainingConfig, run: _Stage, global_step: int) -> tupl
         run.stage1_generator if run.stage1_generator is not None else accelerator.unwrap_model(run.generator)
     )
     game = stackgan_game(
-        config,
-        run.generator,
-        run.discriminator,
-        stage1.config.noise_dim,
-        run.stage1_generator,
-        run.lecam_anchors,
+        config, run.generator, run.discriminator, stage1.config.noise_dim, run.stage1_generator
     )
     negative_kinds = parse_negative_kinds(config.color_negatives)
     hooks = StepHooks(
@@ -566,7 +543,7 @@ def _loop(config: StackGANTrainingConfig, run: _Stage, global_step: int) -> tupl
 
 def _train_step(config: StackGANTrainingConfig, run: _Stage, game, hooks, kinds, group, global_step: int):
     """One update of both networks from the loader batches ``group`` (``kinds``: the hard negative captions'
-    kinds), then the LR schedules, the EMA and the LeCam anchors."""
+    kinds), then the LR schedules and the EMA."""
     device = run.accelerator.device
     rng = seeded_generator(config.seed, global_step, run.accelerator.process_index, device=device)
     batches = [
@@ -581,9 +558,6 @@ def _train_step(config: StackGANTrainingConfig, run: _Stage, game, hooks, kinds,
         schedule.step()
     if run.ema is not None:
         run.ema.step(run.accelerator.unwrap_model(run.generator).parameters())
-    if run.lecam_anchors is not None:  # the processes' mean logits, so that every process keeps the same
-        means = torch.stack([step.real_logits.float().mean(), step.fake_logits.float().mean()])
-        run.lecam_anchors.update(*run.accelerator.reduce(means.detach(), reduction="mean").tolist())
     return step
 
 
@@ -648,11 +622,6 @@ def _step_record(config: StackGANTrainingConfig, run: _Stage, step, global_step:
     record["lr"] = run.schedules[0].get_last_lr()[0]
     if step.contrastive is not None:
         record["d_loss_contrastive"] = step.contrastive.item()
-    if run.lecam_anchors is not None:
-        record["lecam_anchor_real"], record["lecam_anchor_fake"] = (
-            run.lecam_anchors.real,
-            run.lecam_anchors.fake,
-        )
     if global_step % config.logging_steps == 0 or global_step == run.max_steps:
         unwrap = run.accelerator.unwrap_model
         record.update(
