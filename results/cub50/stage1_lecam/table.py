@@ -34,9 +34,10 @@ The committed 1,000-epoch Stage-I (`cub50_stage1.yaml`, seed 0) trained on from 
 `../stage1_epochs`) and with `--lecam_coefficient 0.03` (the fifteenth), the same seed, data order and
 schedule; the only change is the LeCam term (Tseng et al., CVPR 2021), which holds the discriminator's
 logits on real/matching pairs near the moving average of its logits on generated ones, and the other way
-round. Scored as `../stage1_epochs`' second table: the committed judges A* and C* (columns A and C) on the 983
-test captions of the unseen classes, A* on 983 training captions, held-out acceptance and rejection over 10 pairings, and
-the twenty-first blind review (`../blind_review.md`). The rule, written down before any result
+round. Scored as `../stage1_epochs`' second table: the committed judges A* and C* (columns A and C) on
+the 983 test captions of the unseen classes, A* on 983 training captions, held-out acceptance and
+rejection over 10 pairings, and the twenty-first blind review (`../blind_review.md`). The rule, written
+down before any result
 (`command.txt` has the commands): LeCam earns a second seed and a place in the recipe only if A* ≤ 15.3 and
 C* ≤ 16.2 (1.0 better than the plain 1,500-epoch run on both; less is a tie), held-out mismatched ≥ 0.8,
 the mean nearest-training-image pixel RMS ≥ 0.376, and its discriminator's accuracy on real training
