@@ -37,11 +37,10 @@ logits on real/matching pairs near the moving average of its logits on generated
 round. Scored as `../stage1_epochs`' second table: the committed judges A* and C* (columns A and C) on
 the 983 test captions of the unseen classes, A* on 983 training captions, held-out acceptance and
 rejection over 10 pairings, and the twenty-first blind review (`../blind_review.md`). The rule, written
-down before any result
-(`command.txt` has the commands): LeCam earns a second seed and a place in the recipe only if A* ≤ 15.3 and
-C* ≤ 16.2 (1.0 better than the plain 1,500-epoch run on both; less is a tie), held-out mismatched ≥ 0.8,
-the mean nearest-training-image pixel RMS ≥ 0.376, and its discriminator's accuracy on real training
-batches over the last 5,000 steps below the plain run's."""
+down before any result (`command.txt` has the commands): LeCam earns a second seed and a place in the
+recipe only if A* ≤ 15.3 and C* ≤ 16.2 (1.0 better than the plain 1,500-epoch run on both; less is a
+tie), held-out mismatched ≥ 0.8, the mean nearest-training-image pixel RMS ≥ 0.376, and its
+discriminator's accuracy on real training batches over the last 5,000 steps below the plain run's."""
 
 PILOT_DESCRIPTION = """\
 Their BigGAN scripts use 0.3 with a hinge loss, whose logits stay near ±1; this
