@@ -43,13 +43,13 @@ tie), held-out mismatched ≥ 0.8, the mean nearest-training-image pixel RMS ≥
 discriminator's accuracy on real training batches over the last 5,000 steps below the plain run's."""
 
 PILOT_DESCRIPTION = """\
-Their BigGAN scripts use 0.3 with a hinge loss, whose logits stay near ±1; this
-discriminator's BCE logits had reached +5.3 (real) and -2.5 (generated) by the 1,000-epoch checkpoint, so
-the term started at 0.3 x 7.8² and the run with 0.3 was stopped at step 59,595, its discriminator scoring
-generated images real. Pilots of 1,000 steps from the same checkpoint: the discriminator's accuracy on its
-augmented training batches (real / generated / mismatched) and the generator's loss, means over 250 steps
-(`pilots.json`). The long run took 0.03, the stable weight nearest ADA's target (Karras et al. 2020:
-r_t = 0.6, about 0.8 of real batches scored real)."""
+Their BigGAN scripts use 0.3 with a hinge loss, whose logits stay near ±1; this discriminator's BCE
+logits had reached +5.3 (real) and -2.5 (generated) on average by the 1,000-epoch checkpoint, so the term
+started near 0.3 x 2 x 7.8², about 37, and the run with 0.3 was stopped at step 59,595, its discriminator
+scoring generated images real. Pilots of 1,000 steps from the same checkpoint: the discriminator's
+accuracy on its augmented training batches (real / generated / mismatched) and the generator's loss,
+means over 250 steps (`pilots.json`). The long run took 0.03, the stable weight nearest ADA's target
+(Karras et al. 2020: r_t = 0.6, about 0.8 of real batches scored real)."""
 
 LONG_DESCRIPTION = """\
 Over the long runs (`long_run.json`): the discriminator's accuracy on real / generated / mismatched
