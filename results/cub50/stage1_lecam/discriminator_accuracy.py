@@ -10,13 +10,11 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 from pathlib import Path
 
-KEYS = ("d_acc_real", "d_acc_fake", "d_acc_mismatched", "d_loss", "g_loss")
+from stackgan_hf.training.trainer import read_history
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[3]))
-from stackgan_hf.training.trainer import read_history  # noqa: E402
+KEYS = ("d_acc_real", "d_acc_fake", "d_acc_mismatched", "d_loss", "g_loss")
 
 
 def window_means(history: list[dict], first: int, last: int) -> dict | None:

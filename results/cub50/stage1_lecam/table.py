@@ -57,11 +57,10 @@ training batches and the generator's loss, means over 5,000 steps. The mean near
 RMS of the 983 test-caption images (real test images: 0.396; the rule's floor 0.376)."""
 
 
-def accuracy_cells(window: dict | None) -> str:
-    if window is None:
-        return "– | – | – | –"
-    cells = [f"{window[key]:.3f}" for key in ("d_acc_real", "d_acc_fake", "d_acc_mismatched")]
-    return " | ".join(cells + [f"{window['g_loss']:.2f}"])
+def window_cells(window: dict) -> list[str]:
+    """A window's discriminator accuracies (real, generated, mismatched) and generator loss, formatted."""
+    accuracies = [f"{window[key]:.3f}" for key in ("d_acc_real", "d_acc_fake", "d_acc_mismatched")]
+    return accuracies + [f"{window['g_loss']:.2f}"]
 
 
 def pilot_table() -> str:
@@ -86,7 +85,7 @@ def long_run_table() -> str:
         label = {"plain": "1,500 epochs, plain", "lecam": "1,500 epochs, LeCam 0.03"}[name]
         for window in windows:
             first, last = window["steps"]
-            lines.append(f"| {label} | {first:,}-{last:,} | {accuracy_cells(window)} |")
+            lines.append(f"| {label} | {first:,}-{last:,} | " + " | ".join(window_cells(window)) + " |")
     lines += ["", "| run | nearest-training-image pixel RMS ↑ | feature cosine |", "|---|---:|---:|"]
     for run, path in NEAREST.items():
         nearest = read(path)["generated"]
@@ -103,10 +102,8 @@ def _steps(pilots: dict) -> list[tuple[int, int]]:
 def _compact(window: dict | None) -> str:
     if window is None:
         return "(stopped)"
-    return (
-        f"{window['d_acc_real']:.3f} / {window['d_acc_fake']:.3f} / {window['d_acc_mismatched']:.3f}, "
-        f"{window['g_loss']:.2f}"
-    )
+    *accuracies, g_loss = window_cells(window)
+    return " / ".join(accuracies) + f", {g_loss}"
 
 
 def main() -> str:
