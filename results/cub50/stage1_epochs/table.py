@@ -73,11 +73,11 @@ and the sixteenth blind review counts no more than 2 clear birds fewer than for 
 seventeenth review repeats the sixteenth with a fresh reviewer and new hidden names. The same run trained
 on to 2,000 epochs (118,000 steps; halved again at epoch 1,860) in the fourteenth session, under the same
 rule written down again before any result; the nineteenth review saw the 1,000-, 1,500- and 2,000-epoch
-grids side by side. Seed 1 of the 1,000-epoch command on the same machine (fifteenth and sixteenth sessions) is
-the first half of a two-seed test of 1,500 epochs, whose rule was written down before any result of seed 1 (but
-after seed 0's): 1,500 epochs is adopted if seed 1 trained on to 1,500 epochs scores at least 1.0 better than
-at 1,000 on A* and C*, keeps held-out mismatched ≥ 0.8 and the pixel RMS ≥ 0.376, and a fresh blind review
-counts no more than 2 clear birds fewer than for seed 1's 1,000-epoch grid."""
+grids side by side. Seed 1 of the 1,000-epoch command on the same machine (fifteenth and sixteenth sessions)
+is the first half of a two-seed test of 1,500 epochs, whose rule was written down before any result of seed 1
+(but after seed 0's): 1,500 epochs is adopted if seed 1 trained on to 1,500 epochs scores at least 1.0 better
+than at 1,000 on A* and C*, keeps held-out mismatched ≥ 0.8 and the pixel RMS ≥ 0.376, and a fresh blind
+review counts no more than 2 clear birds fewer than for seed 1's 1,000-epoch grid."""
 
 
 def main() -> str:
