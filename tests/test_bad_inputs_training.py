@@ -93,7 +93,6 @@ CASES = [
         ["--output_dir", "{run}", "--resume_from_checkpoint", "latest", "--overwrite_output_dir"],
         "--overwrite_output_dir starts a new run and --resume_from_checkpoint continues one",
     ),
-    ("ST39", ["--ada_target", "1.5"], "`ada_target` must be in (0, 1) (ADA: 0.6), got 1.5."),
 ]
 SUBPROCESS_CASES = {"ST19"}  # end to end: exit code 2, one line, no traceback
 SEEN: dict[str, str] = {}

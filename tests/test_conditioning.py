@@ -21,12 +21,7 @@ from stackgan_hf.models import (
     discriminator_condition,
 )
 from stackgan_hf.training import StackGANTrainingConfig, train
-from stackgan_hf.training.augment import (
-    AdaptiveAugmentProbability,
-    ada_geometric,
-    diff_augment,
-    parse_policy,
-)
+from stackgan_hf.training.augment import diff_augment, parse_policy
 from stackgan_hf.training.diagnostics import mu_statistics
 from stackgan_hf.training.losses import (
     discriminator_loss,
@@ -131,44 +126,6 @@ def test_diffaugment_is_seeded_differentiable_and_shape_preserving():
     ramp = torch.arange(16.0).expand(1, 1, 16, 16).repeat(4, 1, 1, 1) + 1
     moved = diff_augment(ramp, ("translation",), torch.Generator().manual_seed(3))
     assert set(moved.unique().tolist()) <= set(range(0, 17))
-
-
-def test_ada_geometric_transforms_each_image_with_its_probability():
-    images = (torch.rand(16, 3, 16, 16) * 2 - 1).requires_grad_()
-    assert ada_geometric(images, 0.0, torch.Generator().manual_seed(0)) is images
-    always = ada_geometric(images, 1.0, torch.Generator().manual_seed(0))
-    assert always.shape == images.shape
-    assert torch.equal(always, ada_geometric(images, 1.0, torch.Generator().manual_seed(0)))
-    always.sum().backward()
-    assert images.grad is not None
-    unchanged = lambda out: [torch.allclose(a, b, atol=1e-5) for a, b in zip(out, images)]  # noqa: E731
-    assert not any(unchanged(always))
-    half = unchanged(ada_geometric(images, 0.5, torch.Generator().manual_seed(0)))
-    assert 0 < sum(half) < len(half)  # about a quarter of the images neither scaled nor rotated
-    flat = torch.full((2, 3, 16, 16), 0.25)  # reflected borders: a flat image stays flat
-    torch.testing.assert_close(ada_geometric(flat, 1.0, torch.Generator().manual_seed(1)), flat)
-
-
-def test_ada_probability_follows_the_sign_of_real_logits_and_round_trips():
-    controller = AdaptiveAugmentProbability(target=0.6, batch_size=32, interval=4, images=1280)
-    step = 32 * 4 / 1280
-    for _ in range(3):
-        assert controller.update(1.0) == 0.0  # adjusted every 4 updates only
-    assert controller.update(1.0) == pytest.approx(step)  # mean sign 1 > 0.6: up
-    for _ in range(4):
-        controller.update(0.75)  # mean sign 0.5 < 0.6: down
-    assert controller.probability == 0.0
-    for _ in range(8):
-        controller.update(0.5)
-    assert controller.probability == 0.0  # clamped at 0
-    controller.update(1.0)
-    restored = AdaptiveAugmentProbability(target=0.6, batch_size=32, interval=4, images=1280)
-    restored.load_state_dict(controller.state_dict())
-    for _ in range(3):
-        assert restored.update(1.0) == controller.update(1.0)
-    assert restored.probability == pytest.approx(step)
-    with pytest.raises(ValueError, match="Unknown ADA state"):
-        restored.load_state_dict({**controller.state_dict(), "target": 0.6})
 
 
 def _game(g, d, options=None, **weights) -> StackGANGame:

@@ -132,22 +132,9 @@ def test_batch_norm_statistics_are_re_estimated_for_the_weights_a_model_has_now(
     assert model.training and int(model[1].num_batches_tracked) == 2
 
 
-class _HalfwayAdaptiveAugment(train_module.AdaptiveAugmentProbability):
-    """ADA's controller started at probability 0.5 and adjusting every 2 updates, so that a resume that lost
-    its state would transform other images."""
-
-    def __init__(self, target, batch_size):
-        super().__init__(target, batch_size, interval=2, images=8 * batch_size)
-        self.probability = 0.5
-
-
-@pytest.mark.parametrize("ada", [False, True], ids=["plain", "ada"])
-def test_resume_after_a_kill_gives_the_same_losses_step_for_step(tmp_path, tiny_dataset, monkeypatch, ada):
+def test_resume_after_a_kill_gives_the_same_losses_step_for_step(tmp_path, tiny_dataset, monkeypatch):
     # 8 images / batch 4 = 2 steps per epoch: 7 steps cross epochs, and the kill falls mid-epoch.
     kwargs = dict(max_train_steps=7, checkpointing_steps=3, use_ema=True)
-    if ada:
-        monkeypatch.setattr(train_module, "AdaptiveAugmentProbability", _HalfwayAdaptiveAugment)
-        kwargs["ada_target"] = 0.2
     reference = train(_config(tmp_path / "a", tiny_dataset, **kwargs))
     expected = read_history(reference / "stage1_history.jsonl")
 
@@ -168,10 +155,8 @@ def test_resume_after_a_kill_gives_the_same_losses_step_for_step(tmp_path, tiny_
     actual = read_history(resumed / "stage1_history.jsonl")
     assert [r["step"] for r in actual] == list(range(1, 8))
     for want, got in zip(expected, actual):
-        for key in ("d_loss", "g_loss", "kl", "d_acc_real", "lr") + (("ada_probability",) if ada else ()):
+        for key in ("d_loss", "g_loss", "kl", "d_acc_real", "lr"):
             assert got[key] == pytest.approx(want[key], rel=1e-5, abs=1e-6), (want["step"], key)
-    if ada:
-        assert len({record["ada_probability"] for record in expected}) > 1  # it moved during the run
     ref_state = StackGANPipeline.from_pretrained(reference).stage1_generator.state_dict()
     for name, tensor in StackGANPipeline.from_pretrained(resumed).stage1_generator.state_dict().items():
         torch.testing.assert_close(tensor, ref_state[name], rtol=1e-5, atol=1e-6)

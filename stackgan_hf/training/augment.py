@@ -4,15 +4,10 @@ The same random ``color``, ``translation`` and ``cutout`` transformations are ap
 generated images in both steps; the generator learns through them. Randomness comes only from the given
 ``torch.Generator``. Images are ``[B, C, H, W]`` in ``[-1, 1]``. Details: docs/theory.md, "DiffAugment in
 code".
-
-Also the geometric part of adaptive discriminator augmentation (ADA, Karras et al., NeurIPS 2020): each image
-is scaled and rotated with a probability that :class:`AdaptiveAugmentProbability` tunes during training, so
-that the discriminator's outputs on real images stay near a target.
 """
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 
 import torch
@@ -86,71 +81,3 @@ def diff_augment(images: torch.Tensor, policy: Sequence[str], generator: torch.G
     for name in policy:
         images = _OPS[name](images, generator)
     return images
-
-
-ADA_INTERVAL = 4  # ADA adjusts its probability every 4 updates
-ADA_IMAGES = 500_000  # the probability can move from 0 to 1 in this many real images
-
-
-def ada_geometric(images: torch.Tensor, probability: float, generator: torch.Generator | None = None):
-    """ADA's isotropic scaling (by ``2 ** N(0, 0.2 ** 2)``) and arbitrary rotation (uniform in ``[-pi, pi]``),
-    each applied to an image with ``probability``; bilinear, reflected at the borders. Differentiable with
-    respect to ``images``; a probability of 0 returns ``images`` and draws nothing."""
-    if probability <= 0:
-        return images
-    batch, _, height, width = images.shape
-    device = images.device
-    # The draws do not depend on the probability: the same seed transforms the same images as it grows.
-    apply = torch.rand((batch, 2), generator=generator, device=device) < probability
-    log2_scale = torch.randn(batch, generator=generator, device=device) * 0.2 * apply[:, 0]
-    angle = (torch.rand(batch, generator=generator, device=device) * 2 - 1) * math.pi * apply[:, 1]
-    # grid_sample's theta maps output to input coordinates: the inverse rotation, divided by the scale.
-    inverse_scale = torch.exp2(-log2_scale)
-    cos, sin = torch.cos(angle) * inverse_scale, torch.sin(angle) * inverse_scale
-    theta = torch.zeros(batch, 2, 3, device=device, dtype=torch.float32)
-    theta[:, 0, 0], theta[:, 0, 1] = cos, sin * height / width
-    theta[:, 1, 0], theta[:, 1, 1] = -sin * width / height, cos
-    grid = F.affine_grid(theta, [batch, 1, height, width], align_corners=False)
-    warped = F.grid_sample(images.float(), grid, "bilinear", padding_mode="reflection", align_corners=False)
-    return warped.to(images.dtype)
-
-
-class AdaptiveAugmentProbability:
-    """ADA's controller: every ``interval`` updates, the probability of :func:`ada_geometric` moves by
-    ``batch_size * interval / images`` up if the discriminator's mean ``sign(D(real))`` exceeded ``target``,
-    down otherwise, within ``[0, 1]``. Saved with the training state (``state_dict``).
-
-    Args:
-        target: the target of ``E[sign(D(real))]`` (ADA: 0.6).
-        batch_size: real images per update, over all processes.
-        interval: updates between adjustments.
-        images: real images over which the probability can move from 0 to 1.
-    """
-
-    def __init__(
-        self, target: float, batch_size: int, interval: int = ADA_INTERVAL, images: int = ADA_IMAGES
-    ) -> None:
-        self.target, self.interval = float(target), int(interval)
-        self.adjustment = batch_size * interval / images
-        self.probability, self.sign_sum, self.count = 0.0, 0.0, 0
-
-    def update(self, real_accuracy: float) -> float:
-        """Takes one update's fraction of real images the discriminator scored real (``sign`` mean:
-        ``2 * accuracy - 1``); returns the probability."""
-        self.sign_sum += 2.0 * float(real_accuracy) - 1.0
-        self.count += 1
-        if self.count == self.interval:
-            direction = 1.0 if self.sign_sum / self.count > self.target else -1.0
-            self.probability = min(max(self.probability + direction * self.adjustment, 0.0), 1.0)
-            self.sign_sum, self.count = 0.0, 0
-        return self.probability
-
-    def state_dict(self) -> dict:
-        return {"probability": self.probability, "sign_sum": self.sign_sum, "count": self.count}
-
-    def load_state_dict(self, state: dict) -> None:
-        unknown = set(state) - {"probability", "sign_sum", "count"}
-        if unknown:
-            raise ValueError(f"Unknown ADA state keys {sorted(unknown)}.")
-        self.probability = float(state["probability"])
-        self.sign_sum, self.count = float(state["sign_sum"]), int(state["count"])

@@ -154,12 +154,6 @@ class StackGANTrainingConfig:
     diffaugment: str = option(
         "", 'DiffAugment policy, e.g. "translation,cutout" ("color" changes colors); "" = off.'
     )
-    ada_target: float | None = option(
-        None,
-        "Adaptive discriminator augmentation (ADA, Karras et al. 2020): each image the discriminator sees is "
-        "scaled and rotated with a probability tuned so that its mean sign on real images stays near this "
-        "target (ADA: 0.6). None = off.",
-    )
     use_ema: bool = option(
         False, "Save an exponential moving average of the generator's weights (decay 0.999) as the pipeline."
     )
@@ -217,8 +211,6 @@ def _check_options(config: StackGANTrainingConfig) -> None:
         parse_policy(config.diffaugment)
     except ValueError as error:
         raise ConfigError(f"`diffaugment`: {error}") from None
-    if config.ada_target is not None and not 0.0 < float(config.ada_target) < 1.0:
-        raise ConfigError(f"`ada_target` must be in (0, 1) (ADA: 0.6), got {config.ada_target}.")
     if float(config.contrastive_coefficient) > 0 and config.discriminator_head == "concat":
         raise ConfigError(
             "`contrastive_coefficient` needs a projection head: set discriminator_head to 'projection' or "
@@ -276,11 +268,6 @@ _BEYOND_V1 = {
         else ""
     ),
     "diffaugment": lambda v: f"DiffAugment ({v}) on every image the discriminator sees" if v else "",
-    "ada_target": lambda v: (
-        f"adaptive discriminator augmentation (ADA's scaling and rotation, target {float(v):g})"
-        if v is not None
-        else ""
-    ),
     "use_ema": lambda v: (
         "exponential moving average of the generator (decay 0.999), BatchNorm statistics re-estimated"
         if v

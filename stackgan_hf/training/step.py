@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 import torch
 
 from ..models.discriminator import discriminator_condition, unwrap_discriminator
-from .augment import AdaptiveAugmentProbability, ada_geometric, diff_augment
+from .augment import diff_augment
 from .losses import (
     DiscriminatorLosses,
     color_consistency_loss,
@@ -194,12 +194,8 @@ class StackGANGame:
     weights: LossWeights = LossWeights()
     options: AdversarialOptions = AdversarialOptions()
     stage1_generator: torch.nn.Module | None = None
-    adaptive_augment: AdaptiveAugmentProbability | None = None
 
     def augment(self, images: torch.Tensor, rng: torch.Generator) -> torch.Tensor:
-        """ADA's scaling and rotation (when on), then DiffAugment: what the discriminator sees."""
-        if self.adaptive_augment is not None:
-            images = ada_geometric(images, self.adaptive_augment.probability, rng)
         return diff_augment(images, self.options.diffaugment, rng) if self.options.diffaugment else images
 
     def generate(self, text: torch.Tensor, noise: torch.Tensor, rng: torch.Generator) -> Generated:
@@ -252,7 +248,7 @@ class StackGANGame:
         """The discriminator's loss on real/matching, real/mismatched and (detached) fake pairs."""
         condition = discriminator_condition(self.discriminator, batch.text, generated.mu)
         real_in, mismatched_in, fake_in = batch.real, batch.mismatched, generated.fake.detach()
-        if self.options.diffaugment or self.adaptive_augment is not None:
+        if self.options.diffaugment:
             real_in, fake_in = self.augment(real_in, rng), self.augment(fake_in, rng)
             mismatched_in = self.augment(mismatched_in, rng) if batch.mismatched is not None else None
         real_features, real_logits = self.discriminator(real_in, condition, return_dict=False)

@@ -63,7 +63,7 @@ from ..utils.training_utils import (
     tensorboard_hparams,
 )
 from ..visualization import captioned_grid
-from .augment import AdaptiveAugmentProbability, parse_policy
+from .augment import parse_policy
 from .config import STAGE2_OF_BOTH, StackGANTrainingConfig, load_config_split, options_beyond_stackgan_v1
 from .diagnostics import conditioning_diagnostics, load_heldout_batch
 from .losses import discriminator_accuracy
@@ -277,7 +277,6 @@ class _Stage:
     d_optimizer: torch.optim.Optimizer
     schedules: list
     ema: EMAModel | None
-    adaptive_augment: AdaptiveAugmentProbability | None
     steps_per_epoch: int
     max_steps: int
     num_epochs: int
@@ -416,7 +415,6 @@ def _build_stage(
         d_optimizer=d_optimizer,
         schedules=_lr_schedules(config, accelerator, (g_optimizer, d_optimizer), steps_per_epoch),
         ema=_ema(config, accelerator, generator),
-        adaptive_augment=_adaptive_augment(config, accelerator),
         steps_per_epoch=steps_per_epoch,
         max_steps=max_steps,
         num_epochs=math.ceil(max_steps / steps_per_epoch),
@@ -487,16 +485,6 @@ def _ema(config: StackGANTrainingConfig, accelerator: Accelerator, generator) ->
     return ema
 
 
-def _adaptive_augment(config: StackGANTrainingConfig, accelerator: Accelerator):
-    """ADA's controller (``--ada_target``), saved with the checkpoints; None when off."""
-    if config.ada_target is None:
-        return None
-    batch = config.train_batch_size * config.gradient_accumulation_steps * accelerator.num_processes
-    controller = AdaptiveAugmentProbability(config.ada_target, batch)
-    accelerator.register_for_checkpointing(controller)
-    return controller
-
-
 def _loop(config: StackGANTrainingConfig, run: _Stage, global_step: int) -> tuple[int, dict]:
     """From ``global_step`` to ``run.max_steps``: one discriminator and one generator update per batch (or
     per ``gradient_accumulation_steps`` micro-batches); the history, logs, checkpoints and sample grids on
@@ -512,7 +500,6 @@ def _loop(config: StackGANTrainingConfig, run: _Stage, global_step: int) -> tupl
     game = stackgan_game(
         config, run.generator, run.discriminator, stage1.config.noise_dim, run.stage1_generator
     )
-    game.adaptive_augment = run.adaptive_augment
     negative_kinds = parse_negative_kinds(config.color_negatives)
     hooks = StepHooks(
         autocast=accelerator.autocast, backward=accelerator.backward, no_sync=accelerator.no_sync
@@ -538,8 +525,6 @@ def _loop(config: StackGANTrainingConfig, run: _Stage, global_step: int) -> tupl
             step = _train_step(config, run, game, hooks, negative_kinds, group, global_step)
             global_step += 1
             last_record = _step_record(config, run, step, global_step, epoch)
-            if run.adaptive_augment is not None:  # the same on every process: d_acc_real is their mean
-                last_record["ada_probability"] = run.adaptive_augment.update(last_record["d_acc_real"])
             progress.update(1)
             _log_step(config, run, last_record, history_path, progress)
             if global_step % config.checkpointing_steps == 0 or global_step == run.max_steps:
