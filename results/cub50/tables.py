@@ -6,6 +6,8 @@
   stage2_super_resolution, stage2_generator_width, stage2_feature_matching: the committed judges,
   `COMMITTED_JUDGES`), with the bicubic and Stage-I baselines.
 - `STAGES` and `cell` (table.py, rescored): one stage's metric from a pipeline's metrics file.
+- `window_cells` (stage1_lecam, stage1_ada): the discriminator's accuracies and the generator's loss over
+  a window of steps.
 """
 
 from __future__ import annotations
@@ -34,6 +36,13 @@ def cell(metrics: dict, stage: str, key: str, digits: int = 1) -> str:
 def counts(review: dict, run: str) -> str:
     """A review's "clear (borderline)" cell for a run, or – where the review did not see it."""
     return f"{review[run]['clear']} ({review[run]['borderline']})" if run in review else "–"
+
+
+def window_cells(window: dict) -> list[str]:
+    """A window of training steps: the discriminator's accuracies (real, generated, mismatched) and the
+    generator's loss, formatted."""
+    accuracies = [f"{window[key]:.3f}" for key in ("d_acc_real", "d_acc_fake", "d_acc_mismatched")]
+    return accuracies + [f"{window['g_loss']:.2f}"]
 
 
 def row(

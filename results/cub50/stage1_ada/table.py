@@ -11,7 +11,7 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
-from tables import read, stage1_table  # noqa: E402
+from tables import read, stage1_table, window_cells  # noqa: E402
 
 RUNS = {  # run: (label, folder of its metrics[, its held-out file])
     "committed": (
@@ -59,12 +59,8 @@ def history_table() -> str:
     ]
     for window in read(HERE / "ada500_s0_history_means.json"):
         first, last = window["steps"]
-        cells = [f"{window[key]:.3f}" for key in ("d_acc_real", "d_acc_fake", "d_acc_mismatched")]
-        lines.append(
-            f"| {first:,}-{last:,} | {window['ada_probability_at_end']:.2f} | "
-            + " | ".join(cells)
-            + f" | {window['g_loss']:.2f} |"
-        )
+        cells = [f"{window['ada_probability_at_end']:.2f}", *window_cells(window)]
+        lines.append(f"| {first:,}-{last:,} | " + " | ".join(cells) + " |")
     nearest = read(HERE / "ada500_s0_nearest_neighbors.json")["generated"]
     lines += [
         "",

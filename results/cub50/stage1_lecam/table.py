@@ -12,7 +12,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 EPOCHS = HERE.parent / "stage1_epochs"
 sys.path.insert(0, str(HERE.parent))
-from tables import read, stage1_table  # noqa: E402
+from tables import read, stage1_table, window_cells  # noqa: E402
 
 RUNS = {  # run: (label, folder of its metrics, its held-out file)
     "ep1000_intel": (
@@ -55,12 +55,6 @@ LONG_DESCRIPTION = """\
 Over the long runs (`long_run.json`): the discriminator's accuracy on real / generated / mismatched
 training batches and the generator's loss, means over 5,000 steps. The mean nearest-training-image pixel
 RMS of the 983 test-caption images (real test images: 0.396; the rule's floor 0.376)."""
-
-
-def window_cells(window: dict) -> list[str]:
-    """A window's discriminator accuracies (real, generated, mismatched) and generator loss, formatted."""
-    accuracies = [f"{window[key]:.3f}" for key in ("d_acc_real", "d_acc_fake", "d_acc_mismatched")]
-    return accuracies + [f"{window['g_loss']:.2f}"]
 
 
 def pilot_table() -> str:
